@@ -1,0 +1,177 @@
+"""Extraction presets: PyRadiomics parameter files, validated and hashed.
+
+A preset is a PyRadiomics YAML parameter file (``imageType``,
+``featureClass``, ``setting``). The bundled ones live in
+``Resources/Presets/<name>.yaml``; any other file can be given by path.
+Loading validates the file against PyRadiomics' own schema (the same
+pykwalify schema and extension functions ``RadiomicsFeatureExtractor`` uses)
+and records the SHA-256 of the file's bytes, which every output carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pykwalify.core
+import yaml
+from radiomics import getFeatureClasses, getImageTypes, getParameterValidationFiles
+
+from ..errors import InputError
+from ..resources import resources_dir
+
+logger = logging.getLogger(__name__)
+
+PRESET_SUFFIX = ".yaml"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A validated PyRadiomics parameter file.
+
+    ``settings`` is the whole validated parameter mapping (``imageType``,
+    ``featureClass``, ``setting``), as PyRadiomics reads it.
+    """
+
+    name: str
+    path: Path
+    settings: dict[str, Any] = field(repr=False)
+    sha256: str
+
+    @property
+    def image_types(self) -> dict[str, dict[str, Any]]:
+        """Enabled image types with their custom settings (Original if none)."""
+        return dict(self.settings.get("imageType") or {"Original": {}})
+
+    @property
+    def feature_classes(self) -> dict[str, list[str] | None]:
+        """Enabled feature classes (all 3-D ones if the file names none)."""
+        enabled = self.settings.get("featureClass")
+        if enabled:
+            return dict(enabled)
+        return {name: None for name in getFeatureClasses() if name != "shape2D"}
+
+    @property
+    def general(self) -> dict[str, Any]:
+        """The ``setting`` section (global settings)."""
+        return dict(self.settings.get("setting") or {})
+
+
+def presets_dir() -> Path:
+    """The folder of the bundled presets."""
+    return resources_dir() / "Presets"
+
+
+def list_presets() -> list[str]:
+    """Names of the bundled presets, sorted."""
+    folder = presets_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(path.stem for path in folder.glob(f"*{PRESET_SUFFIX}"))
+
+
+def load_preset(name_or_path: str | os.PathLike | Preset) -> Preset:
+    """Load a bundled preset by name, or any parameter file by path.
+
+    Raises ``InputError`` naming the file and the offending key when the file
+    is missing, is not YAML, or does not pass PyRadiomics' schema.
+    """
+    if isinstance(name_or_path, Preset):
+        return name_or_path
+    path = _resolve(name_or_path)
+    data = path.read_bytes()
+    params = _parse_yaml(data, path)
+    _check_names(params, path)
+    validated = _validate_schema(params, path)
+    return Preset(name=path.stem, path=path, settings=validated, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _resolve(name_or_path: str | os.PathLike) -> Path:
+    text = os.fspath(name_or_path)
+    candidate = Path(text)
+    looks_like_path = candidate.suffix in (".yaml", ".yml") or os.sep in text
+    if looks_like_path:
+        if not candidate.is_file():
+            raise InputError("preset file not found", file=candidate)
+        return candidate
+    bundled = presets_dir() / f"{text}{PRESET_SUFFIX}"
+    if not bundled.is_file():
+        raise InputError(
+            f"unknown preset {text!r}; bundled presets: {', '.join(list_presets()) or 'none'}",
+            value=text,
+        )
+    return bundled
+
+
+def _parse_yaml(data: bytes, path: Path) -> dict[str, Any]:
+    try:
+        params = yaml.safe_load(data)
+    except yaml.YAMLError as error:
+        raise InputError(f"preset is not valid YAML: {_one_line(error)}", file=path) from None
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise InputError("preset must be a mapping with imageType/featureClass/setting", file=path)
+    unknown = set(params) - {"imageType", "featureClass", "setting", "voxelSetting"}
+    if unknown:
+        raise InputError(f"unknown top-level key {sorted(unknown)[0]!r} in preset", file=path)
+    return params
+
+
+def _check_names(params: dict[str, Any], path: Path) -> None:
+    """Name the unknown image type / feature class / feature before the schema does.
+
+    pykwalify's own messages for these come from PyRadiomics' extension
+    functions and are long lists; here the key is named first.
+    """
+    known_types = set(getImageTypes())
+    for image_type in params.get("imageType") or {}:
+        if image_type not in known_types:
+            raise InputError(
+                f"unknown image type {image_type!r} under imageType; known: {sorted(known_types)}",
+                file=path,
+            )
+    classes = getFeatureClasses()
+    for class_name, features in (params.get("featureClass") or {}).items():
+        if class_name not in classes:
+            raise InputError(
+                f"unknown feature class {class_name!r} under featureClass; known: {sorted(classes)}",
+                file=path,
+            )
+        if isinstance(features, list):
+            unknown = sorted(set(features) - set(classes[class_name].getFeatureNames()))
+            if unknown:
+                raise InputError(
+                    f"unknown feature {unknown[0]!r} in featureClass {class_name!r}", file=path
+                )
+
+
+def _validate_schema(params: dict[str, Any], path: Path) -> dict[str, Any]:
+    schema_file, schema_funcs = getParameterValidationFiles()
+    core = pykwalify.core.Core(
+        source_data=params, schema_files=[schema_file], extensions=[schema_funcs]
+    )
+    # pykwalify logs every schema error at ERROR level before raising; the
+    # InputError below carries the message, so keep the log quiet.
+    pykwalify_log = logging.getLogger("pykwalify")
+    previous = pykwalify_log.level
+    pykwalify_log.setLevel(logging.CRITICAL)
+    try:
+        return core.validate(raise_exception=True)
+    except Exception as error:  # pykwalify raises SchemaError and others
+        raise InputError(f"preset fails PyRadiomics' schema: {_schema_message(error)}", file=path) from None
+    finally:
+        pykwalify_log.setLevel(previous)
+
+
+def _schema_message(error: Exception) -> str:
+    message = getattr(error, "msg", None) or str(error)
+    return _one_line(message)
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())
