@@ -1,0 +1,228 @@
+"""Model bundles: a folder with ``manifest.json`` and the estimator's parameters.
+
+Loading checks the format version, the SHA-256 of every parameter file and
+the estimator's shape against the manifest before anything is used; it
+parses JSON or a skops archive restricted to trusted types, so it never runs
+code from the bundle. Scoring checks the preset hash and the required
+feature columns of the input and names what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+
+from ..errors import InputError
+from ..outputs import atomic_write_bytes, check_out_dir, staged_dir
+from . import forest as forest_io
+from . import linear as linear_io
+from .linear import LinearModel
+from .manifest import MANIFEST_NAME, Manifest, read_manifest
+from .tables import missing_features, name_list, source_of
+
+logger = logging.getLogger(__name__)
+
+Estimator = LinearModel | RandomForestClassifier
+UNCALIBRATED = "uncalibrated"
+# Within-input z-scores of an uncalibrated linear bundle need a spread.
+MIN_CASES_UNCALIBRATED = 2
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """A manifest and its estimator, checked against each other."""
+
+    manifest: Manifest
+    estimator: Estimator
+
+    @property
+    def required_features(self) -> list[str]:
+        return list(self.manifest.required_features)
+
+    def parameter_files(self) -> dict[str, bytes]:
+        """The estimator's parameter files, by name, as they are written."""
+        if isinstance(self.estimator, LinearModel):
+            return {linear_io.FILE_NAME: self.estimator.to_json().encode("utf-8")}
+        return {forest_io.FILE_NAME: forest_io.forest_to_bytes(self.estimator)}
+
+    def with_file_hashes(self) -> ModelBundle:
+        """The same bundle with ``manifest.files`` matching the parameters."""
+        files = {name: sha256_bytes(data) for name, data in self.parameter_files().items()}
+        return replace(self, manifest=replace(self.manifest, files=files))
+
+    def save(self, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write the bundle folder atomically; returns its path."""
+        out = check_out_dir(out_dir, overwrite)
+        sealed = self.with_file_hashes()
+        with staged_dir(out) as stage:
+            for name, data in sealed.parameter_files().items():
+                atomic_write_bytes(stage / name, data)
+            atomic_write_bytes(stage / MANIFEST_NAME, sealed.manifest.to_json().encode("utf-8"))
+        logger.info("saved bundle %s to %s", self.manifest.name, out)
+        return out
+
+    def check_input(self, combined: pd.DataFrame) -> None:
+        """Refuse a features table from another preset or lacking features."""
+        source = source_of(combined)
+        check_preset(combined, self.manifest)
+        missing = missing_features(combined, self.required_features)
+        if missing:
+            raise InputError(
+                f"bundle {self.manifest.name} needs {len(missing)} feature(s) the input lacks: "
+                f"{name_list(missing)}",
+                file=source,
+            )
+
+    def score(self, combined: pd.DataFrame) -> pd.DataFrame:
+        """Score every case of a combined-features table.
+
+        Returns ``case_id``, ``radscore`` (linear models), ``probability``
+        (when the model gives one), ``risk_group`` and ``status``. A case with
+        missing values in required features is listed with those features in
+        ``status`` and not scored; the others are.
+        """
+        self.check_input(combined)
+        values = combined[self.required_features].apply(pd.to_numeric, errors="coerce")
+        complete = np.isfinite(values.to_numpy(dtype=float)).all(axis=1)
+        result = pd.DataFrame({"case_id": combined["case_id"].astype(str).to_numpy()})
+        result["radscore"] = np.nan
+        result["probability"] = np.nan
+        result["risk_group"] = ""
+        result["status"] = "ok"
+        for row in np.flatnonzero(~complete):
+            absent = [f for f in self.required_features if not np.isfinite(values.iloc[row][f])]
+            result.loc[row, "status"] = f"missing inputs: {', '.join(absent)}"
+        if complete.any():
+            self._score_complete(values[complete], result, complete)
+        return result
+
+    def _score_complete(self, values: pd.DataFrame, result: pd.DataFrame, rows: np.ndarray) -> None:
+        if isinstance(self.estimator, RandomForestClassifier):
+            result.loc[rows, "probability"] = forest_io.forest_probability(
+                self.estimator, values.to_numpy(dtype=float)
+            )
+        else:
+            model = self.estimator
+            if not model.normalised:
+                model = _within_input_stats(model, values)
+                result.loc[rows, "status"] = (
+                    f"{UNCALIBRATED}: z-scores from the {len(values)} scored cases; no risk group"
+                )
+            result.loc[rows, "radscore"] = model.radscore(values).to_numpy()
+            probability = model.probability(values)
+            if probability is not None:
+                result.loc[rows, "probability"] = probability.to_numpy()
+        if self.manifest.calibrated and self.manifest.threshold is not None:
+            score = result.loc[rows, self.manifest.score]
+            low, high = self.manifest.risk_groups
+            result.loc[rows, "risk_group"] = np.where(score >= self.manifest.threshold, high, low)
+
+    def scores_of(self, combined: pd.DataFrame) -> pd.Series:
+        """The manifest's score (radscore or probability) for every case; all must be complete."""
+        scored = self.score(combined)
+        bad = scored["status"].str.startswith("missing")
+        if bad.any():
+            raise InputError(
+                f"missing feature values in cases {name_list(scored.loc[bad, 'case_id'].tolist())}",
+                file=source_of(combined),
+            )
+        return scored[self.manifest.score]
+
+
+def _within_input_stats(model: LinearModel, values: pd.DataFrame) -> LinearModel:
+    """z-score statistics from the input itself, for uncalibrated signatures."""
+    if len(values) < MIN_CASES_UNCALIBRATED:
+        raise InputError(
+            f"this bundle is uncalibrated: scoring needs a calibration (tmeradiomics calibrate) "
+            f"or at least {MIN_CASES_UNCALIBRATED} cases to z-score within the input"
+        )
+    sd = values[model.features].std(ddof=1)
+    flat = sorted(sd.index[~(sd > 0)])
+    if flat:
+        raise InputError(f"uncalibrated scoring: features without spread in the input: {name_list(flat)}")
+    return replace(model, mean=values[model.features].mean().to_dict(), sd=sd.to_dict())
+
+
+def check_preset(combined: pd.DataFrame, manifest: Manifest) -> None:
+    """The features must come from the preset the model was built on."""
+    source = source_of(combined)
+    if "preset_sha256" not in combined.columns:
+        raise InputError("features table has no preset_sha256 column", file=source)
+    expected = manifest.preset["sha256"]
+    other = combined["preset_sha256"].astype(str) != expected
+    if other.any():
+        cases = combined.loc[other, "case_id"].astype(str).tolist()
+        raise InputError(
+            f"features of cases {name_list(cases)} come from a different preset than bundle "
+            f"{manifest.name} (preset {manifest.preset.get('name')}, sha256 {expected[:12]}...)",
+            file=source,
+            value=str(combined.loc[other, "preset_sha256"].iloc[0]),
+        )
+
+
+def load_bundle(folder: str | os.PathLike) -> ModelBundle:
+    """Load and verify a bundle folder (see the module docstring)."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise InputError("model bundle folder not found", file=path)
+    manifest = read_manifest(path)
+    files = _verified_files(path, manifest)
+    if manifest.estimator == "linear":
+        _expect_files(path, manifest, linear_io.FILE_NAME)
+        estimator: Estimator = linear_io.linear_from_json(
+            files[linear_io.FILE_NAME], manifest.required_features, str(path / linear_io.FILE_NAME)
+        )
+        _check_normalisation(path, manifest, estimator)
+    else:
+        _expect_files(path, manifest, forest_io.FILE_NAME)
+        estimator = forest_io.forest_from_bytes(
+            files[forest_io.FILE_NAME], len(manifest.required_features), str(path / forest_io.FILE_NAME)
+        )
+    return ModelBundle(manifest, estimator)
+
+
+def _verified_files(folder: Path, manifest: Manifest) -> dict[str, bytes]:
+    contents = {}
+    for name, expected in manifest.files.items():
+        target = folder / name
+        if not target.is_file():
+            raise InputError(f"bundle parameter file {name} is missing", file=folder)
+        data = target.read_bytes()
+        if sha256_bytes(data) != expected:
+            raise InputError(
+                "bundle was modified: SHA-256 of the file differs from the one in manifest.json; "
+                "refusing to load it",
+                file=target,
+            )
+        contents[name] = data
+    return contents
+
+
+def _expect_files(folder: Path, manifest: Manifest, name: str) -> None:
+    if set(manifest.files) != {name}:
+        raise InputError(
+            f"a {manifest.estimator} bundle holds exactly one parameter file, {name}",
+            file=folder,
+            value=sorted(manifest.files),
+        )
+
+
+def _check_normalisation(folder: Path, manifest: Manifest, model: LinearModel) -> None:
+    status = (manifest.normalisation or {}).get("status")
+    if (status == "not-published") == model.normalised:
+        raise InputError(
+            "manifest normalisation status disagrees with the statistics in linear.json",
+            file=folder,
+            value=status,
+        )
