@@ -1,0 +1,239 @@
+"""Reading images and masks, and checking that they fit together.
+
+Everything read here is validated at the boundary, so the rest of the library
+can assume a 3-D scalar image with finite intensities and a binary UInt8 mask
+on the same grid. Every failure is an ``InputError`` naming the file, the case
+and the offending value.
+
+Images are written through ``write_image``, which drops the metadata
+dictionary: a DICOM series read here carries patient tags, and none of them
+may reach an output file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from .errors import InputError
+
+PathLike = str | os.PathLike
+
+# Relative tolerance on spacing and absolute tolerances on origin (mm) and
+# direction cosines within which two grids count as the same. Scanner exports
+# round these differently, so bit equality would refuse legitimate pairs.
+SPACING_RTOL = 1e-4
+ORIGIN_ATOL_MM = 1e-3
+DIRECTION_ATOL = 1e-4
+
+
+def read_any(path: PathLike, *, case_id: str | None = None) -> sitk.Image:
+    """Read an NRRD, NIfTI, MHA file or a DICOM series folder, unvalidated."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", file=path, case=case_id)
+    try:
+        if path.is_dir():
+            return _read_dicom_series(path, case_id)
+        return sitk.ReadImage(str(path))
+    except RuntimeError as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown"
+        raise InputError(f"cannot read image ({reason})", file=path, case=case_id) from None
+
+
+def _read_dicom_series(folder: Path, case_id: str | None) -> sitk.Image:
+    series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    if not series:
+        raise InputError("folder holds no DICOM series", file=folder, case=case_id)
+    if len(series) > 1:
+        raise InputError(
+            "folder holds several DICOM series; pass the phase folders one by one",
+            file=folder,
+            case=case_id,
+            value=len(series),
+        )
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
+    return reader.Execute()
+
+
+def read_image(path: PathLike, *, case_id: str | None = None) -> sitk.Image:
+    """Read a 3-D scalar image and check its intensities are finite."""
+    image = read_any(path, case_id=case_id)
+    check_image(image, file=path, case_id=case_id)
+    return image
+
+
+def check_image(image: sitk.Image, *, file: PathLike | None = None, case_id: str | None = None) -> None:
+    """Refuse anything but a 3-D, single-component image with finite values."""
+    if image.GetDimension() != 3:
+        raise InputError(
+            f"image must be 3-D, this one is {image.GetDimension()}-D",
+            file=file,
+            case=case_id,
+            value=image.GetSize(),
+        )
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(
+            "image has several components per voxel; select one DCE phase first",
+            file=file,
+            case=case_id,
+            value=image.GetNumberOfComponentsPerPixel(),
+        )
+    array = sitk.GetArrayViewFromImage(image)
+    if np.issubdtype(array.dtype, np.floating):
+        bad = ~np.isfinite(array)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0][::-1])
+            raise InputError(
+                f"image holds {int(bad.sum())} NaN or infinite intensities, first at voxel (i,j,k)={first}",
+                file=file,
+                case=case_id,
+                value=array[first[::-1]],
+            )
+
+
+def read_mask(
+    path: PathLike,
+    *,
+    reference: sitk.Image | None = None,
+    label: int | None = None,
+    case_id: str | None = None,
+    resample: bool = False,
+) -> sitk.Image:
+    """Read a mask and return it as a binary UInt8 image.
+
+    ``label`` selects one value of a label map; without it the mask must hold
+    only 0 and one other value. With a ``reference`` image the mask must share
+    its grid, or, when ``resample`` is true, it is resampled onto it with
+    nearest-neighbour interpolation (an explicit choice, never silent).
+    """
+    mask = read_any(path, case_id=case_id)
+    return as_binary_mask(mask, reference=reference, label=label, file=path, case_id=case_id, resample=resample)
+
+
+def as_binary_mask(
+    mask: sitk.Image,
+    *,
+    reference: sitk.Image | None = None,
+    label: int | None = None,
+    file: PathLike | None = None,
+    case_id: str | None = None,
+    resample: bool = False,
+) -> sitk.Image:
+    """Validate an in-memory mask the way ``read_mask`` validates a file."""
+    if mask.GetDimension() != 3 or mask.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError("mask must be a 3-D single-component image", file=file, case=case_id, value=mask.GetSize())
+    binary = _select_label(mask, label, file, case_id)
+    if reference is not None:
+        _check_overlap(binary, reference, file, case_id)
+        if not same_geometry(binary, reference):
+            if not resample:
+                raise InputError(
+                    "mask and image have different geometry "
+                    f"({geometry_difference(binary, reference)}); "
+                    "use --resample-mask to resample the mask onto the image",
+                    file=file,
+                    case=case_id,
+                )
+            binary = resample_onto(binary, reference, sitk.sitkNearestNeighbor)
+    if not np.any(sitk.GetArrayViewFromImage(binary)):
+        where = "after resampling onto the image" if reference is not None and resample else ""
+        raise InputError(f"mask is empty {where}".strip(), file=file, case=case_id)
+    return binary
+
+
+def _select_label(mask: sitk.Image, label: int | None, file, case_id) -> sitk.Image:
+    array = sitk.GetArrayViewFromImage(mask)
+    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+        raise InputError("mask holds NaN or infinite values", file=file, case=case_id)
+    values = np.unique(array)
+    if label is None:
+        nonzero = values[values != 0]
+        if nonzero.size > 1:
+            shown = ", ".join(str(v) for v in nonzero[:10])
+            raise InputError(
+                "mask is not binary; choose one value with --label",
+                file=file,
+                case=case_id,
+                value=f"labels {shown}",
+            )
+        selected = array != 0
+    else:
+        if label not in values:
+            raise InputError(
+                f"label {label} does not occur in the mask",
+                file=file,
+                case=case_id,
+                value=f"labels {', '.join(str(v) for v in values[:10])}",
+            )
+        selected = array == label
+    binary = sitk.GetImageFromArray(selected.astype(np.uint8))
+    binary.CopyInformation(mask)
+    return binary
+
+
+def _check_overlap(mask: sitk.Image, reference: sitk.Image, file, case_id) -> None:
+    """A mask whose foreground lies wholly outside the image is an error of its own.
+
+    The foreground's index bounding box is mapped through physical space into
+    the reference's continuous index space; no intersection with the
+    reference's voxel extent means no voxel of the mask can fall inside.
+    """
+    indices = np.argwhere(sitk.GetArrayViewFromImage(mask))
+    if indices.size == 0:
+        return
+    low, high = indices.min(0)[::-1], indices.max(0)[::-1]
+    corners = [(x, y, z) for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])]
+    mapped = np.array([
+        reference.TransformPhysicalPointToContinuousIndex(mask.TransformIndexToPhysicalPoint([int(c) for c in corner]))
+        for corner in corners
+    ])
+    size = np.array(reference.GetSize())
+    if np.any(mapped.max(0) < -0.5) or np.any(mapped.min(0) > size - 0.5):
+        raise InputError("mask lies outside the image", file=file, case=case_id)
+
+
+def same_geometry(a: sitk.Image, b: sitk.Image) -> bool:
+    """True when two images share size, spacing, origin and direction within tolerance."""
+    return geometry_difference(a, b) == ""
+
+
+def geometry_difference(a: sitk.Image, b: sitk.Image) -> str:
+    """A short description of how two grids differ; empty when they match."""
+    if a.GetSize() != b.GetSize():
+        return f"size {a.GetSize()} vs {b.GetSize()}"
+    if not np.allclose(a.GetSpacing(), b.GetSpacing(), rtol=SPACING_RTOL, atol=0):
+        return f"spacing {_fmt(a.GetSpacing())} vs {_fmt(b.GetSpacing())}"
+    if not np.allclose(a.GetOrigin(), b.GetOrigin(), rtol=0, atol=ORIGIN_ATOL_MM):
+        return f"origin {_fmt(a.GetOrigin())} vs {_fmt(b.GetOrigin())}"
+    if not np.allclose(a.GetDirection(), b.GetDirection(), rtol=0, atol=DIRECTION_ATOL):
+        return "direction differs"
+    return ""
+
+
+def _fmt(values) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
+
+
+def resample_onto(image: sitk.Image, reference: sitk.Image, interpolator: int, default: float = 0) -> sitk.Image:
+    """Resample ``image`` onto the grid of ``reference`` (identity transform)."""
+    return sitk.Resample(image, reference, sitk.Transform(), interpolator, default, image.GetPixelID())
+
+
+def clean_copy(image: sitk.Image) -> sitk.Image:
+    """The same voxels and geometry with an empty metadata dictionary."""
+    copy = sitk.Image(image)
+    for key in copy.GetMetaDataKeys():
+        copy.EraseMetaData(key)
+    return copy
+
+
+def write_image(image: sitk.Image, path: PathLike, *, compress: bool = True) -> Path:
+    """Write an image with its metadata dictionary dropped (no DICOM tags leak)."""
+    path = Path(path)
+    sitk.WriteImage(clean_copy(image), str(path), useCompression=compress)
+    return path
