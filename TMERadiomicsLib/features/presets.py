@@ -175,3 +175,17 @@ def _schema_message(error: Exception) -> str:
 
 def _one_line(error: object) -> str:
     return " ".join(str(error).split())
+
+
+def extraction_settings(preset: Preset) -> dict[str, Any]:
+    """Global settings as ``RadiomicsFeatureExtractor`` would use them.
+
+    PyRadiomics' defaults updated with the preset's ``setting`` section;
+    provenance is off because diagnostics are collected apart.
+    """
+    from radiomics.featureextractor import RadiomicsFeatureExtractor
+
+    settings = RadiomicsFeatureExtractor._getDefaultSettings()
+    settings.update(preset.general)
+    settings["additionalInfo"] = False
+    return settings

@@ -1,0 +1,86 @@
+"""Feature classes of one region on one image, as ``RadiomicsFeatureExtractor`` runs them.
+
+A class that raises for a region (too few voxels or grey levels for its
+matrix) gives NaN for each of its features and a recorded reason, instead of
+ending the whole case.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import SimpleITK as sitk
+from radiomics import getFeatureClasses, imageoperations
+
+from .catalogue import SHAPE_CLASSES, class_feature_names
+from .prepare import PreparedCase, PreparedRegion
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why some features of a region are NaN."""
+
+    region: str
+    image: str
+    feature_class: str
+    reason: str
+
+
+def shape_features(prepared: PreparedCase, region: PreparedRegion, enabled: Mapping[str, list[str] | None],
+                   settings: Mapping[str, Any], region_name: str) -> tuple[dict[str, float], list[Failure]]:
+    """``computeShape``: shape classes on the region's box, no padding."""
+    image, mask = imageoperations.cropToTumorMask(prepared.image, region.shape_mask, region.shape_box.as_radiomics())
+    values, failures = {}, []
+    for class_name in _shape_classes(enabled, settings, region, image.GetDimension()):
+        got, failure = _run_class(class_name, enabled[class_name], image, mask, settings, "original", region_name)
+        values.update(got)
+        failures += [failure] if failure else []
+    return values, failures
+
+
+def _shape_classes(enabled, settings, region: PreparedRegion, ndim: int) -> list[str]:
+    classes = []
+    if "shape" in enabled and ndim == 3:
+        classes.append("shape")
+    if "shape2D" in enabled and settings.get("force2D", False):
+        dimension = int(settings.get("force2Ddimension", 0))
+        if region.shape_box.size[dimension] > 1:
+            logger.warning("shape2D needs a region one voxel thick along axis %d", dimension)
+        else:
+            classes.append("shape2D")
+    return classes
+
+
+def texture_features(image: sitk.Image, mask: sitk.Image, image_name: str, enabled: Mapping[str, list[str] | None],
+                     kwargs: Mapping[str, Any], region_name: str) -> tuple[dict[str, float], list[Failure]]:
+    """``computeFeatures``: every enabled non-shape class on one cropped image."""
+    values, failures = {}, []
+    for class_name, names in enabled.items():
+        if class_name in SHAPE_CLASSES:
+            continue
+        got, failure = _run_class(class_name, names, image, mask, kwargs, image_name, region_name)
+        values.update(got)
+        failures += [failure] if failure else []
+    return values, failures
+
+
+def _run_class(class_name: str, names: list[str] | None, image: sitk.Image, mask: sitk.Image,
+               kwargs: Mapping[str, Any], image_name: str, region_name: str) -> tuple[dict[str, float], Failure | None]:
+    prefix = f"{image_name}_{class_name}_"
+    try:
+        feature_class = getFeatureClasses()[class_name](image, mask, **kwargs)
+        for name in names or []:
+            feature_class.enableFeatureByName(name)
+        computed = feature_class.execute()
+    except Exception as error:  # PyRadiomics raises plain ValueError/IndexError for degenerate input
+        reason = f"{type(error).__name__}: {error}"
+        logger.warning("region %s, %s %s: NaN: %s", region_name, image_name, class_name, reason)
+        nan = {prefix + n: math.nan for n in class_feature_names(class_name, names)}
+        return nan, Failure(region_name, image_name, class_name, reason)
+    return {prefix + n: float(v) for n, v in computed.items()}, None

@@ -1,0 +1,157 @@
+"""``extract_case``: the features of every region of one case in one pass.
+
+The work is PyRadiomics' own (mask checks, normalisation, resampling, the
+``get*Image`` filter generators and the feature classes), arranged so that
+each step that does not depend on the region runs once per case:
+
+1. preprocess once (normalisation of the whole image);
+2. check every region, then resample or crop once to the union of their
+   bounding boxes, padded for the widest filter kernel (``crop.py``);
+3. compute each filtered image once (``filters.py``);
+4. run the feature classes per region on that image (``compute.py``).
+
+``RadiomicsFeatureExtractor.execute()`` repeats steps 1-3 for each region on
+the whole image. The results agree to rounding except where the crop
+legitimately changes a filter (LoG; see ``docs/features.md``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import time
+from collections.abc import Mapping
+from os import PathLike
+from typing import Any
+
+import numpy as np
+import radiomics
+import SimpleITK as sitk
+
+from .. import __version__
+from ..errors import InputError
+from .catalogue import feature_names
+from .compute import Failure, shape_features, texture_features
+from .filters import filtered_images
+from .prepare import PreparedCase, prepare_case
+from .presets import Preset, extraction_settings, load_preset
+from .tables import CaseFeatures
+
+logger = logging.getLogger(__name__)
+
+GEOMETRY_TOLERANCE = 1e-4  # relative to the voxel spacing
+NEEDS_SKIMAGE = frozenset({"LBP2D", "LBP3D"})
+
+
+def extract_case(image: sitk.Image, regions: Any, preset: str | PathLike | Preset, *,
+                 case_id: str = "case") -> CaseFeatures:
+    """Features of every region of one case.
+
+    ``regions`` is a ``TMERadiomicsLib.regions.Regions`` (its ``masks``) or
+    any mapping of region name to mask in the image's geometry; the preset's
+    ``label`` selects the mask value. A region PyRadiomics would refuse (empty,
+    one voxel, too few dimensions) gets NaN features and a recorded reason.
+    """
+    started = time.perf_counter()
+    preset = load_preset(preset)
+    settings = extraction_settings(preset)
+    _check_image(image, case_id)
+    _check_filters_available(preset, case_id)
+    masks = _region_masks(image, regions, int(settings.get("label", 1)), case_id)
+    settings["label"] = 1  # masks are binarised above
+    prepared = prepare_case(image, masks, preset.image_types, settings)
+    values, failures = _compute(prepared, preset, settings, list(masks))
+    names = _ordered_names(feature_names(preset, image.GetDimension()), values)
+    diagnostics = _diagnostics(preset, masks, prepared, time.perf_counter() - started)
+    return CaseFeatures(case_id, preset.name, preset.sha256, names, values, failures, diagnostics)
+
+
+def _check_image(image: Any, case_id: str) -> None:
+    if not isinstance(image, sitk.Image):
+        raise InputError("image must be a SimpleITK image", case=case_id, value=type(image).__name__)
+    if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError("image must be a 3-D scalar image", case=case_id,
+                         value=f"{image.GetDimension()}-D, {image.GetNumberOfComponentsPerPixel()} components")
+
+
+def _check_filters_available(preset: Preset, case_id: str) -> None:
+    # PyRadiomics silently yields no image for LBP without scikit-image; a
+    # preset would then lose features without a word.
+    for image_type in NEEDS_SKIMAGE & set(preset.image_types):
+        if importlib.util.find_spec("skimage") is None:
+            raise InputError(f"image type {image_type!r} needs the scikit-image package", case=case_id,
+                             file=preset.path)
+
+
+def _region_masks(image: sitk.Image, regions: Any, label: int, case_id: str) -> dict[str, sitk.Image]:
+    source = getattr(regions, "masks", regions)
+    if not isinstance(source, Mapping) or not source:
+        raise InputError("regions must be a Regions object or a non-empty mapping of name to mask", case=case_id)
+    masks = {}
+    for name, mask in source.items():
+        if not isinstance(mask, sitk.Image):
+            raise InputError(f"region {name!r} is not a SimpleITK image", case=case_id)
+        _check_geometry(image, mask, str(name), case_id)
+        binary = sitk.Cast(mask == label, sitk.sitkUInt32)
+        binary.CopyInformation(image)
+        masks[str(name)] = binary
+    return masks
+
+
+def _check_geometry(image: sitk.Image, mask: sitk.Image, name: str, case_id: str) -> None:
+    spacing = np.asarray(image.GetSpacing())
+    same = (
+        image.GetSize() == mask.GetSize()
+        and np.allclose(mask.GetSpacing(), spacing, rtol=GEOMETRY_TOLERANCE, atol=0)
+        and np.all(np.abs(np.subtract(mask.GetOrigin(), image.GetOrigin())) <= GEOMETRY_TOLERANCE * spacing)
+        and np.allclose(mask.GetDirection(), image.GetDirection(), atol=GEOMETRY_TOLERANCE)
+    )
+    if not same:
+        raise InputError(f"region {name!r} mask does not match the image geometry", case=case_id,
+                         value=f"mask size {mask.GetSize()}, image size {image.GetSize()}")
+
+
+def _compute(prepared: PreparedCase, preset: Preset, settings: dict[str, Any],
+             region_names: list[str]) -> tuple[dict[str, dict[str, float]], list[Failure]]:
+    values: dict[str, dict[str, float]] = {name: {} for name in region_names}
+    failures = [Failure(name, "*", "*", reason) for name, reason in prepared.failures.items()]
+    if not prepared.regions:
+        return values, failures
+    enabled = preset.feature_classes
+    for name, region in prepared.regions.items():
+        got, failed = shape_features(prepared, region, enabled, settings, name)
+        values[name].update(got)
+        failures += failed
+    for filtered in filtered_images(prepared, preset.image_types, settings):
+        for name, region in prepared.regions.items():
+            image, mask = filtered.region_input(name, region)
+            got, failed = texture_features(image, mask, filtered.name, enabled, filtered.kwargs, name)
+            values[name].update(got)
+            failures += failed
+    return values, failures
+
+
+def _ordered_names(expected: list[str], values: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """The catalogue's names, plus any PyRadiomics produced that it did not foresee."""
+    seen = set(expected)
+    extra = [n for region in values.values() for n in region if n not in seen and not seen.add(n)]
+    if extra:
+        logger.warning("features not in the preset catalogue: %s", extra[:5])
+    return expected + extra
+
+
+def _diagnostics(preset: Preset, masks: Mapping[str, sitk.Image], prepared: PreparedCase,
+                 seconds: float) -> dict[str, Any]:
+    voxels = {name: int(np.count_nonzero(sitk.GetArrayViewFromImage(m))) for name, m in masks.items()}
+    return {
+        "versions": {"tmeradiomics": __version__, "pyradiomics": radiomics.__version__,
+                     "SimpleITK": sitk.Version_VersionString(), "numpy": np.__version__},
+        "preset": preset.name,
+        "preset_sha256": preset.sha256,
+        "preset_path": str(preset.path),
+        "voxels": voxels,
+        "voxels_on_grid": {name: r.voxels for name, r in prepared.regions.items()},
+        "failed_regions": dict(prepared.failures),
+        "seconds": round(seconds, 3),
+        **prepared.diagnostics,
+    }

@@ -1,0 +1,185 @@
+"""Preprocess a case once and crop it once, for all of its regions.
+
+``prepare_case`` does what ``RadiomicsFeatureExtractor.loadImage`` and
+``checkMask`` do per region, but once per case: normalisation of the whole
+image, then either resampling (PyRadiomics' ``resampleImage`` on the union of
+the regions, which samples the same lattice it would sample for each region)
+or a crop to the union bounding box padded for the widest filter kernel
+(``crop.py``). Each region keeps its mask on that grid, its bounding box, and
+the box of the image PyRadiomics would have filtered for it when that is not
+the whole image (resampling or ``preCrop``), so that the point-wise filters
+can take their scale from the same voxels PyRadiomics does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import SimpleITK as sitk
+from radiomics import imageoperations
+
+from .crop import Box, box_from_radiomics, crop, kernel_reach, padded_box, union_box
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedRegion:
+    """One region on the prepared grid."""
+
+    mask: sitk.Image  # UInt32 0/1, texture and first-order mask (resegmented if asked)
+    box: Box  # bounding box of ``mask`` in the prepared grid
+    shape_mask: sitk.Image
+    shape_box: Box
+    scale_box: Box | None  # what PyRadiomics would filter, when not the whole image
+    voxels: int
+
+
+@dataclass
+class PreparedCase:
+    """The preprocessed, cropped image and the regions on its grid."""
+
+    image: sitk.Image
+    regions: dict[str, PreparedRegion]
+    failures: dict[str, str]  # region -> why it has no features
+    full_image: sitk.Image | None  # whole preprocessed image (global filter scale)
+    crop_box: Box | None  # where ``image`` sits in ``full_image``
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_case(image: sitk.Image, masks: Mapping[str, sitk.Image],
+                 image_types: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any]) -> PreparedCase:
+    """Normalise once, check every region, resample or crop once."""
+    settings = dict(settings, label=1)
+    if settings.get("normalize", False):
+        image = imageoperations.normalizeImage(image, **settings)
+    boxes, failures = _check_regions(image, masks, settings)
+    if not boxes:
+        return PreparedCase(image, {}, failures, None, None)
+    valid = {name: masks[name] for name in boxes}
+    if _resampling(settings):
+        return _prepare_resampled(image, valid, boxes, failures, image_types, settings)
+    return _prepare_cropped(image, valid, boxes, failures, image_types, settings)
+
+
+def _resampling(settings: Mapping[str, Any]) -> bool:
+    return settings.get("interpolator") is not None and settings.get("resampledPixelSpacing") is not None
+
+
+def _check_regions(image: sitk.Image, masks: Mapping[str, sitk.Image],
+                   settings: Mapping[str, Any]) -> tuple[dict[str, Box], dict[str, str]]:
+    """PyRadiomics' own mask checks per region; a failing region is recorded, not raised."""
+    boxes, failures = {}, {}
+    for name, mask in masks.items():
+        try:
+            imageoperations.getMask(mask, **settings)
+            bounding_box, _ = imageoperations.checkMask(image, mask, **settings)
+        except ValueError as error:
+            failures[name] = str(error)
+            logger.warning("region %s: no features: %s", name, error)
+            continue
+        boxes[name] = box_from_radiomics(bounding_box)
+    return boxes, failures
+
+
+def _prepare_cropped(image, masks, boxes, failures, image_types, settings) -> PreparedCase:
+    pre_crop = bool(settings.get("preCrop", False))
+    pad = kernel_reach(image_types, settings, image.GetSpacing())
+    if pre_crop:
+        pad = tuple(max(p, int(settings.get("padDistance", 5))) for p in pad)
+    crop_box = padded_box(union_box(boxes.values()), pad, image.GetSize())
+    cropped = crop(image, crop_box)
+    regions = {}
+    for name, mask in masks.items():
+        scale_box = _precrop_box(boxes[name], settings, image.GetSize()) if pre_crop else None
+        regions[name] = _region(
+            cropped, crop(mask, crop_box), settings,
+            scale_box.shifted(crop_box.lower) if scale_box else None,
+        )
+    regions = {n: r for n, r in regions.items() if r is not None}
+    diagnostics = {"crop_size": list(crop_box.size), "crop_pad_voxels": list(pad)}
+    return PreparedCase(cropped, regions, failures, None if pre_crop else image, crop_box, diagnostics)
+
+
+def _precrop_box(box: Box, settings: Mapping[str, Any], size) -> Box:
+    """The box ``loadImage`` crops to with ``preCrop`` (bounding box + padDistance, clipped)."""
+    p = int(settings.get("padDistance", 5))
+    return Box(
+        tuple(max(l - p, 0) for l in box.lower),
+        tuple(min(u + p, n - 1) for u, n in zip(box.upper, size)),
+    )
+
+
+def _prepare_resampled(image, masks, boxes, failures, image_types, settings) -> PreparedCase:
+    union_mask = _union_mask(masks)
+    spacing = _target_spacing(settings, image)
+    pad = max(int(settings.get("padDistance", 5)), max(kernel_reach(image_types, settings, spacing)))
+    resampled, _ = imageoperations.resampleImage(image, union_mask, **{**settings, "padDistance": pad})
+    regions = {}
+    for name, mask in masks.items():
+        on_grid = sitk.Resample(mask, resampled, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID())
+        scale_box = _pyradiomics_resample_box(image, mask, resampled, settings)
+        regions[name] = _region(resampled, on_grid, settings, scale_box)
+    ok = {n: r for n, r in regions.items() if r is not None}
+    failures.update({n: "region vanished after resampling" for n, r in regions.items() if r is None})
+    diagnostics = {"crop_size": list(resampled.GetSize()), "crop_pad_voxels": [pad] * image.GetDimension(),
+                   "resampled_spacing": list(resampled.GetSpacing())}
+    return PreparedCase(resampled, ok, failures, None, None, diagnostics)
+
+
+def _union_mask(masks: Mapping[str, sitk.Image]) -> sitk.Image:
+    union = None
+    for mask in masks.values():
+        binary = sitk.Cast(mask == 1, sitk.sitkUInt32)
+        union = binary if union is None else sitk.Or(union, binary)
+    return union
+
+
+def _target_spacing(settings: Mapping[str, Any], image: sitk.Image) -> tuple[float, ...]:
+    wanted = np.asarray(settings["resampledPixelSpacing"], dtype=float)
+    return tuple(np.where(wanted == 0, np.asarray(image.GetSpacing()), wanted))
+
+
+def _pyradiomics_resample_box(image, mask, grid, settings) -> Box | None:
+    """Where PyRadiomics' per-region resampling window lies on ``grid``.
+
+    PyRadiomics resamples only the region's bounding box plus ``padDistance``
+    and filters that window. Resampling the mask itself with its geometry
+    rule (nearest neighbour, so cheap) gives the window's origin and size.
+    """
+    window, _ = imageoperations.resampleImage(
+        mask, mask, **{**settings, "interpolator": sitk.sitkNearestNeighbor}
+    )
+    if not np.allclose(window.GetSpacing(), grid.GetSpacing()):
+        logger.warning("region spans one slice: PyRadiomics would not resample that axis; "
+                       "using the union's grid")
+        return None
+    lower = grid.TransformPhysicalPointToIndex(window.GetOrigin())
+    upper = [l + s - 1 for l, s in zip(lower, window.GetSize())]
+    clipped = Box(tuple(max(l, 0) for l in lower), tuple(min(u, n - 1) for u, n in zip(upper, grid.GetSize())))
+    if clipped != Box(tuple(lower), tuple(upper)):
+        logger.warning("PyRadiomics' resampling window leaves the union grid; point-wise filter scale may differ")
+    return clipped
+
+
+def _region(grid_image: sitk.Image, mask: sitk.Image, settings: Mapping[str, Any],
+            scale_box: Box | None) -> PreparedRegion | None:
+    mask = sitk.Cast(mask == 1, sitk.sitkUInt32)
+    try:
+        bounding_box, _ = imageoperations.checkMask(grid_image, mask, **settings)
+    except ValueError:
+        return None
+    shape_mask, shape_box = mask, box_from_radiomics(bounding_box)
+    texture_mask, texture_box = shape_mask, shape_box
+    if settings.get("resegmentRange") is not None:
+        texture_mask = imageoperations.resegmentMask(grid_image, mask, **settings)
+        bounding_box, _ = imageoperations.checkMask(grid_image, texture_mask, **settings)
+        texture_box = box_from_radiomics(bounding_box)
+        if settings.get("resegmentShape", False):
+            shape_mask, shape_box = texture_mask, texture_box
+    voxels = int(np.count_nonzero(sitk.GetArrayViewFromImage(shape_mask)))
+    return PreparedRegion(texture_mask, texture_box, shape_mask, shape_box, scale_box, voxels)
