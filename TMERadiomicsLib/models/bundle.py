@@ -64,11 +64,14 @@ class ModelBundle:
     def save(self, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write the bundle folder atomically; returns its path."""
         out = check_out_dir(out_dir, overwrite)
-        sealed = self.with_file_hashes()
+        # Serialise once: skops archives carry timestamps, so the bytes
+        # hashed must be the very bytes written.
+        files = self.parameter_files()
+        manifest = replace(self.manifest, files={name: sha256_bytes(data) for name, data in files.items()})
         with staged_dir(out) as stage:
-            for name, data in sealed.parameter_files().items():
+            for name, data in files.items():
                 atomic_write_bytes(stage / name, data)
-            atomic_write_bytes(stage / MANIFEST_NAME, sealed.manifest.to_json().encode("utf-8"))
+            atomic_write_bytes(stage / MANIFEST_NAME, manifest.to_json().encode("utf-8"))
         logger.info("saved bundle %s to %s", self.manifest.name, out)
         return out
 

@@ -1,0 +1,120 @@
+"""Writing an evaluation: one self-contained HTML report plus CSV/JSON.
+
+``metrics.json`` holds every number shown in the report; the CSV files hold
+the per-case scores, the threshold metrics, the ROC points, the calibration
+groups and the Table-1 rows. PNGs are written beside them and embedded in
+the HTML as base64, so the report is one file that can be mailed around.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..outputs import atomic_write_bytes, atomic_write_text, check_out_dir, staged_dir
+from .evaluate import EvaluationResult
+from .plots import figures
+
+_METRICS = ("threshold", "accuracy", "sensitivity", "specificity", "ppv", "npv", "tp", "fp", "tn", "fn")
+
+
+def result_dict(result: EvaluationResult) -> dict[str, object]:
+    """Every number of the evaluation, JSON-ready (NaN becomes null)."""
+    data = {
+        "bundle": result.bundle,
+        "label": result.label,
+        "n_cases": result.n_cases,
+        "auc": result.auc.as_dict(),
+        "at_bundle_threshold": None if result.at_bundle_threshold is None else result.at_bundle_threshold.as_dict(),
+        "at_youden_threshold": result.at_youden.as_dict(),
+        "hosmer_lemeshow": None if result.hosmer_lemeshow is None else result.hosmer_lemeshow.as_dict(),
+        "roc": result.roc.to_dict(orient="list"),
+        "table1": result.table1.to_dict(orient="records"),
+        "scores": result.scores.to_dict(orient="records"),
+        "notes": result.notes,
+    }
+    return _clean(data)
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def metrics_table(result: EvaluationResult) -> pd.DataFrame:
+    rows = [{"at": "youden", **result.at_youden.as_dict()}]
+    if result.at_bundle_threshold is not None:
+        rows.insert(0, {"at": "bundle threshold", **result.at_bundle_threshold.as_dict()})
+    auc = result.auc
+    for row in rows:
+        row.update(auc=auc.auc, auc_ci_low=auc.ci_low, auc_ci_high=auc.ci_high, auc_method=auc.method)
+    return pd.DataFrame(rows)
+
+
+def write_report(result: EvaluationResult, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write the report folder atomically; returns its path."""
+    out = check_out_dir(out_dir, overwrite)
+    pngs = figures(result)
+    with staged_dir(out) as stage:
+        for name, data in pngs.items():
+            atomic_write_bytes(stage / name, data)
+        atomic_write_text(stage / "metrics.json", json.dumps(result_dict(result), indent=2) + "\n")
+        atomic_write_text(stage / "metrics.csv", metrics_table(result).to_csv(index=False))
+        atomic_write_text(stage / "scores.csv", result.scores.to_csv(index=False))
+        atomic_write_text(stage / "roc.csv", result.roc.to_csv(index=False))
+        atomic_write_text(stage / "table1.csv", result.table1.to_csv(index=False))
+        if result.hosmer_lemeshow is not None:
+            atomic_write_text(stage / "calibration.csv", result.hosmer_lemeshow.groups.to_csv(index=False))
+        atomic_write_text(stage / "report.html", render_html(result, pngs))
+    return out
+
+
+def render_html(result: EvaluationResult, pngs: dict[str, bytes]) -> str:
+    b = result.bundle
+    auc = result.auc
+    parts = [
+        f"<h1>Evaluation of {_e(b['name'])} {_e(b['version'])}</h1>",
+        f"<p><b>Intended use.</b> {_e(b['intended_use'])}</p>",
+        f"<p>{result.n_cases} cases; label {_e(result.label['column'])} ({_e(result.label['rule'])}): "
+        f"{result.label['n_positive']} positive, {result.label['n_negative']} negative. "
+        f"Score: {_e(b['score'])}.</p>",
+        f"<p><b>AUC</b> {auc.auc:.3f} (95% CI {auc.ci_low:.3f}-{auc.ci_high:.3f}, {_e(auc.method)})</p>",
+        "<h2>Threshold metrics</h2>",
+        _table(metrics_table(result)[["at", *_METRICS]]),
+    ]
+    if result.hosmer_lemeshow is not None:
+        hl = result.hosmer_lemeshow
+        parts += ["<h2>Calibration</h2>",
+                  f"<p>Hosmer-Lemeshow statistic {hl.statistic:.3f}, df {hl.dof}, p = {hl.p_value:.3f}</p>",
+                  _table(hl.groups)]
+    parts += ["<h2>Group comparison (Table 1)</h2>", _table(result.table1), "<h2>Figures</h2>"]
+    parts += [f'<img alt="{name}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+              for name, data in pngs.items()]
+    parts += ["<h2>Notes</h2><ul>", *[f"<li>{_e(n)}</li>" for n in result.notes], "</ul>",
+              "<h2>Per-case scores</h2>", _table(result.scores)]
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}"
+             "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}"
+             "img{max-width:48%;margin:4px}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_e(b['name'])} evaluation</title>"
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", escape=True)
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))

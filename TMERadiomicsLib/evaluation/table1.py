@@ -1,0 +1,81 @@
+"""Table-1 style comparison of two groups, as both papers report it.
+
+Continuous variables: Shapiro-Wilk in each group; when neither rejects
+normality at ``alpha``, Student's independent-samples t-test (summary
+mean +- sd), otherwise the two-sided Mann-Whitney U test (summary median
+[IQR]). Categorical variables (non-numeric, or at most ``MAX_LEVELS``
+integer levels): Fisher's exact test for a 2x2 table, the chi-square test of
+independence otherwise (summary: counts per level).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+ALPHA = 0.05
+MAX_LEVELS = 5
+# Shapiro-Wilk is undefined below 3 values.
+MIN_SHAPIRO = 3
+
+
+def is_categorical(values: pd.Series) -> bool:
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.isna().any():
+        return True
+    whole = np.allclose(numeric, np.round(numeric))
+    return bool(whole and numeric.nunique() <= MAX_LEVELS)
+
+
+def compare_groups(table: pd.DataFrame, y: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """One row per variable: test used, statistic, p-value and group summaries."""
+    group = np.asarray(y).astype(int)
+    rows = []
+    for column in columns:
+        values = table[column].reset_index(drop=True)
+        present = values.notna().to_numpy()
+        v, g = values[present], group[present]
+        row = _categorical(v, g) if is_categorical(v) else _continuous(v.astype(float).to_numpy(), g)
+        rows.append({"variable": column, "n": int(present.sum()), **row})
+    return pd.DataFrame(rows)
+
+
+def _continuous(v: np.ndarray, g: np.ndarray) -> dict[str, object]:
+    a, b = v[g == 0], v[g == 1]
+    normal_p = [_shapiro(x) for x in (a, b)]
+    normal = all(p is not None and p > ALPHA for p in normal_p)
+    if normal:
+        result = stats.ttest_ind(a, b)
+        test, summary = "Student t-test", lambda x: f"{np.mean(x):.4g} ± {np.std(x, ddof=1):.4g}"
+    else:
+        result = stats.mannwhitneyu(a, b, alternative="two-sided")
+        test = "Mann-Whitney U"
+        summary = lambda x: f"{np.median(x):.4g} [{np.quantile(x, 0.25):.4g}, {np.quantile(x, 0.75):.4g}]"
+    return {
+        "type": "continuous", "test": test, "statistic": float(result.statistic),
+        "p_value": float(result.pvalue), "shapiro_p_group0": normal_p[0], "shapiro_p_group1": normal_p[1],
+        "group0": summary(a), "group1": summary(b),
+    }
+
+
+def _shapiro(x: np.ndarray) -> float | None:
+    if len(x) < MIN_SHAPIRO or np.ptp(x) == 0:
+        return None
+    return float(stats.shapiro(x).pvalue)
+
+
+def _categorical(v: pd.Series, g: np.ndarray) -> dict[str, object]:
+    counts = pd.crosstab(v.astype(str).to_numpy(), g)
+    counts = counts.reindex(columns=[0, 1], fill_value=0)
+    if counts.shape == (2, 2):
+        result = stats.fisher_exact(counts.to_numpy())
+        test, statistic = "Fisher exact", float(result.statistic)
+    else:
+        result = stats.chi2_contingency(counts.to_numpy())
+        test, statistic = "chi-square", float(result.statistic)
+    describe = lambda col: "; ".join(f"{level}: {int(n)}" for level, n in counts[col].items())
+    return {
+        "type": "categorical", "test": test, "statistic": statistic, "p_value": float(result.pvalue),
+        "shapiro_p_group0": None, "shapiro_p_group1": None, "group0": describe(0), "group1": describe(1),
+    }

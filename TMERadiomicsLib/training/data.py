@@ -1,0 +1,131 @@
+"""The training set: aligned features and labels, candidate features, checks.
+
+Both recipes start here, so the bad-input rules hold for both: case IDs must
+match between the tables (both lists reported), labels must be numeric with
+two classes, candidate feature values must be finite, every stable feature
+named must exist, and the table must come from a single preset.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..models.tables import (
+    BinaryLabels,
+    align,
+    binary_labels,
+    feature_columns,
+    name_list,
+    require_finite,
+    source_of,
+)
+
+REGION_OF_PREFIX = {"Intra_": "intratumoral", "Peri_": "peritumoral", "Ring_": "ring"}
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    case_ids: np.ndarray
+    X: pd.DataFrame  # candidate features, float
+    y: np.ndarray  # 0/1
+    labels: BinaryLabels
+    preset: dict[str, str]
+
+    @property
+    def regions(self) -> list[str]:
+        return regions_of(list(self.X.columns))
+
+
+def regions_of(features: list[str]) -> list[str]:
+    return [region for prefix, region in REGION_OF_PREFIX.items() if any(f.startswith(prefix) for f in features)]
+
+
+def read_stable_features(path: str | os.PathLike) -> list[str]:
+    """One feature name per line; blank lines and ``#`` comments ignored."""
+    source = Path(path)
+    if not source.is_file():
+        raise InputError("stable-features file not found", file=source)
+    lines = (line.split("#", 1)[0].strip() for line in source.read_text(encoding="utf-8").splitlines())
+    names = [line for line in lines if line]
+    if not names:
+        raise InputError("stable-features file lists no feature", file=source)
+    return names
+
+
+def training_set(
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    label: str | None = None,
+    median_split: bool = False,
+    stable_features: list[str] | None = None,
+) -> TrainingSet:
+    """Check and assemble the inputs of a recipe."""
+    features, labels = align(features, labels)
+    binary = binary_labels(labels, label, median_split)
+    candidates = _candidates(features, stable_features)
+    require_finite(features, candidates)
+    return TrainingSet(
+        case_ids=features["case_id"].astype(str).to_numpy(),
+        X=features[candidates].astype(float),
+        y=binary.values.to_numpy(dtype=int),
+        labels=binary,
+        preset=_single_preset(features),
+    )
+
+
+def _candidates(features: pd.DataFrame, stable: list[str] | None) -> list[str]:
+    columns = feature_columns(features)
+    if not columns:
+        raise InputError(
+            "features table has no Intra_/Peri_/Ring_ feature columns (the combined view)",
+            file=source_of(features),
+        )
+    if stable is None:
+        return columns
+    unknown = [name for name in stable if name not in set(columns)]
+    if unknown:
+        raise InputError(
+            f"stable features not in the features table: {name_list(unknown)}", file=source_of(features)
+        )
+    return [c for c in columns if c in set(stable)]
+
+
+def _single_preset(features: pd.DataFrame) -> dict[str, str]:
+    for column in ("preset", "preset_sha256"):
+        if column not in features.columns:
+            raise InputError(f"features table has no {column} column", file=source_of(features))
+    pairs = features[["preset", "preset_sha256"]].astype(str).drop_duplicates()
+    if len(pairs) != 1:
+        raise InputError(
+            "features table mixes presets; train on features from one preset",
+            file=source_of(features),
+            value=pairs["preset"].tolist(),
+        )
+    return {"name": pairs["preset"].iloc[0], "sha256": pairs["preset_sha256"].iloc[0]}
+
+
+def require_folds(y: np.ndarray, case_ids: np.ndarray, folds: int, what: str) -> None:
+    """Stratified k-fold needs at least k cases of each class."""
+    counts = {cls: int(np.sum(y == cls)) for cls in (0, 1)}
+    smallest = min(counts, key=counts.get)
+    if counts[smallest] < folds:
+        cases = sorted(case_ids[y == smallest].tolist())
+        raise InputError(
+            f"{what} needs at least {folds} cases of each class; class {smallest} has "
+            f"{counts[smallest]}: {name_list(cases) or 'none'}",
+            value=f"{len(y)} cases, {folds} folds",
+        )
+
+
+def risk_group_names(labels: BinaryLabels) -> list[str]:
+    column = labels.definition["column"]
+    if "median" in labels.definition:
+        return [f"low {column}", f"high {column}"]
+    return [f"{column} 0", f"{column} 1"]
