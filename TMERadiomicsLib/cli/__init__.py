@@ -21,6 +21,10 @@ from ..errors import InputError
 COMMANDS: tuple[str, ...] = (
     "phantom_cmd",
     "regions_cmd",
+    "calibrate_cmd",
+    "train_cmd",
+    "evaluate_cmd",
+    "score_cmd",
 )
 
 EXIT_INPUT_ERROR = 2

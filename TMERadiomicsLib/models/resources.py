@@ -23,3 +23,11 @@ def bundled_model(name: str) -> Path:
     if not (path / "manifest.json").is_file():
         raise InputError(f"unknown bundled model {name!r}; bundled: {', '.join(list_bundled_models()) or 'none'}")
     return path
+
+
+def bundle_path(name_or_path: str) -> Path:
+    """A bundle folder given by path, or a bundled model given by name."""
+    path = Path(name_or_path)
+    if path.is_dir() or "/" in name_or_path or name_or_path.startswith("."):
+        return path
+    return bundled_model(name_or_path)
