@@ -125,16 +125,15 @@ def build(
         _warn_fov_clipping(name, band, crop, size, warnings)
 
     full_slices, crop_slices = crop.slices(size)
+    excluded = _excluded(exclusions, image, air_below, full_slices)
     arrays = {"intratumoral": tumour_array.astype(np.uint8)}
     for name, band in bands.items():
+        window = band[crop_slices]
+        if excluded is not None:
+            window = _remove_excluded(name, window, excluded, warnings)
         full = np.zeros(tumour_array.shape, dtype=np.uint8)
-        full[full_slices] = band[crop_slices]
+        full[full_slices] = window
         arrays[name] = full
-
-    excluded = _excluded(tumour, image, exclusions, air_below)
-    if excluded is not None:
-        for name in bands:
-            _remove_excluded(name, arrays, excluded, warnings)
 
     widths = {"peritumoral": peritumoral_mm, "ring": ring_mm}
     for name, width in widths.items():
@@ -191,11 +190,25 @@ def _tumour_array(tumour: sitk.Image, components: str, case_id: str | None) -> n
 
 
 def _crop_window(tumour_array: np.ndarray, spacing, width_mm: float) -> _Crop:
-    indices = np.argwhere(tumour_array)
+    lo_zyx, hi_zyx = bounding_box(tumour_array)
     pad = np.ceil(width_mm / np.asarray(spacing)).astype(int) + CROP_MARGIN_VOXELS
-    lo = indices.min(0)[::-1] - pad
-    hi = indices.max(0)[::-1] + 1 + pad
-    return _Crop(lo=lo, hi=hi)
+    return _Crop(lo=lo_zyx[::-1] - pad, hi=hi_zyx[::-1] + pad)
+
+
+def bounding_box(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[lo, hi) of the non-zero voxels in numpy (z, y, x) order.
+
+    Projections instead of ``argwhere``: the slab test touches the volume
+    once and the rest only the tumour's slab, so a small tumour in a large
+    field of view stays cheap.
+    """
+    zs = np.flatnonzero(array.any(axis=(1, 2)))
+    slab = array[zs[0] : zs[-1] + 1]
+    ys = np.flatnonzero(slab.any(axis=(0, 2)))
+    xs = np.flatnonzero(slab.any(axis=(0, 1)))
+    lo = np.array([zs[0], ys[0], xs[0]])
+    hi = np.array([zs[-1], ys[-1], xs[-1]]) + 1
+    return lo, hi
 
 
 def _crop_array(array: np.ndarray, crop: _Crop, size: np.ndarray) -> np.ndarray:
@@ -223,26 +236,26 @@ def _warn_fov_clipping(name: str, band: np.ndarray, crop: _Crop, size: np.ndarra
         warnings[name].append(f"band clipped by the image field of view: {clipped} voxels ({share:.1f}%) fall outside")
 
 
-def _excluded(tumour, image, exclusions, air_below) -> np.ndarray | None:
+def _excluded(exclusions, image, air_below, window: tuple[slice, ...]) -> np.ndarray | None:
+    """Union of the exclusion masks and the air voxels inside the crop window."""
     excluded = None
     for exclusion in exclusions:
-        part = sitk.GetArrayViewFromImage(exclusion) != 0
+        part = sitk.GetArrayViewFromImage(exclusion)[window] != 0
         excluded = part if excluded is None else excluded | part
     if air_below is not None:
-        air = sitk.GetArrayViewFromImage(image) < air_below
+        air = sitk.GetArrayViewFromImage(image)[window] < air_below
         excluded = air if excluded is None else excluded | air
     return excluded
 
 
-def _remove_excluded(name: str, arrays: dict, excluded: np.ndarray, warnings: dict) -> None:
-    region = arrays[name]
-    before = int(region.sum())
-    region[excluded] = 0
-    removed = before - int(region.sum())
+def _remove_excluded(name: str, band: np.ndarray, excluded: np.ndarray, warnings: dict) -> np.ndarray:
+    kept = band & ~excluded
+    before, removed = int(band.sum()), int(band.sum() - kept.sum())
     if before and removed > before / 2:
         warnings[name].append(
             f"exclusions removed more than half of the region: {removed} of {before} voxels ({100.0 * removed / before:.1f}%)"
         )
+    return kept
 
 
 def _warn_thin_band(name: str, width_mm: float, spacing, warnings: dict) -> None:
