@@ -97,3 +97,73 @@ def test_fewer_than_two_ratings_or_cases_is_an_input_error():
         icc(SHROUT_FLEISS[:1, :])
     with pytest.raises(InputError, match="unknown ICC form"):
         icc(SHROUT_FLEISS, "2,k")
+
+
+# -- stability: ICC per region and feature from a study's tidy table -------
+
+from TMERadiomicsLib.reproducibility.stability import reliability, stable_list_text  # noqa: E402
+
+SESSIONS = [("R1", "R1-b", "2026-01-01T09:00:00+00:00"), ("R1", "R1-a", "2026-01-15T09:00:00+00:00"),
+            ("R2", "R2", "2026-01-03T09:00:00+00:00")]
+
+
+def study_table(n_cases: int = 10, seed: int = 0) -> pd.DataFrame:
+    """Features with designed reliability: Good (both), Drift (R2 disagrees), Noise (neither)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n_cases):
+        truth = rng.normal(size=3) * 10
+        for reader, session, when in SESSIONS:
+            for region in ("intratumoral", "peritumoral"):
+                off = 12 + rng.normal(0, 6) if reader == "R2" else 0.0
+                values = {"original_glcm_Good": truth[0] + rng.normal(0, 0.5),
+                          "original_firstorder_Drift": truth[1] + off + rng.normal(0, 0.5),
+                          "original_shape_Noise": rng.normal(0, 10)}
+                rows += [(f"case{c:02d}", reader, session, when, region, f, v) for f, v in values.items()]
+    return pd.DataFrame(rows, columns=["case_id", "reader", "session", "created_at", "region", "feature", "value"])
+
+
+def test_stable_set_needs_both_intra_and_inter():
+    result = reliability(study_table())
+    assert stable_list_text(result) == "Intra_original_glcm_Good\nPeri_original_glcm_Good\n"
+    summary = result.summary.set_index("name")
+    assert summary.loc["Intra_original_firstorder_Drift", "intra_icc"] > 0.9
+    assert summary.loc["Intra_original_firstorder_Drift", "inter_icc"] < 0.75
+    assert summary.loc["Peri_original_shape_Noise", "feature_class"] == "shape"
+    assert (summary["intra_raters"] == "R1").all()
+    # The inter-observer rating of R1 is its earliest session by time, not by label.
+    assert (summary["inter_raters"] == "R1:R1-b+R2:R2").all()
+
+
+def test_stability_table_is_cases_by_ratings():
+    table = study_table()
+    result = reliability(table, form="C,1")
+    feature = table[(table["region"] == "peritumoral") & (table["feature"] == "original_firstorder_Drift")]
+    r1 = feature[feature["reader"] == "R1"].pivot(index="case_id", columns="session", values="value")
+    direct = icc(r1[["R1-a", "R1-b"]].to_numpy(), "C,1")
+    row = result.long.query("kind == 'intra' and region == 'peritumoral' and feature == 'original_firstorder_Drift'")
+    assert row["icc"].item() == pytest.approx(direct.icc[0], rel=1e-12)
+    assert row["ci_low"].item() == pytest.approx(direct.ci_low[0], rel=1e-12)
+
+
+def test_cases_missing_a_session_are_left_out():
+    table = study_table(n_cases=6)
+    table = table[~((table["case_id"] == "case00") & (table["session"] == "R1-a"))]
+    result = reliability(table)
+    intra = result.long[result.long["kind"] == "intra"]
+    inter = result.long[result.long["kind"] == "inter"]
+    assert (intra["n_cases"] == 5).all() and (inter["n_cases"] == 6).all()
+
+
+def test_fewer_than_two_ratings_per_case_is_refused():
+    table = study_table(n_cases=4)
+    one_reader = table[table["reader"] == "R1"]
+    with pytest.raises(InputError, match="inter-observer ICC needs at least 2 ratings per case.*readers: R1"):
+        reliability(one_reader)
+    one_session = table[table["session"] != "R1-a"]
+    with pytest.raises(InputError, match=r"intra-observer ICC needs at least 2 ratings.*R1 \(1 session\)"):
+        reliability(one_session)
+    # Asking only for what exists works, and reports the rest beside when possible.
+    assert reliability(one_reader, required=("intra",)).summary["stable"].any()
+    with pytest.raises(InputError, match="at least 2 cases"):
+        reliability(table[table["case_id"] == "case00"])
