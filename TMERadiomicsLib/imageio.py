@@ -103,6 +103,7 @@ def read_mask(
     label: int | None = None,
     case_id: str | None = None,
     resample: bool = False,
+    allow_empty: bool = False,
 ) -> sitk.Image:
     """Read a mask and return it as a binary UInt8 image.
 
@@ -110,9 +111,12 @@ def read_mask(
     only 0 and one other value. With a ``reference`` image the mask must share
     its grid, or, when ``resample`` is true, it is resampled onto it with
     nearest-neighbour interpolation (an explicit choice, never silent).
+    An empty mask is an error unless ``allow_empty`` (exclusion masks may be).
     """
     mask = read_any(path, case_id=case_id)
-    return as_binary_mask(mask, reference=reference, label=label, file=path, case_id=case_id, resample=resample)
+    return as_binary_mask(
+        mask, reference=reference, label=label, file=path, case_id=case_id, resample=resample, allow_empty=allow_empty
+    )
 
 
 def as_binary_mask(
@@ -123,6 +127,7 @@ def as_binary_mask(
     file: PathLike | None = None,
     case_id: str | None = None,
     resample: bool = False,
+    allow_empty: bool = False,
 ) -> sitk.Image:
     """Validate an in-memory mask the way ``read_mask`` validates a file."""
     if mask.GetDimension() != 3 or mask.GetNumberOfComponentsPerPixel() != 1:
@@ -140,7 +145,7 @@ def as_binary_mask(
                     case=case_id,
                 )
             binary = resample_onto(binary, reference, sitk.sitkNearestNeighbor)
-    if not np.any(sitk.GetArrayViewFromImage(binary)):
+    if not allow_empty and not np.any(sitk.GetArrayViewFromImage(binary)):
         where = "after resampling onto the image" if reference is not None and resample else ""
         raise InputError(f"mask is empty {where}".strip(), file=file, case=case_id)
     return binary

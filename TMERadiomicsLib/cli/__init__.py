@@ -19,12 +19,15 @@ from ..errors import InputError
 
 # Module names of the sub-commands, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
+    "demo_cmd",
     "phantom_cmd",
     "regions_cmd",
     "calibrate_cmd",
     "train_cmd",
     "evaluate_cmd",
     "score_cmd",
+    "labels_cmd",
+    "survival_cmd",
 )
 
 EXIT_INPUT_ERROR = 2
@@ -50,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # PyRadiomics logs routine notes (e.g. GLCM symmetry) as warnings.
+    logging.getLogger("radiomics").setLevel(logging.INFO if args.verbose else logging.ERROR)
     try:
         return int(args.func(args) or 0)
     except InputError as error:

@@ -1,0 +1,33 @@
+"""``tmeradiomics phantom``: write a seeded synthetic DCE-MRI phantom case."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..outputs import check_out_dir, staged_dir
+from ..phantom import SIZES, make_phantom, write_phantom
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "phantom",
+        help="write a synthetic multi-phase breast DCE-MRI phantom",
+        description="Write a seeded synthetic breast DCE-MRI case: every phase (phase0 = pre-contrast), "
+        "image.nrrd (the second post-contrast phase), tumour.nrrd, vessels.nrrd and phantom.json.",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--size", choices=sorted(SIZES), default="small", help="small (112x112x40, fast) or full (448x448x160) (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of an existing output folder")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = check_out_dir(args.out, args.overwrite)
+    phantom = make_phantom(args.size, args.seed)
+    with staged_dir(out) as stage:
+        paths = write_phantom(phantom, stage)
+    print(json.dumps({name: str(out / path.name) for name, path in paths.items()}, indent=2))
+    return 0

@@ -1,0 +1,28 @@
+"""Writing one case's regions: NRRD masks, a Slicer segmentation, the summary and an overlay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import SimpleITK as sitk
+
+from .imageio import write_image
+from .overlay import REGION_COLOURS, render_overlay
+from .regions import REGION_NAMES, Regions
+from .segfile import Segment, write_seg_nrrd
+
+
+def write_regions(regions: Regions, out_dir: Path, image: sitk.Image | None = None) -> dict[str, Path]:
+    """Write ``<region>.nrrd``, ``regions.seg.nrrd``, ``summary.json`` and, with an image, ``overlay.png``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {name: write_image(regions.masks[name], out_dir / f"{name}.nrrd") for name in REGION_NAMES}
+    segments = [Segment(name, name.capitalize(), REGION_COLOURS[name], regions.masks[name]) for name in REGION_NAMES]
+    paths["segmentation"] = write_seg_nrrd(segments, out_dir / "regions.seg.nrrd")
+    paths["summary"] = out_dir / "summary.json"
+    paths["summary"].write_text(json.dumps(regions.summary_dict(), indent=2))
+    if image is not None:
+        title = f"case {regions.case_id}" if regions.case_id else "regions"
+        paths["overlay"] = render_overlay(image, regions.masks, out_dir / "overlay.png", title=title)
+    return paths
