@@ -90,7 +90,8 @@ def icc(ratings: np.ndarray, form: str = "A,1", confidence: float = 0.95) -> ICC
     x = _as_features(ratings)
     ms = mean_squares(x)
     alpha = 1.0 - confidence
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # Degenerate features (no variance, ICC of 1) give inf/NaN, reported as NaN bounds.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if form == "A,1":
             value = _agreement(ms)
             low, high = _agreement_ci(ms, value, alpha)

@@ -1,0 +1,134 @@
+"""``tmeradiomics icc --db DB --out DIR``: ICC per region and feature, and the stable set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..features import load_preset
+from ..outputs import atomic_write_bytes, atomic_write_text, check_out_dir, staged_dir
+from ..reproducibility.plots import icc_distribution_png
+from ..reproducibility.stability import DEFAULT_THRESHOLD, KINDS, Reliability, reliability, stable_list_text
+from ..store import StudyStore
+from ..store.connection import DEFAULT_TIMEOUT_S
+from .perturb_cmd import FEATURES_FILE
+
+STABLE_FILE = "stable_features.txt"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "icc",
+        help="intra-/inter-observer (and perturbation) ICC per feature; the stable-feature list",
+        description=(
+            "Compute ICC per region and feature from a study database: intra-observer (each reader "
+            "with 2+ sessions) and inter-observer (readers' first sessions), and across contour "
+            "perturbations from 'tmeradiomics perturb' folders. Writes icc.csv (one row per feature), "
+            "icc_long.csv (every reader), stable_features.txt (one Intra_/Peri_/Ring_ name per line, "
+            "for 'tmeradiomics train --stable-features') and icc_distribution.png."
+        ),
+    )
+    parser.add_argument("--db", help="study database file")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--preset", help="preset whose features to use (default: the only one in the database)")
+    parser.add_argument("--perturbations", nargs="+", metavar="DIR", help="output folders of 'tmeradiomics perturb'")
+    parser.add_argument("--form", choices=("A,1", "C,1"), default="A,1",
+                        help="ICC form: A,1 two-way random absolute agreement (default) or C,1 consistency")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="stable when ICC > this (default 0.75)")
+    parser.add_argument("--require", help=f"comma list from {','.join(KINDS)} that must pass "
+                        "(default: intra,inter with --db, perturbation without)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait for a locked database")
+    parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = check_out_dir(args.out, args.overwrite)
+    if not args.db and not args.perturbations:
+        raise InputError("give --db, --perturbations or both")
+    if not 0 < args.threshold < 1:
+        raise InputError("--threshold must lie between 0 and 1", value=args.threshold)
+    features, preset = _study_features(args) if args.db else (None, None)
+    perturbed = _perturbation_features(args.perturbations, preset) if args.perturbations else None
+    required = args.require.split(",") if args.require else (["intra", "inter"] if args.db else ["perturbation"])
+    result = reliability(features, perturbed, form=args.form, threshold=args.threshold, required=required)
+    with staged_dir(out) as stage:
+        atomic_write_text(stage / "icc.csv", result.summary.to_csv(index=False))
+        atomic_write_text(stage / "icc_long.csv", result.long.to_csv(index=False))
+        atomic_write_text(stage / STABLE_FILE, _header(result, args.form, preset) + stable_list_text(result))
+        atomic_write_bytes(stage / "icc_distribution.png", icc_distribution_png(result))
+    print(json.dumps(_report(result, args.form, preset, out), indent=2))
+    return 0
+
+
+def _study_features(args: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
+    with StudyStore(args.db, create=False, timeout=args.timeout) as store:
+        presets = store.presets()
+        preset = _chosen_preset(presets, args.preset, args.db)
+        features = store.feature_values(preset["preset_sha256"])
+    return features, preset
+
+
+def _chosen_preset(presets: pd.DataFrame, name: str | None, db: str) -> dict:
+    if presets.empty:
+        raise InputError("study database holds no features; run 'tmeradiomics session extract' first", file=db)
+    if name:
+        sha = load_preset(name).sha256
+        match = presets[presets["preset_sha256"] == sha]
+        if match.empty:
+            raise InputError(f"no features of preset {name} (sha256 {sha[:12]}) in the study database", file=db)
+        return match.iloc[0].to_dict()
+    if len(presets) > 1:
+        listed = ", ".join(f"{r.preset_name} ({r.preset_sha256[:12]})" for r in presets.itertuples())
+        raise InputError(f"study database holds several presets ({listed}); choose one with --preset", file=db)
+    return presets.iloc[0].to_dict()
+
+
+def _perturbation_features(folders: list[str], preset: dict | None) -> pd.DataFrame:
+    tables = []
+    for folder in folders:
+        path = Path(folder) / FEATURES_FILE
+        if not path.is_file():
+            raise InputError(f"not a 'tmeradiomics perturb' output folder (no {FEATURES_FILE})", file=folder)
+        table = pd.read_csv(path)
+        if preset is not None and set(table["preset_sha256"]) != {preset["preset_sha256"]}:
+            raise InputError(f"perturbation features were extracted with another preset than the database's "
+                             f"{preset['preset_name']}", file=path)
+        tables.append(table)
+    combined = pd.concat(tables, ignore_index=True)
+    if combined["preset_sha256"].nunique() > 1:
+        raise InputError("perturbation folders were extracted with different presets", value=", ".join(folders))
+    cases = [t["case_id"].iloc[0] for t in tables]
+    if len(set(cases)) < len(cases):
+        raise InputError("two perturbation folders carry the same case ID; rerun perturb with --case",
+                         value=", ".join(map(str, cases)))
+    return combined
+
+
+def _header(result: Reliability, form: str, preset: dict | None) -> str:
+    lines = [
+        "# TMERadiomics stable features: one combined-view feature name per line",
+        f"# ICC({form}) > {result.threshold:g} for: {', '.join(result.required)}",
+    ]
+    if preset is not None:
+        lines.append(f"# preset {preset['preset_name']} sha256 {preset['preset_sha256']}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _report(result: Reliability, form: str, preset: dict | None, out: Path) -> dict:
+    summary = result.summary
+    return {
+        "out": str(out),
+        "form": f"ICC({form})",
+        "threshold": result.threshold,
+        "required": list(result.required),
+        "preset": None if preset is None else preset["preset_name"],
+        "features": int(len(summary)),
+        "stable": int(summary["stable"].sum()),
+        "stable_by_region": {r: int(s) for r, s in summary.groupby("region")["stable"].sum().items()},
+        "cases": {kind: int(n) for kind, n in result.long.groupby("kind")["n_cases"].max().items()},
+    }
