@@ -28,6 +28,9 @@ COMMANDS: tuple[str, ...] = (
     "score_cmd",
     "labels_cmd",
     "survival_cmd",
+    "session_cmd",
+    "icc_cmd",
+    "perturb_cmd",
 )
 
 EXIT_INPUT_ERROR = 2
