@@ -113,7 +113,7 @@ def build(
     size = np.array(tumour.GetSize())
     crop = _crop_window(tumour_array, tumour.GetSpacing(), max(peritumoral_mm, ring_mm))
     crop_tumour = _crop_array(tumour_array, crop, size)
-    distance = signed_distance_mm(_crop_image(crop_tumour, tumour, crop))
+    distance = signed_distance_mm(_crop_image(crop_tumour, tumour))
 
     inside = crop_tumour.astype(bool)
     bands = {
@@ -219,11 +219,15 @@ def _crop_array(array: np.ndarray, crop: _Crop, size: np.ndarray) -> np.ndarray:
     return out
 
 
-def _crop_image(crop_array: np.ndarray, reference: sitk.Image, crop: _Crop) -> sitk.Image:
+def _crop_image(crop_array: np.ndarray, reference: sitk.Image) -> sitk.Image:
+    """The crop as an image with the input's spacing but identity direction and zero origin.
+
+    Distances depend only on the spacing; working in this intrinsic frame
+    makes the result bit-identical under any direction and origin (a rotated
+    frame perturbs interpolation weights at exact ties in the last bit).
+    """
     image = sitk.GetImageFromArray(crop_array)
     image.SetSpacing(reference.GetSpacing())
-    image.SetDirection(reference.GetDirection())
-    image.SetOrigin(reference.TransformContinuousIndexToPhysicalPoint([float(v) for v in crop.lo]))
     return image
 
 

@@ -1,0 +1,53 @@
+"""The regions' .seg.nrrd: our own round trip and Slicer's real storage node (slicer-core)."""
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from shapes import rotation, sphere_mask
+from TMERadiomicsLib import regions
+from TMERadiomicsLib.region_outputs import write_regions
+from TMERadiomicsLib.segfile import read_seg_nrrd
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    tumour = sphere_mask(6.0, (0.7, 0.7, 2.0), origin=(12.5, -40.0, 7.0), direction=rotation((0, 0, 1), 0.3))
+    result = regions.build(tumour, case_id="seg-case")
+    folder = tmp_path_factory.mktemp("seg")
+    write_regions(result, folder)
+    return result, folder / "regions.seg.nrrd"
+
+
+def test_round_trip_keeps_masks_and_geometry(written):
+    result, path = written
+    segments = read_seg_nrrd(path)
+    assert [s.id for s in segments] == list(regions.REGION_NAMES)
+    for segment in segments:
+        original = result.masks[segment.id]
+        assert np.array_equal(sitk.GetArrayViewFromImage(segment.mask), sitk.GetArrayViewFromImage(original))
+        assert segment.mask.GetOrigin() == pytest.approx(original.GetOrigin())
+        assert segment.mask.GetDirection() == pytest.approx(original.GetDirection())
+        assert segment.mask.GetSpacing() == pytest.approx(original.GetSpacing())
+
+
+def test_slicer_reads_named_coloured_segments(written):
+    slicer = pytest.importorskip("slicer", reason="slicer-core is not installed")
+    from vtk.util import numpy_support
+
+    result, path = written
+    scene = slicer.vtkMRMLScene()
+    logic = slicer.vtkSlicerSegmentationsModuleLogic()
+    logic.SetMRMLScene(scene)
+    node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode")
+    storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
+    storage.SetFileName(str(path))
+    assert storage.ReadData(node) == 1
+    segmentation = node.GetSegmentation()
+    assert segmentation.GetNumberOfSegments() == 3
+    for name in regions.REGION_NAMES:
+        segment = segmentation.GetSegment(name)
+        assert segment.GetName() == name.capitalize()
+        labelmap = segment.GetRepresentation("Binary labelmap")
+        values = numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars())
+        assert int((values == segment.GetLabelValue()).sum()) == result.summary[name].voxels
