@@ -121,8 +121,7 @@ def _prepare_resampled(image, masks, boxes, failures, image_types, settings) -> 
     resampled, _ = imageoperations.resampleImage(image, union_mask, **{**settings, "padDistance": pad})
     regions = {}
     for name, mask in masks.items():
-        on_grid = sitk.Resample(mask, resampled, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID())
-        scale_box = _pyradiomics_resample_box(image, mask, resampled, settings)
+        on_grid, scale_box = _pyradiomics_window(mask, resampled, settings)
         regions[name] = _region(resampled, on_grid, settings, scale_box)
     ok = {n: r for n, r in regions.items() if r is not None}
     failures.update({n: "region vanished after resampling" for n, r in regions.items() if r is None})
@@ -144,26 +143,41 @@ def _target_spacing(settings: Mapping[str, Any], image: sitk.Image) -> tuple[flo
     return tuple(np.where(wanted == 0, np.asarray(image.GetSpacing()), wanted))
 
 
-def _pyradiomics_resample_box(image, mask, grid, settings) -> Box | None:
-    """Where PyRadiomics' per-region resampling window lies on ``grid``.
+def _pyradiomics_window(mask: sitk.Image, grid: sitk.Image, settings: Mapping[str, Any]) -> tuple[sitk.Image, Box | None]:
+    """The region's mask on ``grid`` and the window PyRadiomics would filter for it.
 
-    PyRadiomics resamples only the region's bounding box plus ``padDistance``
-    and filters that window. Resampling the mask itself with its geometry
-    rule (nearest neighbour, so cheap) gives the window's origin and size.
+    PyRadiomics resamples only the region's bounding box plus
+    ``padDistance`` and filters that window. Running its ``resampleImage``
+    on the mask alone (nearest neighbour, so cheap) gives that window and the
+    very mask PyRadiomics would use: resampling the mask onto the union grid
+    instead could round differently where a grid point falls exactly
+    half-way between two input voxels, as the two origins differ by rounding.
     """
-    window, _ = imageoperations.resampleImage(
+    window_mask, _ = imageoperations.resampleImage(
         mask, mask, **{**settings, "interpolator": sitk.sitkNearestNeighbor}
     )
-    if not np.allclose(window.GetSpacing(), grid.GetSpacing()):
-        logger.warning("region spans one slice: PyRadiomics would not resample that axis; "
-                       "using the union's grid")
-        return None
-    lower = grid.TransformPhysicalPointToIndex(window.GetOrigin())
-    upper = [l + s - 1 for l, s in zip(lower, window.GetSize())]
-    clipped = Box(tuple(max(l, 0) for l in lower), tuple(min(u, n - 1) for u, n in zip(upper, grid.GetSize())))
-    if clipped != Box(tuple(lower), tuple(upper)):
-        logger.warning("PyRadiomics' resampling window leaves the union grid; point-wise filter scale may differ")
-    return clipped
+    if not np.allclose(window_mask.GetSpacing(), grid.GetSpacing()):
+        logger.warning("region spans one slice: PyRadiomics would not resample that axis; using the union's grid")
+        on_grid = sitk.Resample(mask, grid, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID())
+        return on_grid, None
+    lower = grid.TransformPhysicalPointToIndex(window_mask.GetOrigin())
+    upper = [l + s - 1 for l, s in zip(lower, window_mask.GetSize())]
+    window = Box(tuple(max(l, 0) for l in lower), tuple(min(u, n - 1) for u, n in zip(upper, grid.GetSize())))
+    if window != Box(tuple(lower), tuple(upper)):
+        logger.warning("PyRadiomics' resampling window leaves the union grid; its edge voxels are dropped")
+    return _paste(window_mask, lower, window, grid), window
+
+
+def _paste(window_mask: sitk.Image, lower, window: Box, grid: sitk.Image) -> sitk.Image:
+    """``window_mask`` (whose first voxel sits at ``lower``) on an empty copy of ``grid``."""
+    source = sitk.GetArrayFromImage(window_mask)
+    target = np.zeros(grid.GetSize()[::-1], dtype=source.dtype)
+    dst = tuple(slice(l, u + 1) for l, u in zip(window.lower[::-1], window.upper[::-1]))
+    src = tuple(slice(wl - l, wu - l + 1) for wl, wu, l in zip(window.lower[::-1], window.upper[::-1], lower[::-1]))
+    target[dst] = source[src]
+    out = sitk.GetImageFromArray(target)
+    out.CopyInformation(grid)
+    return out
 
 
 def _region(grid_image: sitk.Image, mask: sitk.Image, settings: Mapping[str, Any],
