@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 NAME = "qian2024-lasso"
 DEFAULTS = {"test_fraction": 0.3, "cv_folds": 10, "n_lambdas": 100, "lambda_rule": "1se", "threshold": 0.5}
 _INTERCEPT_SCALING = 1e3
+_TOL = 1e-7
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,16 @@ class LassoPath:
         return float(self.lambdas[np.flatnonzero(self.cv_mean <= limit)].max())
 
 
-def fit_lasso_logistic(z: np.ndarray, y: np.ndarray, lam: float) -> LogisticRegression:
-    """L1 logistic regression at glmnet's lambda (mean-loss scaling)."""
+def fit_lasso_logistic(z: np.ndarray, y: np.ndarray, lam: float, seed: int) -> LogisticRegression:
+    """L1 logistic regression at glmnet's lambda (mean-loss scaling).
+
+    liblinear visits coordinates in a random order: the seed makes the fit
+    reproducible, and the tight tolerance makes it independent of that order
+    to well below the precision any report shows.
+    """
     model = LogisticRegression(
         l1_ratio=1.0, C=1.0 / (len(y) * lam), solver="liblinear",
-        intercept_scaling=_INTERCEPT_SCALING, max_iter=1000,
+        intercept_scaling=_INTERCEPT_SCALING, max_iter=10000, tol=_TOL, random_state=seed,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -107,10 +113,10 @@ def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int)
         sd[sd == 0] = 1.0
         z_fit, z_val = (z[fit_idx] - mean) / sd, (z[val_idx] - mean) / sd
         for j, lam in enumerate(lambdas):
-            p = fit_lasso_logistic(z_fit, y[fit_idx], lam).predict_proba(z_val)[:, 1]
+            p = fit_lasso_logistic(z_fit, y[fit_idx], lam, seed).predict_proba(z_val)[:, 1]
             p = np.clip(p, 1e-12, 1 - 1e-12)
             deviance[k, j] = -2 * np.mean(y[val_idx] * np.log(p) + (1 - y[val_idx]) * np.log(1 - p))
-    n_selected = np.array([np.count_nonzero(fit_lasso_logistic(z, y, lam).coef_) for lam in lambdas])
+    n_selected = np.array([np.count_nonzero(fit_lasso_logistic(z, y, lam, seed).coef_) for lam in lambdas])
     se = deviance.std(axis=0, ddof=1) / np.sqrt(folds)
     return LassoPath(lambdas, deviance.mean(axis=0), se, n_selected)
 
@@ -131,7 +137,7 @@ def train_lasso(data: TrainingSet, seed: int, options: dict) -> ModelBundle:
     y_train = data.y[train_idx]
     path = cv_path(z, y_train, opts["cv_folds"], opts["n_lambdas"], seed)
     lam = path.lambda_min if opts["lambda_rule"] == "min" else path.lambda_1se
-    final = fit_lasso_logistic(z, y_train, lam)
+    final = fit_lasso_logistic(z, y_train, lam, seed)
     chosen = np.flatnonzero(final.coef_[0])
     if chosen.size == 0:
         raise InputError(
