@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import time
 from collections.abc import Mapping
 from os import PathLike
@@ -62,6 +63,7 @@ def extract_case(image: sitk.Image, regions: Any, preset: str | PathLike | Prese
     prepared = prepare_case(image, masks, preset.image_types, settings)
     values, failures = _compute(prepared, preset, settings, list(masks))
     names = _ordered_names(feature_names(preset, image.GetDimension()), values)
+    values = {region: {n: got.get(n, math.nan) for n in names} for region, got in values.items()}
     diagnostics = _diagnostics(preset, masks, prepared, time.perf_counter() - started)
     return CaseFeatures(case_id, preset.name, preset.sha256, names, values, failures, diagnostics)
 
