@@ -1,4 +1,4 @@
-"""Seeded synthetic combined-features and labels tables for the model tests.
+"""Seeded synthetic feature/label tables, and CLI parsing, for the model tests.
 
 A latent 0/1 state shifts a few "informative" features by ``effect``
 standard deviations; the rest are noise. Nothing here imitates a result: the
@@ -6,6 +6,9 @@ tables are inputs whose signal strength is known.
 """
 
 from __future__ import annotations
+
+import argparse
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -46,3 +49,10 @@ def qian_table(features: list[str], preset_sha256: str, n: int = 30, seed: int =
     return pd.DataFrame(
         {"case_id": [f"q{i:02d}" for i in range(n)], "preset": "qian2024", "preset_sha256": preset_sha256, **values}
     )
+
+
+def cli_args(command: ModuleType, argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv`` with the real parser of one sub-command module."""
+    parser = argparse.ArgumentParser()
+    command.register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)

@@ -14,7 +14,7 @@ from confidenceinterval.delong import delong_roc_variance
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from model_tables import combined_table  # noqa: E402
+from model_tables import cli_args, combined_table  # noqa: E402
 
 from TMERadiomicsLib.evaluation import (  # noqa: E402
     auc_bootstrap,
@@ -186,3 +186,24 @@ def test_report_refused_into_occupied_folder(trained_and_holdout, tmp_path):
     with pytest.raises(InputError, match="overwrite"):
         write_report(result, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["old.txt"]
+
+
+def test_evaluate_cli_writes_report_and_refuses_mismatched_ids(trained_and_holdout, tmp_path, capsys):
+    from TMERadiomicsLib.cli import evaluate_cmd
+    from TMERadiomicsLib.errors import InputError
+
+    bundle, features, labels = trained_and_holdout
+    bundle.save(tmp_path / "bundle")
+    features.to_csv(tmp_path / "f.csv", index=False)
+    labels.to_csv(tmp_path / "l.csv", index=False)
+    argv = ["evaluate", str(tmp_path / "bundle"), str(tmp_path / "f.csv"), str(tmp_path / "l.csv"),
+            "--label", "state", "--out", str(tmp_path / "report")]
+    assert evaluate_cmd.run(cli_args(evaluate_cmd, argv)) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["auc"]["auc"] == pytest.approx(
+        json.loads((tmp_path / "report" / "metrics.json").read_text())["auc"]["auc"])
+    labels.iloc[1:].to_csv(tmp_path / "l.csv", index=False)
+    argv[-1] = str(tmp_path / "report2")
+    with pytest.raises(InputError, match=f"in features only: {features.loc[0, 'case_id']}; in labels only: none"):
+        evaluate_cmd.run(cli_args(evaluate_cmd, argv))
+    assert not (tmp_path / "report2").exists()

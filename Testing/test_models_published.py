@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from model_tables import qian_table  # noqa: E402
+from model_tables import cli_args, qian_table  # noqa: E402
 
 from TMERadiomicsLib.cli import calibrate_cmd, score_cmd  # noqa: E402
 from TMERadiomicsLib.errors import InputError  # noqa: E402
@@ -108,22 +107,18 @@ def test_calibrated_radscore_matches_hand_computation(name):
     assert calibrated.manifest.normalisation["cohort_size"] == 40
 
 
-def _args(**kwargs) -> argparse.Namespace:
-    return argparse.Namespace(overwrite=False, **kwargs)
-
-
 def test_calibrate_cli_writes_a_loadable_calibrated_bundle(tmp_path, capsys):
     bundle = load_bundle(bundled_model("qian2024-peritumoral"))
     csv = tmp_path / "reference.csv"
     qian_table(bundle.required_features, bundle.manifest.preset["sha256"], n=24).to_csv(csv, index=False)
-    assert calibrate_cmd.run(_args(bundle="qian2024-peritumoral", features=str(csv), out=str(tmp_path / "cal"))) == 0
+    assert calibrate_cmd.run(cli_args(calibrate_cmd, ["calibrate", "qian2024-peritumoral", str(csv), "--out", str(tmp_path / "cal")])) == 0
     summary = json.loads(capsys.readouterr().out)
     calibrated = load_bundle(tmp_path / "cal")
     assert calibrated.manifest.calibrated and summary["cohort_size"] == 24
     assert calibrated.manifest.normalisation["cohort_file_sha256"] is not None
     groups = calibrated.score(pd.read_csv(csv, dtype={"case_id": str}))["risk_group"].value_counts()
     assert groups["high M2 infiltration"] == groups["low M2 infiltration"] == 12
-    assert score_cmd.run(argparse.Namespace(bundle=str(tmp_path / "cal"), features=str(csv), out=None)) == 0
+    assert score_cmd.run(cli_args(score_cmd, ["score", str(tmp_path / "cal"), str(csv)])) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["calibrated"] and report["missing_inputs"] == {}
     assert {c["risk_group"] for c in report["cases"]} == {"high M2 infiltration", "low M2 infiltration"}
@@ -145,7 +140,7 @@ def test_calibrate_refuses_bad_inputs_and_writes_nothing(tmp_path):
         bad.to_csv(csv, index=False)
         out = tmp_path / f"out{k}"
         with pytest.raises(InputError, match=message):
-            calibrate_cmd.run(_args(bundle="qian2024-combined", features=str(csv), out=str(out)))
+            calibrate_cmd.run(cli_args(calibrate_cmd, ["calibrate", "qian2024-combined", str(csv), "--out", str(out)]))
         assert not out.exists()
 
 
@@ -155,10 +150,45 @@ def test_score_cli_lists_missing_inputs(tmp_path, capsys):
     table.loc[2, "Intra_wavelet-HLL_glrlm_RunVariance"] = np.nan
     csv = tmp_path / "f.csv"
     table.to_csv(csv, index=False)
-    assert score_cmd.run(argparse.Namespace(bundle="qian2024-intratumoral", features=str(csv), out=str(tmp_path / "s.csv"))) == 0
+    assert score_cmd.run(cli_args(score_cmd, ["score", "qian2024-intratumoral", str(csv), "--out", str(tmp_path / "s.csv")])) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["missing_inputs"] == {"q02": "missing inputs: Intra_wavelet-HLL_glrlm_RunVariance"}
     assert pd.read_csv(tmp_path / "s.csv").shape[0] == 6
     with pytest.raises(InputError, match="Intra_wavelet-HLL_glrlm_RunVariance"):
         table.drop(columns=["Intra_wavelet-HLL_glrlm_RunVariance"]).to_csv(csv, index=False)
-        score_cmd.run(argparse.Namespace(bundle="qian2024-intratumoral", features=str(csv), out=None))
+        score_cmd.run(cli_args(score_cmd, ["score", "qian2024-intratumoral", str(csv)]))
+
+
+def test_score_cli_from_image_and_mask(tmp_path, capsys):
+    """The IMAGE MASK form: regions, extraction with the bundle's preset, score."""
+    import SimpleITK as sitk
+
+    from TMERadiomicsLib.phantom import make_phantom
+
+    bundle = load_bundle(bundled_model("qian2024-intratumoral"))
+    reference = qian_table(bundle.required_features, bundle.manifest.preset["sha256"], n=20)
+    reference.to_csv(tmp_path / "ref.csv", index=False)
+    calibrate_cmd.run(cli_args(calibrate_cmd, ["calibrate", "qian2024-intratumoral", str(tmp_path / "ref.csv"),
+                                               "--out", str(tmp_path / "cal")]))
+    capsys.readouterr()
+    phantom = make_phantom("small", seed=0)
+    sitk.WriteImage(phantom.image(), str(tmp_path / "lesion.nrrd"))
+    sitk.WriteImage(phantom.tumour, str(tmp_path / "tumour.nrrd"))
+    argv = ["score", str(tmp_path / "cal"), str(tmp_path / "lesion.nrrd"), str(tmp_path / "tumour.nrrd")]
+    assert score_cmd.run(cli_args(score_cmd, argv)) == 0
+    case = json.loads(capsys.readouterr().out)["cases"][0]
+    assert case["case_id"] == "lesion" and case["status"] == "ok"
+    from TMERadiomicsLib.features import extract_case
+    from TMERadiomicsLib.regions import build
+
+    masks = build(phantom.tumour, phantom.image()).masks
+    value = extract_case(phantom.image(), {"intratumoral": masks["intratumoral"]}, "qian2024").combined()[
+        "Intra_wavelet-HLL_glrlm_RunVariance"].iloc[0]
+    ref = reference["Intra_wavelet-HLL_glrlm_RunVariance"]
+    assert case["radscore"] == pytest.approx(0.389 * (value - ref.mean()) / ref.std(ddof=1), rel=1e-9)
+    expected_group = "high M2 infiltration" if case["radscore"] >= case_threshold(tmp_path / "cal") else "low M2 infiltration"
+    assert case["risk_group"] == expected_group
+
+
+def case_threshold(folder: Path) -> float:
+    return json.loads((folder / "manifest.json").read_text())["threshold"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from model_tables import combined_table  # noqa: E402
+from model_tables import cli_args, combined_table  # noqa: E402
 
 from TMERadiomicsLib.cli import train_cmd  # noqa: E402
 from TMERadiomicsLib.errors import InputError  # noqa: E402
@@ -133,15 +132,12 @@ def test_forest_threshold_is_youden_of_out_of_fold_probabilities(forest, tables)
 # --- bad input -----------------------------------------------------------
 
 
-def _train_cli(tmp_path, features, labels, **extra):
+def _train_cli(tmp_path, features, labels, recipe="qian2024-lasso", label="state"):
     f, l = tmp_path / "features.csv", tmp_path / "labels.csv"
     features.to_csv(f, index=False)
     labels.to_csv(l, index=False)
-    args = argparse.Namespace(
-        features=str(f), labels=str(l), recipe=extra.pop("recipe", "qian2024-lasso"),
-        out=str(tmp_path / "bundle"), label=extra.pop("label", "state"), median_split=False,
-        stable_features=None, seed=0, lambda_rule=None, overwrite=False, **extra)
-    return train_cmd.run(args)
+    argv = ["train", str(f), str(l), "--recipe", recipe, "--out", str(tmp_path / "bundle"), "--label", label]
+    return train_cmd.run(cli_args(train_cmd, argv))
 
 
 def _refused(tmp_path, features, labels, pattern, **extra):

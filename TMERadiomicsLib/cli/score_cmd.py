@@ -1,14 +1,31 @@
-"""``tmeradiomics score BUNDLE FEATURES.csv``: radscore/probability and risk group per case."""
+"""``tmeradiomics score BUNDLE (FEATURES.csv | IMAGE MASK)``: score and risk group per case.
+
+From a combined-features CSV every case is scored. From an image and a tumour
+mask the command builds the regions the bundle needs, extracts the features
+with the bundle's preset and scores that one case. Either way the output says
+which required inputs were missing.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import sys
+from pathlib import Path
 
-from ..models import load_bundle
+import pandas as pd
+
+from ..errors import InputError
+from ..features import extract_case
+from ..models import ModelBundle, load_bundle
 from ..models.resources import bundle_path
 from ..models.tables import read_table
 from ..outputs import atomic_write_text
+from ..phantom import DEFAULT_PHASE
+from .regions_cmd import add_region_options, build_regions, check_widths, load_case
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,25 +33,57 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "score",
         help="score cases with a model bundle",
         description=(
-            "Score every case of a combined-features CSV with a model bundle (a folder, or the name "
-            "of a bundled model such as qian2024-peritumoral). Prints JSON: per case the radscore "
-            "and/or probability, the risk group (none while the bundle is uncalibrated) and which "
-            "required inputs were missing. Research use only."
+            "Score cases with a model bundle (a folder, or a bundled model name such as "
+            "qian2024-peritumoral), from a combined-features CSV or from IMAGE and TUMOUR_MASK. "
+            "Prints JSON: per case the radscore and/or probability, the risk group (none while the "
+            "bundle is uncalibrated) and which required inputs were missing. Research use only."
         ),
     )
     parser.add_argument("bundle", help="bundle folder or bundled model name")
-    parser.add_argument("features", help="combined-features CSV (case_id, preset, preset_sha256, Intra_/Peri_/Ring_ columns)")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="FEATURES.csv (combined features), or IMAGE TUMOUR_MASK")
     parser.add_argument("--out", help="also write the scores to this CSV file")
+    image_options = parser.add_argument_group("IMAGE TUMOUR_MASK form")
+    image_options.add_argument("--case-id", help="case identifier (default: the image file name)")
+    image_options.add_argument("--label", type=int, help="value of the tumour in a label map")
+    image_options.add_argument("--phase", type=int, default=DEFAULT_PHASE,
+                               help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
+    image_options.add_argument("--resample-mask", action="store_true",
+                               help="resample masks onto the image grid instead of refusing a mismatch")
+    add_region_options(image_options)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     bundle = load_bundle(bundle_path(args.bundle))
-    scores = bundle.score(read_table(args.features))
+    if len(args.inputs) == 1:
+        table = read_table(args.inputs[0])
+    elif len(args.inputs) == 2:
+        table = _features_from_image(bundle, args)
+    else:
+        raise InputError("give one features CSV, or an image and a tumour mask", value=args.inputs)
+    scores = bundle.score(table)
     if args.out:
         atomic_write_text(args.out, scores.to_csv(index=False))
+    print(json.dumps(score_report(bundle, scores), indent=2))
+    return 0
+
+
+def _features_from_image(bundle: ModelBundle, args: argparse.Namespace) -> pd.DataFrame:
+    """Regions and features of one case, only for the regions the bundle uses."""
+    args.image, args.mask = Path(args.inputs[0]), Path(args.inputs[1])
+    check_widths(args)
+    case_id, image, tumour = load_case(args)
+    regions = build_regions(args, case_id, image, tumour)
+    needed = {name: regions.masks[name] for name in bundle.manifest.regions}
+    print(f"extracting {', '.join(needed)} features of {case_id} with preset "
+          f"{bundle.manifest.preset['name']}...", file=sys.stderr)
+    return extract_case(image, needed, bundle.manifest.preset["name"], case_id=case_id).combined()
+
+
+def score_report(bundle: ModelBundle, scores: pd.DataFrame) -> dict[str, object]:
     missing = scores.loc[scores["status"].str.startswith("missing"), ["case_id", "status"]]
-    report = {
+    return {
         "bundle": bundle.manifest.name,
         "version": bundle.manifest.version,
         "calibrated": bundle.manifest.calibrated,
@@ -44,5 +93,3 @@ def run(args: argparse.Namespace) -> int:
         "missing_inputs": dict(zip(missing["case_id"], missing["status"])),
         "cases": json.loads(scores.to_json(orient="records")),
     }
-    print(json.dumps(report, indent=2))
-    return 0
