@@ -135,6 +135,12 @@ def test_readd_unchanged_replace_and_extract_only_missing(study, cases, tmp_path
     assert main(["session", "extract", "--db", str(db), "--preset", "default", "--no-progress"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["extracted"], report["already_present"]) == (1, 11)
+    assert main(["session", "list", "--db", str(db)]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert [(s["reader"], s["session"], s["cases"]) for s in listing["sessions"]] == [
+        ("R1", "R1-week0", 4), ("R1", "R1-week2", 4), ("R2", "R2", 4)
+    ]
+    assert [(p["preset_name"], p["segmentations"]) for p in listing["presets"]] == [("default", 12)]
 
 
 def test_changed_geometry_is_refused_and_the_database_unchanged(study, cases, tmp_path, capsys):
