@@ -22,6 +22,8 @@ COMMANDS: tuple[str, ...] = (
     "demo_cmd",
     "phantom_cmd",
     "regions_cmd",
+    "extract_cmd",
+    "presets_cmd",
     "calibrate_cmd",
     "train_cmd",
     "evaluate_cmd",
