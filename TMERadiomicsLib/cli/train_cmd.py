@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     options = {"lambda_rule": args.lambda_rule} if args.lambda_rule else {}
     bundle = train(
         read_table(args.features), read_table(args.labels), args.recipe, args.seed, stable,
-        label=args.label, median_split=args.median_split, options=options,
+        label=args.label, median_split=args.median_split, options=options, progress=True,
     )
     out = bundle.save(args.out, args.overwrite)
     print(json.dumps({

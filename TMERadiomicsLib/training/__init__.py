@@ -20,7 +20,7 @@ from .lasso import train_lasso
 
 logger = logging.getLogger(__name__)
 
-RECIPES: dict[str, Callable[[TrainingSet, int, dict], ModelBundle]] = {
+RECIPES: dict[str, Callable[[TrainingSet, int, dict, bool], ModelBundle]] = {
     "qian2024-lasso": train_lasso,
     "han2024-rf": train_forest,
 }
@@ -36,15 +36,21 @@ def train(
     label: str | None = None,
     median_split: bool = False,
     options: Mapping[str, object] | None = None,
+    progress: bool = False,
 ) -> ModelBundle:
-    """Train ``recipe`` on a combined-features table and a labels table."""
+    """Train ``recipe`` on a combined-features table and a labels table.
+
+    ``options`` override the recipe's defaults (``lasso.DEFAULTS``,
+    ``forest.DEFAULTS``) and are recorded in the manifest; ``progress``
+    shows the cross-validation on stderr.
+    """
     if recipe not in RECIPES:
         raise InputError(f"unknown recipe; known: {', '.join(RECIPES)}", value=recipe)
     data = training_set(
         features, labels, label=label, median_split=median_split, stable_features=stable_features
     )
     logger.info("training %s on %d cases, %d candidate features", recipe, len(data.y), data.X.shape[1])
-    return RECIPES[recipe](data, seed, dict(options or {}))
+    return RECIPES[recipe](data, seed, dict(options or {}), progress)
 
 
 __all__ = ["RECIPES", "read_stable_features", "train"]

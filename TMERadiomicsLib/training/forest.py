@@ -5,10 +5,11 @@ cross-validation picked the best model", set the threshold by the Youden
 index (0.528 in their cohort) and report the 20 most important features
 (scikit-learn's importances). The paper names no hyperparameters, so this
 recipe searches a small grid (``max_features`` x ``min_samples_leaf``) by
-stratified 5-fold CV AUC. Youden's threshold is taken on the out-of-fold
-probabilities of the chosen configuration: a forest's in-sample
-probabilities separate the training cases almost perfectly, so a threshold
-read from them would be meaningless. Importances are the impurity-based
+stratified 5-fold CV AUC (mean of the fold AUCs, as GridSearchCV scores).
+Youden's threshold is taken on the out-of-fold probabilities of the chosen
+configuration, which the CV fits give without extra fits: a forest's
+in-sample probabilities separate the training cases almost perfectly, so a
+threshold read from them would be meaningless. Importances are the impurity-based
 ``feature_importances_`` of the refitted forest, as the paper used.
 """
 
@@ -18,7 +19,9 @@ import logging
 
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import ParameterGrid, StratifiedKFold
+from tqdm import tqdm
 
 from ..evaluation.auc import auc_delong
 from ..evaluation.metrics import confusion_metrics, youden_threshold
@@ -38,30 +41,40 @@ DEFAULTS = {
 }
 
 
-def train_forest(data: TrainingSet, seed: int, options: dict) -> ModelBundle:
+def train_forest(data: TrainingSet, seed: int, options: dict, progress: bool = False) -> ModelBundle:
     opts = {**DEFAULTS, **options}
     require_folds(data.y, data.case_ids, opts["cv_folds"], f"{opts['cv_folds']}-fold cross-validation")
     X, y = data.X.to_numpy(), data.y
-    cv = StratifiedKFold(opts["cv_folds"], shuffle=True, random_state=seed)
-    search = GridSearchCV(
-        RandomForestClassifier(n_estimators=opts["n_estimators"], random_state=seed),
-        {"max_features": list(opts["max_features"]), "min_samples_leaf": list(opts["min_samples_leaf"])},
-        scoring="roc_auc",
-        cv=cv,
-        refit=True,
-    ).fit(X, y)
-    forest = search.best_estimator_
-    oof = cross_val_predict(
-        RandomForestClassifier(n_estimators=opts["n_estimators"], random_state=seed, **search.best_params_),
-        X, y, cv=cv, method="predict_proba",
-    )[:, 1]
+    folds = list(StratifiedKFold(opts["cv_folds"], shuffle=True, random_state=seed).split(X, y))
+    grid = list(ParameterGrid({"max_features": list(opts["max_features"]),
+                               "min_samples_leaf": list(opts["min_samples_leaf"])}))
+    bar = tqdm(total=len(grid) * len(folds), desc="han2024-rf CV", disable=not progress)
+    results = [_cross_validate(X, y, folds, params, opts["n_estimators"], seed, bar) for params in grid]
+    bar.close()
+    # First best on ties, as GridSearchCV ranks them.
+    best = int(np.argmax([mean_auc for mean_auc, _ in results]))
+    params, oof = grid[best], results[best][1]
+    forest = RandomForestClassifier(n_estimators=opts["n_estimators"], random_state=seed, **params).fit(X, y)
     threshold = youden_threshold(y, oof)
-    logger.info("han2024-rf: best %s, CV AUC %.3f, Youden threshold %.3f", search.best_params_, search.best_score_, threshold)
-    manifest = _manifest(data, forest, search, oof, threshold, opts, seed)
+    logger.info("han2024-rf: best %s, CV AUC %.3f, Youden threshold %.3f", params, results[best][0], threshold)
+    cv_table = [{"params": p, "mean_auc": float(m)} for p, (m, _) in zip(grid, results)]
+    manifest = _manifest(data, forest, params, cv_table, oof, threshold, opts, seed)
     return ModelBundle(manifest, forest).with_file_hashes()
 
 
-def _manifest(data, forest, search, oof, threshold, opts, seed) -> Manifest:
+def _cross_validate(X, y, folds, params, n_estimators, seed, bar) -> tuple[float, np.ndarray]:
+    """Mean fold AUC (the selection criterion) and the out-of-fold probabilities."""
+    oof = np.empty(len(y))
+    aucs = []
+    for fit_idx, val_idx in folds:
+        forest = RandomForestClassifier(n_estimators=n_estimators, random_state=seed, **params)
+        oof[val_idx] = forest.fit(X[fit_idx], y[fit_idx]).predict_proba(X[val_idx])[:, 1]
+        aucs.append(roc_auc_score(y[val_idx], oof[val_idx]))
+        bar.update()
+    return float(np.mean(aucs)), oof
+
+
+def _manifest(data, forest, params, cv_table, oof, threshold, opts, seed) -> Manifest:
     names = list(data.X.columns)
     order = np.argsort(forest.feature_importances_)[::-1][: opts["top_importances"]]
     importances = [{"feature": names[i], "importance": float(forest.feature_importances_[i])} for i in order]
@@ -98,11 +111,8 @@ def _manifest(data, forest, search, oof, threshold, opts, seed) -> Manifest:
             "recipe": NAME,
             "seed": seed,
             "options": opts,
-            "best_params": search.best_params_,
-            "cv_auc_by_params": [
-                {"params": p, "mean_auc": float(m)}
-                for p, m in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"])
-            ],
+            "best_params": params,
+            "cv_auc_by_params": cv_table,
             "importances_top": importances,
             "training_cases": sorted(data.case_ids.tolist()),
         },

@@ -41,6 +41,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, train_test_split
+from tqdm import tqdm
 
 from ..errors import InputError
 from ..evaluation.auc import auc_delong
@@ -99,7 +100,7 @@ def lambda_grid(z: np.ndarray, y: np.ndarray, n_lambdas: int) -> np.ndarray:
     return np.geomspace(lambda_max, lambda_max * ratio, n_lambdas)
 
 
-def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int) -> LassoPath:
+def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int, progress: bool = False) -> LassoPath:
     """Mean and standard error of the CV binomial deviance along the path.
 
     Each fold is z-scored with its own training part's statistics, so the
@@ -108,7 +109,8 @@ def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int)
     lambdas = lambda_grid(z, y, n_lambdas)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     deviance = np.empty((folds, len(lambdas)))
-    for k, (fit_idx, val_idx) in enumerate(splitter.split(z, y)):
+    splits = tqdm(splitter.split(z, y), total=folds, desc="qian2024-lasso CV", disable=not progress)
+    for k, (fit_idx, val_idx) in enumerate(splits):
         mean, sd = z[fit_idx].mean(axis=0), z[fit_idx].std(axis=0, ddof=1)
         sd[sd == 0] = 1.0
         z_fit, z_val = (z[fit_idx] - mean) / sd, (z[val_idx] - mean) / sd
@@ -121,7 +123,7 @@ def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int)
     return LassoPath(lambdas, deviance.mean(axis=0), se, n_selected)
 
 
-def train_lasso(data: TrainingSet, seed: int, options: dict) -> ModelBundle:
+def train_lasso(data: TrainingSet, seed: int, options: dict, progress: bool = False) -> ModelBundle:
     """Run the recipe; see the module docstring."""
     opts = {**DEFAULTS, **options}
     if opts["lambda_rule"] not in ("min", "1se"):
@@ -135,7 +137,7 @@ def train_lasso(data: TrainingSet, seed: int, options: dict) -> ModelBundle:
         logger.info("dropping %d candidate features constant in the training part", len(sd) - len(usable))
     z = ((X_train[usable] - mean[usable]) / sd[usable]).to_numpy()
     y_train = data.y[train_idx]
-    path = cv_path(z, y_train, opts["cv_folds"], opts["n_lambdas"], seed)
+    path = cv_path(z, y_train, opts["cv_folds"], opts["n_lambdas"], seed, progress)
     lam = path.lambda_min if opts["lambda_rule"] == "min" else path.lambda_1se
     final = fit_lasso_logistic(z, y_train, lam, seed)
     chosen = np.flatnonzero(final.coef_[0])
