@@ -103,10 +103,16 @@ def test_newer_schema_is_refused(db):
     conn = sqlite3.connect(db)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
     before = dump(db)
     with pytest.raises(InputError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
         StudyStore(db)
     assert dump(db) == before
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    conn.close()
 
 
 def test_version_1_file_is_migrated_with_its_data(db):
@@ -141,8 +147,13 @@ def test_foreign_files_are_refused(tmp_path):
     conn.execute("CREATE TABLE patients (name TEXT)")
     conn.commit()
     conn.close()
+    before = dump(other)
     with pytest.raises(InputError, match="not a TMERadiomics study database"):
         StudyStore(other)
+    conn = sqlite3.connect(other)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    conn.close()
+    assert dump(other) == before
     with pytest.raises(InputError, match="study database not found"):
         StudyStore(tmp_path / "missing.sqlite", create=False)
 

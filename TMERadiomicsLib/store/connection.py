@@ -46,6 +46,8 @@ def connect(path: str | os.PathLike, *, create: bool, timeout: float) -> sqlite3
         raise InputError(f"cannot open study database: {error}", file=path) from error
     try:
         conn.execute("PRAGMA foreign_keys = ON")
+        # Refuse foreign or newer files before WAL mode rewrites their header.
+        _with_retry(conn, path, timeout, lambda: _check_ours(conn, path))
         _with_retry(conn, path, timeout, lambda: _enable_wal(conn, path))
         _with_retry(conn, path, timeout, lambda: _migrate(conn, path))
     except BaseException:
@@ -54,13 +56,20 @@ def connect(path: str | os.PathLike, *, create: bool, timeout: float) -> sqlite3
     return conn
 
 
-def _enable_wal(conn: sqlite3.Connection, path: Path) -> None:
+def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
     try:
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        version = schema_version(conn)
     except sqlite3.DatabaseError as error:
         if _is_busy(error):
             raise
         raise InputError(f"not a study database: {error}", file=path) from error
+    _refuse_newer(version, path)
+    if version == 0:
+        _refuse_foreign_tables(conn, path)
+
+
+def _enable_wal(conn: sqlite3.Connection, path: Path) -> None:
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if mode.lower() != "wal":
         raise InputError(f"cannot switch the study database to WAL mode (got {mode})", file=path)
 

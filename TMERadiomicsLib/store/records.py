@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import SimpleITK as sitk
 
-# Physical coordinates are compared to 1e-4 mm and direction cosines to
-# 1e-5: far below any real re-acquisition difference, far above the float
-# noise of writing the same header twice.
-_MM_TOL = 1e-4
-_DIRECTION_TOL = 1e-5
+# The project's one notion of "same grid", shared with imageio.
+from ..imageio import DIRECTION_ATOL, ORIGIN_ATOL_MM, SPACING_RTOL
 
 
 @dataclass(frozen=True)
@@ -44,14 +42,17 @@ class Geometry:
 
     def differences(self, other: "Geometry") -> list[str]:
         """Human-readable list of what differs (empty when the grids match)."""
-        found = []
-        if self.size != other.size:
-            found.append(f"size {other.size} instead of {self.size}")
-        for name, tol in (("spacing", _MM_TOL), ("origin", _MM_TOL), ("direction", _DIRECTION_TOL)):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            if len(mine) != len(theirs) or any(abs(a - b) > tol for a, b in zip(mine, theirs)):
-                found.append(f"{name} {_fmt(theirs)} instead of {_fmt(mine)}")
-        return found
+        size = [] if self.size == other.size else [f"size {other.size} instead of {self.size}"]
+        checks = (
+            ("spacing", {"rtol": SPACING_RTOL, "atol": 0}),
+            ("origin", {"rtol": 0, "atol": ORIGIN_ATOL_MM}),
+            ("direction", {"rtol": 0, "atol": DIRECTION_ATOL}),
+        )
+        return size + [
+            f"{name} {_fmt(getattr(other, name))} instead of {_fmt(getattr(self, name))}"
+            for name, tol in checks
+            if not np.allclose(getattr(self, name), getattr(other, name), **tol)
+        ]
 
 
 def _fmt(values: tuple[float, ...]) -> str:
