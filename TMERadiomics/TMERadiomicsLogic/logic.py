@@ -1,0 +1,271 @@
+"""The TMERadiomics Logic: MRML in, library in the middle, MRML out.
+
+Each action reads the scene into plain SimpleITK/pandas data, calls the
+library, and only then writes new nodes and segments. A ValueError (bad
+input), a missing package or a ``Cancelled`` from the progress callback
+therefore leaves the scene exactly as it was. No qt or ctk here: CI runs
+this on slicer-core, and the Widget and the batch script call the same
+methods.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from os import PathLike
+
+from . import dependencies, overlay, segments, tables, volumes
+
+logger = logging.getLogger(__name__)
+
+REGION_NAMES = ("intratumoral", "peritumoral", "ring")
+REGION_COLOURS = {  # as TMERadiomicsLib.overlay.REGION_COLOURS; copied so regions need no matplotlib
+    "intratumoral": (0.90, 0.20, 0.20),
+    "peritumoral": (1.00, 0.80, 0.10),
+    "ring": (0.15, 0.80, 0.95),
+}
+SUMMARY_NODE_NAME = "TMERadiomics summary"
+Progress = Callable[[str, float], None]
+
+
+class Cancelled(Exception):
+    """Raised by a progress callback to stop an action; nothing is added to the scene."""
+
+
+def _report(progress: Progress | None, message: str, fraction: float) -> None:
+    logger.info("%s", message)
+    if progress is not None:
+        progress(message, fraction)
+
+
+class TMERadiomicsLogic:
+    """Regions, features and model scores for the segmentations of a Slicer scene."""
+
+    def __init__(self, scene=None) -> None:
+        self._scene = scene
+
+    @property
+    def scene(self):
+        if self._scene is not None:
+            return self._scene
+        import slicer
+
+        return slicer.mrmlScene
+
+    # ---- regions -------------------------------------------------------
+
+    def generateRegions(self, volumeNode, segmentationNode, tumorSegmentId: str, peritumoralMm: float = 5.0,
+                        ringMm: float = 2.0, exclusionSegmentIds: Sequence[str] = (),
+                        airBelow: float | None = None, progress: Progress | None = None) -> list[str]:
+        """Add Intratumoral, Peritumoral and Ring segments; returns their new segment IDs."""
+        dependencies.require("regions")
+        from TMERadiomicsLib import regions
+
+        blocker = self.regionsBlocker(volumeNode, segmentationNode, tumorSegmentId)
+        if blocker:
+            raise ValueError(blocker)
+        _report(progress, "Reading volume and segments", 0.0)
+        image = volumes.volume_to_image(volumeNode)
+        tumour = segments.segment_to_mask(segmentationNode, tumorSegmentId, image)
+        exclusions = [segments.segment_to_mask(segmentationNode, s, image, allow_empty=True)
+                      for s in exclusionSegmentIds if s != tumorSegmentId]
+        _report(progress, "Building regions", 0.2)
+        result = regions.build(tumour, image, peritumoral_mm=peritumoralMm, ring_mm=ringMm,
+                               exclusions=exclusions, air_below=airBelow, case_id=volumeNode.GetName())
+        for name, summary in result.summary.items():
+            for warning in summary.warnings:
+                logger.warning("%s: %s", name, warning)
+        _report(progress, "Adding segments", 0.9)
+        return self._addRegionSegments(segmentationNode, result.masks, volumeNode)
+
+    def _addRegionSegments(self, segmentationNode, masks, volumeNode) -> list[str]:
+        added = []
+        try:
+            for name in REGION_NAMES:
+                added.append(segments.add_mask_segment(
+                    segmentationNode, masks[name], name.capitalize(), REGION_COLOURS[name], name))
+                segmentationNode.GetSegmentation().GetSegment(added[-1]).SetTag(
+                    "TMERadiomics.VolumeNodeID", volumeNode.GetID() or "")
+        except Exception:
+            for segment_id in added:  # all three or none
+                segmentationNode.GetSegmentation().RemoveSegment(segment_id)
+            raise
+        return added
+
+    def regionsBlocker(self, volumeNode, segmentationNode, tumorSegmentId: str | None) -> str | None:
+        """Why Generate regions cannot run yet, or None."""
+        if volumeNode is None:
+            return "Select a DCE volume."
+        if segmentationNode is None:
+            return "Select a segmentation."
+        if not tumorSegmentId or segmentationNode.GetSegmentation().GetSegment(tumorSegmentId) is None:
+            return "Select the tumour segment."
+        return None
+
+    # ---- features ------------------------------------------------------
+
+    def computeFeatures(self, volumeNode, segmentationNode, regionSegmentIds: Sequence[str],
+                        preset: str | PathLike = "default", progress: Progress | None = None):
+        """A features vtkMRMLTableNode (one row per feature, one column per region)."""
+        dependencies.require("features")
+        from TMERadiomicsLib.features.extract import extract_case
+
+        blocker = self.featuresBlocker(volumeNode, segmentationNode, regionSegmentIds)
+        if blocker:
+            raise ValueError(blocker)
+        _report(progress, "Reading volume and regions", 0.0)
+        image = volumes.volume_to_image(volumeNode)
+        masks = self._regionMasks(segmentationNode, regionSegmentIds, image)
+        _report(progress, "Extracting features (PyRadiomics)", 0.1)
+        case_id = volumeNode.GetName()
+        features = extract_case(image, masks, preset, case_id=case_id)
+        frame, meta = tables.features_frame(features.combined())
+        _report(progress, "Writing the features table", 0.95)
+        node = self.scene.AddNewNodeByClass("vtkMRMLTableNode", f"{case_id} features ({meta['preset']})")
+        tables.frame_to_table(frame, node, {
+            "Kind": "features", **meta,
+            "VolumeNodeID": volumeNode.GetID() or "",
+            "SegmentationNodeID": segmentationNode.GetID() or "",
+            "RegionSegmentIDs": ",".join(regionSegmentIds),
+        })
+        return node
+
+    def _regionMasks(self, segmentationNode, regionSegmentIds, image) -> dict:
+        masks = {}
+        for segment_id in regionSegmentIds:
+            region = segments.segment_region(segmentationNode, segment_id)
+            if region not in REGION_NAMES:
+                raise ValueError(f"segment '{segment_id}' is not an intratumoral, peritumoral or ring region")
+            if region in masks:
+                raise ValueError(f"two segments hold the {region} region; select one")
+            masks[region] = segments.segment_to_mask(segmentationNode, segment_id, image, allow_empty=True)
+        return masks
+
+    def featuresBlocker(self, volumeNode, segmentationNode, regionSegmentIds) -> str | None:
+        """Why Compute features cannot run yet, or None."""
+        if volumeNode is None:
+            return "Select a DCE volume."
+        if segmentationNode is None:
+            return "Select a segmentation."
+        if not regionSegmentIds:
+            return "Generate regions first."
+        return None
+
+    # ---- models --------------------------------------------------------
+
+    def applyModels(self, featuresTableNode, bundlePaths: Sequence[str | PathLike], segmentationNode=None,
+                    progress: Progress | None = None):
+        """A scores vtkMRMLTableNode; recolours the region segments by risk group and writes the summary."""
+        dependencies.require("models")
+        from TMERadiomicsLib.models import load_bundle
+
+        if not bundlePaths:
+            raise ValueError("Select at least one model.")
+        combined = tables.combined_from_table(featuresTableNode)
+        _report(progress, "Loading models", 0.0)
+        bundles = [load_bundle(path) for path in bundlePaths]
+        for bundle in bundles:  # refuse before anything is scored or changed
+            self._checkBundle(bundle, combined)
+        rows = [self._scoreRow(bundle, combined) for bundle in bundles]
+        _report(progress, "Writing scores and overlay", 0.9)
+        case_id = tables.table_attribute(featuresTableNode, "case_id") or ""
+        summary = overlay.summary_text(case_id, rows)
+        node = self.scene.AddNewNodeByClass("vtkMRMLTableNode", f"{case_id} scores")
+        tables.frame_to_table(tables.scores_frame(rows), node, {
+            "Kind": "scores", "case_id": case_id, "FeaturesTableNodeID": featuresTableNode.GetID() or "",
+            "Summary": summary,
+        })
+        segmentationNode = segmentationNode or self._segmentationOf(featuresTableNode)
+        if segmentationNode is not None:
+            self._recolour(segmentationNode, featuresTableNode, bundles, rows)
+        self._writeSummary(summary)
+        return node
+
+    @staticmethod
+    def _checkBundle(bundle, combined) -> None:
+        if not bundle.manifest.calibrated:
+            raise ValueError(
+                f"model {bundle.manifest.name} needs calibration on a reference cohort before it can "
+                "score one case (tmeradiomics calibrate); select its calibrated copy"
+            )
+        bundle.check_input(combined)
+
+    @staticmethod
+    def _scoreRow(bundle, combined) -> dict[str, object]:
+        scored = bundle.score(combined).iloc[0]
+        name = bundle.manifest.score
+        return {"Model": bundle.manifest.name, "Score name": name, "Score": float(scored[name]),
+                "Probability": float(scored["probability"]), "Risk group": str(scored["risk_group"]),
+                "Status": str(scored["status"])}
+
+    def _segmentationOf(self, featuresTableNode):
+        node_id = tables.table_attribute(featuresTableNode, "SegmentationNodeID")
+        return self.scene.GetNodeByID(node_id) if node_id else None
+
+    def _recolour(self, segmentationNode, featuresTableNode, bundles, rows) -> None:
+        """The first model with a risk group colours the case's region segments."""
+        for bundle, row in zip(bundles, rows):
+            if row["Risk group"]:
+                index = list(bundle.manifest.risk_groups).index(row["Risk group"])
+                break
+        else:
+            return
+        ids = (tables.table_attribute(featuresTableNode, "RegionSegmentIDs") or "").split(",")
+        segmentation = segmentationNode.GetSegmentation()
+        for segment_id in filter(None, ids):
+            segment = segmentation.GetSegment(segment_id)
+            if segment is not None:
+                region = segments.segment_region(segmentationNode, segment_id)
+                segment.SetColor(*overlay.risk_colour(index, region))
+
+    def _writeSummary(self, summary: str) -> None:
+        node = self.scene.GetFirstNodeByName(SUMMARY_NODE_NAME)
+        if node is None:
+            node = self.scene.AddNewNodeByClass("vtkMRMLTextNode", SUMMARY_NODE_NAME)
+        node.SetText(summary)
+
+    def summaryText(self) -> str:
+        node = self.scene.GetFirstNodeByName(SUMMARY_NODE_NAME)
+        return node.GetText() if node is not None else ""
+
+    def modelsBlocker(self, featuresTableNode, bundlePaths) -> str | None:
+        """Why Apply models cannot run yet, or None."""
+        if featuresTableNode is None:
+            return "Compute features first."
+        if not bundlePaths:
+            return "Select at least one model."
+        return None
+
+    # ---- everything ----------------------------------------------------
+
+    def runAll(self, volumeNode, segmentationNode, tumorSegmentId: str, preset: str | PathLike,
+               bundlePaths: Sequence[str | PathLike], *, peritumoralMm: float = 5.0, ringMm: float = 2.0,
+               exclusionSegmentIds: Sequence[str] = (), airBelow: float | None = None,
+               progress: Progress | None = None):
+        """Regions, features and (when models are given) scores; returns (segment IDs, features, scores)."""
+        if bundlePaths:
+            dependencies.require("models")  # fail before adding segments, not after
+        ids = self.generateRegions(volumeNode, segmentationNode, tumorSegmentId, peritumoralMm, ringMm,
+                                   exclusionSegmentIds, airBelow, progress=_scaled(progress, 0.0, 0.1))
+        try:
+            features = self.computeFeatures(volumeNode, segmentationNode, ids, preset,
+                                            progress=_scaled(progress, 0.1, 0.9))
+            scores = (self.applyModels(features, bundlePaths, segmentationNode, progress=_scaled(progress, 0.9, 1.0))
+                      if bundlePaths else None)
+        except BaseException:
+            self._undo(segmentationNode, ids, locals().get("features"))
+            raise
+        return ids, features, scores
+
+    def _undo(self, segmentationNode, ids, features) -> None:
+        """Run all is one action: a failure or cancel removes what it added."""
+        for segment_id in ids:
+            segmentationNode.GetSegmentation().RemoveSegment(segment_id)
+        if features is not None:
+            self.scene.RemoveNode(features)
+
+
+def _scaled(progress: Progress | None, start: float, stop: float) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda message, fraction: progress(message, start + (stop - start) * fraction)

@@ -1,0 +1,33 @@
+"""Risk-group colours of the region segments and the text summary.
+
+Every region of a case takes the hue of its risk group; the bands are
+lighter shades of it, so the regions stay distinguishable while the hue
+alone says "low" or "high".
+"""
+
+from __future__ import annotations
+
+import math
+
+# Index 0 is the manifest's first (lower-risk) group, index 1 the second.
+GROUP_COLOURS = ((0.20, 0.65, 0.30), (0.85, 0.15, 0.15))
+REGION_LIGHTENING = {"intratumoral": 0.0, "peritumoral": 0.35, "ring": 0.6}
+
+
+def risk_colour(group_index: int, region: str) -> tuple[float, float, float]:
+    """The colour of a region's segment for a risk group (0 = lower risk)."""
+    base = GROUP_COLOURS[group_index]
+    amount = REGION_LIGHTENING.get(region, 0.0)
+    return tuple(round(c + (1.0 - c) * amount, 6) for c in base)
+
+
+def summary_text(case_id: str, rows: list[dict[str, object]]) -> str:
+    """Lines for the slice-view corner and the panel: model, score, group or status."""
+    lines = [f"TMERadiomics - {case_id}"]
+    for row in rows:
+        score = row["Score"]
+        shown = "n/a" if score is None or (isinstance(score, float) and math.isnan(score)) else f"{score:.3f}"
+        group = row["Risk group"] or row["Status"]
+        lines.append(f"{row['Model']}: {row['Score name']} {shown} - {group}")
+    lines.append("Research use only; not for diagnosis.")
+    return "\n".join(lines)

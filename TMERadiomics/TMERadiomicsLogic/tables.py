@@ -1,0 +1,99 @@
+"""Results as table nodes, and table nodes back to the library's tables.
+
+The features table has one row per feature and one column per region
+(PyRadiomics names, as in the library's wide table turned on its side):
+a radiologist scrolls 1,000 features, not 1,000 columns. Case ID, preset
+and preset hash ride along as node attributes, so ``combined_from_table``
+rebuilds exactly the combined view the model bundles consume.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import vtk
+
+FEATURE_COLUMN = "Feature"
+REGION_COLUMNS = {"intratumoral": "Intratumoral", "peritumoral": "Peritumoral", "ring": "Ring"}
+PREFIXES = {"intratumoral": "Intra_", "peritumoral": "Peri_", "ring": "Ring_"}
+META = ("case_id", "preset", "preset_sha256")
+ATTRIBUTE = "TMERadiomics.{}"
+KIND = "TMERadiomics.Table"
+SCORE_COLUMNS = ("Model", "Score name", "Score", "Probability", "Risk group", "Status")
+
+
+def features_frame(combined: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """One combined row -> (feature x region frame, metadata)."""
+    row = combined.iloc[0]
+    meta = {key: str(row[key]) for key in META}
+    columns: dict[str, dict[str, float]] = {}
+    for name in combined.columns:
+        for region, prefix in PREFIXES.items():
+            if str(name).startswith(prefix):
+                columns.setdefault(REGION_COLUMNS[region], {})[name[len(prefix):]] = float(row[name])
+    frame = pd.DataFrame(columns)
+    frame.index.name = FEATURE_COLUMN
+    return frame.reset_index(), meta
+
+
+def combined_from_frame(frame: pd.DataFrame, meta: dict[str, str]) -> pd.DataFrame:
+    """The inverse of ``features_frame``: a one-row combined table."""
+    values: dict[str, object] = {key: meta[key] for key in META}
+    names = frame[FEATURE_COLUMN].astype(str)
+    for region, column in REGION_COLUMNS.items():
+        if column in frame.columns:
+            for feature, value in zip(names, frame[column]):
+                values[PREFIXES[region] + feature] = float(value)
+    return pd.DataFrame([values])
+
+
+def frame_to_table(frame: pd.DataFrame, table_node, attributes: dict[str, str] | None = None) -> None:
+    """Replace a table node's content with a DataFrame (text and double columns)."""
+    table = vtk.vtkTable()
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values):
+            array = vtk.vtkDoubleArray()
+            for value in values.astype(float):
+                array.InsertNextValue(value)
+        else:
+            array = vtk.vtkStringArray()
+            for value in values:
+                array.InsertNextValue("" if pd.isna(value) else str(value))
+        array.SetName(str(column))
+        table.AddColumn(array)
+    table_node.SetAndObserveTable(table)
+    for key, value in (attributes or {}).items():
+        table_node.SetAttribute(ATTRIBUTE.format(key), value)
+
+
+def table_to_frame(table_node) -> pd.DataFrame:
+    """A table node's content as a DataFrame."""
+    table = table_node.GetTable()
+    data = {}
+    for c in range(table.GetNumberOfColumns()):
+        array = table.GetColumn(c)
+        if isinstance(array, vtk.vtkStringArray):
+            data[array.GetName()] = [array.GetValue(r) for r in range(array.GetNumberOfValues())]
+        else:
+            data[array.GetName()] = np.array([array.GetValue(r) for r in range(array.GetNumberOfTuples())], float)
+    return pd.DataFrame(data)
+
+
+def table_attribute(table_node, key: str) -> str | None:
+    return table_node.GetAttribute(ATTRIBUTE.format(key))
+
+
+def combined_from_table(table_node) -> pd.DataFrame:
+    """The combined-features view of a features table node; ValueError if it is not one."""
+    if table_node is None or table_attribute(table_node, "Kind") != "features":
+        raise ValueError("select a features table computed by TMERadiomics")
+    meta = {key: table_attribute(table_node, key) or "" for key in META}
+    return combined_from_frame(table_to_frame(table_node), meta)
+
+
+def scores_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+    for column in ("Score", "Probability"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame

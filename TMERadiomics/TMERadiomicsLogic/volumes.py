@@ -1,0 +1,108 @@
+"""Volume nodes <-> SimpleITK images, exactly.
+
+Slicer keeps voxels in RAS and SimpleITK in LPS; the two frames differ by
+negating the first two world axes. Origin, spacing and directions are copied
+from the node's own fields (not recomputed from the IJK-to-RAS matrix), so
+the round trip is bit-exact: negating a float loses nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import SimpleITK as sitk
+import vtk
+from vtk.util import numpy_support
+
+RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
+PHASE_ATTRIBUTE = "TMERadiomics.Phase"
+
+
+def check_untransformed(node, what: str) -> None:
+    """Refuse nodes under a transform: their voxels are not where the fields say."""
+    if node.GetParentTransformNode() is not None:
+        raise ValueError(f"{what} '{node.GetName()}' is under a transform; harden the transform first")
+
+
+def directions_ras(node) -> np.ndarray:
+    """The node's IJK-to-RAS direction matrix (columns are the I, J, K axes)."""
+    matrix = vtk.vtkMatrix4x4()
+    node.GetIJKToRASDirectionMatrix(matrix)
+    return np.array([[matrix.GetElement(r, c) for c in range(3)] for r in range(3)])
+
+
+def volume_to_image(node, phase: int | None = None) -> sitk.Image:
+    """A 3-D scalar SimpleITK image (LPS) of a scalar volume node.
+
+    Multi-component volumes (multivolume DCE) need ``phase``, the component
+    to use; it defaults to the node's ``TMERadiomics.Phase`` attribute.
+    """
+    if node is None or node.GetImageData() is None:
+        raise ValueError("no volume selected, or the volume has no voxels")
+    check_untransformed(node, "volume")
+    image_data = node.GetImageData()
+    dims = image_data.GetDimensions()
+    scalars = numpy_support.vtk_to_numpy(image_data.GetPointData().GetScalars())
+    components = image_data.GetNumberOfScalarComponents()
+    array = scalars.reshape(dims[2], dims[1], dims[0], components)
+    array = array[..., _component(node, components, phase)]
+    image = sitk.GetImageFromArray(np.ascontiguousarray(array))
+    image.SetSpacing(node.GetSpacing())
+    ras_origin = np.array(node.GetOrigin())
+    image.SetOrigin(tuple(float(v) for v in RAS_TO_LPS @ ras_origin))
+    image.SetDirection(tuple(float(v) for v in (RAS_TO_LPS @ directions_ras(node)).ravel()))
+    return image
+
+
+def _component(node, components: int, phase: int | None) -> int:
+    if phase is None and node.GetAttribute(PHASE_ATTRIBUTE):
+        phase = int(node.GetAttribute(PHASE_ATTRIBUTE))
+    if components == 1:
+        if phase not in (None, 0):
+            raise ValueError(f"volume '{node.GetName()}' has one phase; phase {phase} does not exist")
+        return 0
+    if phase is None:
+        raise ValueError(f"volume '{node.GetName()}' has {components} phases; select one")
+    if not 0 <= phase < components:
+        raise ValueError(f"phase {phase} does not exist; volume '{node.GetName()}' has phases 0-{components - 1}")
+    return phase
+
+
+def ijk_to_ras_of(image: sitk.Image) -> tuple[tuple, tuple, np.ndarray]:
+    """Origin, spacing and direction matrix in RAS of an LPS SimpleITK image."""
+    direction = np.array(image.GetDirection()).reshape(3, 3)
+    origin = tuple(float(v) for v in RAS_TO_LPS @ np.array(image.GetOrigin()))
+    return origin, tuple(image.GetSpacing()), RAS_TO_LPS @ direction
+
+
+def set_geometry(target, image: sitk.Image) -> None:
+    """Copy an image's geometry onto a volume node or oriented image data (RAS)."""
+    origin, spacing, direction = ijk_to_ras_of(image)
+    target.SetOrigin(origin)
+    target.SetSpacing(spacing)
+    matrix = vtk.vtkMatrix4x4()
+    for r in range(3):
+        for c in range(3):
+            matrix.SetElement(r, c, float(direction[r, c]))
+    if hasattr(target, "SetIJKToRASDirectionMatrix"):  # volume node
+        target.SetIJKToRASDirectionMatrix(matrix)
+    else:  # vtkOrientedImageData
+        target.SetDirectionMatrix(matrix)
+
+
+def array_to_image_data(array: np.ndarray, target) -> None:
+    """Fill a vtkImageData (or subclass) with a (z, y, x) array, copying it."""
+    z, y, x = array.shape
+    target.SetDimensions(x, y, z)
+    vtk_array = numpy_support.numpy_to_vtk(np.ascontiguousarray(array).ravel(), deep=True)
+    target.GetPointData().SetScalars(vtk_array)
+
+
+def image_to_volume(image: sitk.Image, scene, name: str):
+    """A new vtkMRMLScalarVolumeNode in ``scene`` holding ``image`` (for tests, phantoms, batch)."""
+    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
+    image_data = vtk.vtkImageData()
+    array_to_image_data(sitk.GetArrayFromImage(image), image_data)
+    node.SetAndObserveImageData(image_data)
+    set_geometry(node, image)
+    node.CreateDefaultDisplayNodes()
+    return node

@@ -1,0 +1,288 @@
+"""The Slicer module's Logic on slicer-core: real MRML scene, nodes and segmentations, no Qt.
+
+One oblique, off-origin phantom case per risk group goes through
+generateRegions -> computeFeatures -> applyModels; each result is compared
+with the library run directly on the same SimpleITK data.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+from shapes import rotation
+
+slicer = pytest.importorskip("slicer", reason="slicer-core is not installed")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "TMERadiomics"))
+
+from TMERadiomicsLogic import Cancelled, TMERadiomicsLogic  # noqa: E402
+from TMERadiomicsLogic import overlay, segments, tables, volumes  # noqa: E402
+from TMERadiomicsLogic.scene import add_segmentation, add_volume  # noqa: E402
+from TMERadiomicsLib import regions  # noqa: E402
+from TMERadiomicsLib.features.extract import extract_case  # noqa: E402
+from TMERadiomicsLib.models import bundled_model, calibrate, load_bundle  # noqa: E402
+from TMERadiomicsLib.phantom import make_phantom  # noqa: E402
+
+pytestmark = pytest.mark.slicer
+
+CALIBRATION_SEEDS = range(10)
+MODELS = ("qian2024-combined", "qian2024-intratumoral")
+DIRECTION = rotation((1, 2, 3), 0.4)
+ORIGIN = (-61.25, 37.5, -12.125)
+
+
+def oblique(image: sitk.Image) -> sitk.Image:
+    image = sitk.Image(image)
+    image.SetDirection(DIRECTION)
+    image.SetOrigin(ORIGIN)
+    return image
+
+
+def new_scene():
+    scene = slicer.vtkMRMLScene()
+    logic = slicer.vtkSlicerSegmentationsModuleLogic()
+    logic.SetMRMLScene(scene)
+    return scene, logic  # keep the module logic alive with the scene
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    """Qian bundles calibrated on ten phantoms, and each phantom's radscore by the combined model."""
+    rows = []
+    for seed in CALIBRATION_SEEDS:
+        phantom = make_phantom("small", seed=seed)
+        result = regions.build(phantom.tumour, phantom.image(), case_id=f"cal-{seed}")
+        masks = {name: result.masks[name] for name in ("intratumoral", "peritumoral")}
+        rows.append(extract_case(phantom.image(), masks, "qian2024", case_id=f"cal-{seed}").combined())
+    cohort = pd.concat(rows, ignore_index=True)
+    folder = tmp_path_factory.mktemp("bundles")
+    paths = [calibrate(load_bundle(bundled_model(name)), cohort).save(folder / name) for name in MODELS]
+    radscores = load_bundle(paths[0]).score(cohort)["radscore"].to_numpy()
+    return paths, radscores
+
+
+@pytest.fixture(scope="module", params=["lowest", "highest"])
+def case(request, calibrated):
+    """One phantom, oblique and off-origin, taken through all three Logic steps."""
+    paths, radscores = calibrated
+    seed = int(np.argmin(radscores) if request.param == "lowest" else np.argmax(radscores))
+    phantom = make_phantom("small", seed=seed)
+    image, tumour, vessels = (oblique(i) for i in (phantom.image(), phantom.tumour, phantom.vessels))
+    scene, module_logic = new_scene()
+    volume = add_volume(scene, image, f"case-{seed}")
+    segmentation, ids = add_segmentation(scene, volume, {"Tumour": tumour, "Vessels": vessels})
+    before = snapshot(segmentation)
+    logic = TMERadiomicsLogic(scene)
+    region_ids = logic.generateRegions(volume, segmentation, ids["Tumour"], exclusionSegmentIds=[ids["Vessels"]])
+    features = logic.computeFeatures(volume, segmentation, region_ids, "qian2024")
+    scores = logic.applyModels(features, paths, segmentation)
+    return dict(scene=scene, module_logic=module_logic, logic=logic, image=image, tumour=tumour, vessels=vessels,
+                volume=volume, segmentation=segmentation, ids=ids, before=before, region_ids=region_ids,
+                features=features, scores=scores, paths=paths)
+
+
+def snapshot(segmentation_node) -> dict:
+    """Name, colour and voxels of every segment: what 'untouched' means."""
+    state = {}
+    segmentation = segmentation_node.GetSegmentation()
+    for index in range(segmentation.GetNumberOfSegments()):
+        segment_id = segmentation.GetNthSegmentID(index)
+        segment = segmentation.GetSegment(segment_id)
+        labelmap = segments.segment_labelmap(segmentation_node, segment_id)
+        from vtk.util import numpy_support
+
+        values = numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars()).copy()
+        state[segment_id] = (segment.GetName(), tuple(segment.GetColor()), labelmap.GetExtent(), values.tobytes())
+    return state
+
+
+def scene_state(scene, segmentation_node) -> tuple:
+    return scene.GetNumberOfNodes(), snapshot(segmentation_node)
+
+
+# ---- the bridge -------------------------------------------------------------
+
+
+def test_volume_round_trip_is_exact():
+    scene, _ = new_scene()
+    image = oblique(make_phantom("small", seed=3).image())
+    back = volumes.volume_to_image(add_volume(scene, image, "v"))
+    assert np.array_equal(sitk.GetArrayViewFromImage(back), sitk.GetArrayViewFromImage(image))
+    assert back.GetOrigin() == image.GetOrigin()
+    assert back.GetSpacing() == image.GetSpacing()
+    assert back.GetDirection() == image.GetDirection()
+    assert back.GetPixelID() == image.GetPixelID()
+
+
+def test_volume_node_places_voxels_in_ras():
+    scene, _ = new_scene()
+    image = oblique(make_phantom("small", seed=3).image())
+    node = add_volume(scene, image, "v")
+    import vtk
+
+    matrix = vtk.vtkMatrix4x4()
+    node.GetIJKToRASMatrix(matrix)
+    for index in [(0, 0, 0), (5, 17, 3), (111, 111, 39)]:
+        ras = matrix.MultiplyPoint((*index, 1.0))[:3]
+        lps = image.TransformIndexToPhysicalPoint(index)
+        assert ras == pytest.approx((-lps[0], -lps[1], lps[2]), abs=1e-9)
+
+
+def test_multiphase_volume_needs_a_phase():
+    scene, _ = new_scene()
+    phantom = make_phantom("small", seed=1)
+    phases = sitk.Compose([sitk.Cast(p, sitk.sitkFloat32) for p in phantom.phases])
+    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "dce")
+    import vtk
+
+    image_data = vtk.vtkImageData()
+    array = sitk.GetArrayFromImage(phases)  # z, y, x, phase
+    image_data.SetDimensions(*phases.GetSize())
+    from vtk.util import numpy_support
+
+    flat = numpy_support.numpy_to_vtk(array.reshape(-1, array.shape[-1]), deep=True)
+    image_data.GetPointData().SetScalars(flat)
+    node.SetAndObserveImageData(image_data)
+    volumes.set_geometry(node, phantom.image())
+    with pytest.raises(ValueError, match="phases; select one"):
+        volumes.volume_to_image(node)
+    second = volumes.volume_to_image(node, phase=2)
+    expected = sitk.GetArrayViewFromImage(phantom.image(2)).astype(np.float32)
+    assert np.array_equal(sitk.GetArrayViewFromImage(second), expected)
+
+
+# ---- end to end ---------------------------------------------------------------
+
+
+def test_region_voxel_counts_equal_the_library(case):
+    expected = regions.build(case["tumour"], case["image"], exclusions=[case["vessels"]])
+    seg = case["segmentation"]
+    for segment_id, name in zip(case["region_ids"], regions.REGION_NAMES):
+        assert segments.segment_region(seg, segment_id) == name
+        mask = segments.segment_to_mask(seg, segment_id, case["image"])
+        got = sitk.GetArrayViewFromImage(mask)
+        assert np.array_equal(got, sitk.GetArrayViewFromImage(expected.masks[name]))
+        assert int(got.sum()) == expected.summary[name].voxels > 0
+
+
+def test_existing_segments_untouched(case):
+    after = snapshot(case["segmentation"])
+    for segment_id, state in case["before"].items():
+        assert after[segment_id] == state
+    assert set(after) == set(case["before"]) | set(case["region_ids"])
+
+
+def test_features_table_matches_the_library(case):
+    masks = regions.build(case["tumour"], case["image"], exclusions=[case["vessels"]]).masks
+    expected = extract_case(case["image"], masks, "qian2024", case_id=case["volume"].GetName()).combined()
+    frame = tables.table_to_frame(case["features"])
+    assert list(frame.columns) == ["Feature", "Intratumoral", "Peritumoral", "Ring"]
+    assert len(frame) == (len(expected.columns) - 3) // 3 > 1000
+    got = tables.combined_from_table(case["features"])
+    assert list(got.columns) == list(expected.columns)
+    assert got[["case_id", "preset", "preset_sha256"]].equals(expected[["case_id", "preset", "preset_sha256"]])
+    np.testing.assert_array_equal(got.iloc[0, 3:].to_numpy(float), expected.iloc[0, 3:].to_numpy(float))
+
+
+def test_scores_table_and_risk_colours(case):
+    frame = tables.table_to_frame(case["scores"])
+    assert list(frame.columns) == list(tables.SCORE_COLUMNS)
+    assert list(frame["Model"]) == list(MODELS)
+    combined = tables.combined_from_table(case["features"])
+    for row, path in zip(frame.itertuples(index=False), case["paths"]):
+        expected = load_bundle(path).score(combined).iloc[0]
+        assert row[2] == pytest.approx(expected["radscore"], rel=1e-12)
+        assert row[4] == expected["risk_group"] != ""
+    groups = list(load_bundle(case["paths"][0]).manifest.risk_groups)
+    index = groups.index(frame["Risk group"].iloc[0])
+    segmentation = case["segmentation"].GetSegmentation()
+    for segment_id, name in zip(case["region_ids"], regions.REGION_NAMES):
+        colour = segmentation.GetSegment(segment_id).GetColor()
+        assert tuple(colour) == pytest.approx(overlay.risk_colour(index, name))
+    assert frame["Risk group"].iloc[0] in case["logic"].summaryText()
+
+
+def test_both_risk_groups_are_covered(calibrated):
+    _, radscores = calibrated
+    threshold = np.median(radscores)
+    assert radscores.min() < threshold <= radscores.max()
+
+
+# ---- bad input: a ValueError and the scene unchanged ------------------------------
+
+
+@pytest.fixture()
+def plain_case():
+    scene, module_logic = new_scene()
+    phantom = make_phantom("small", seed=2)
+    image = oblique(phantom.image())
+    volume = add_volume(scene, image, "plain")
+    tumour = oblique(phantom.tumour)
+    empty = sitk.Image(tumour) * 0
+    segmentation, ids = add_segmentation(scene, volume, {"Tumour": tumour, "Empty": empty})
+    return dict(scene=scene, module_logic=module_logic, volume=volume, segmentation=segmentation, ids=ids,
+                image=image, tumour=tumour, logic=TMERadiomicsLogic(scene))
+
+
+def refused(c, call, match):
+    before = scene_state(c["scene"], c["segmentation"])
+    with pytest.raises(ValueError, match=match):
+        call()
+    assert scene_state(c["scene"], c["segmentation"]) == before
+
+
+def test_no_volume_or_segment(plain_case):
+    c = plain_case
+    refused(c, lambda: c["logic"].generateRegions(None, c["segmentation"], "Tumour"), "Select a DCE volume")
+    refused(c, lambda: c["logic"].generateRegions(c["volume"], None, "Tumour"), "Select a segmentation")
+    refused(c, lambda: c["logic"].generateRegions(c["volume"], c["segmentation"], ""), "tumour segment")
+    refused(c, lambda: c["logic"].generateRegions(c["volume"], c["segmentation"], "nope"), "tumour segment")
+    refused(c, lambda: c["logic"].computeFeatures(c["volume"], c["segmentation"], [], "default"), "regions first")
+
+
+def test_empty_segment(plain_case):
+    c = plain_case
+    refused(c, lambda: c["logic"].generateRegions(c["volume"], c["segmentation"], c["ids"]["Empty"]), "empty")
+
+
+def test_segment_on_another_grid(plain_case):
+    c = plain_case
+    coarse = sitk.Resample(c["tumour"], [s // 2 for s in c["tumour"].GetSize()], sitk.Transform(),
+                           sitk.sitkNearestNeighbor, c["tumour"].GetOrigin(),
+                           [2 * s for s in c["tumour"].GetSpacing()], c["tumour"].GetDirection())
+    shifted = sitk.Image(c["tumour"])
+    shifted.SetOrigin(shifted.TransformContinuousIndexToPhysicalPoint((0.5, 0.0, 0.0)))
+    segmentation = c["segmentation"]
+    for name, mask, match in [("Coarse", coarse, "different voxel grid"), ("Shifted", shifted, "fraction of a voxel")]:
+        segment_id = segments.add_mask_segment(segmentation, mask, name, (1, 0, 0), None)
+        refused(c, lambda: c["logic"].generateRegions(c["volume"], segmentation, segment_id), match)
+
+
+def test_model_needing_calibration(case):
+    c = case
+    published = [bundled_model("qian2024-combined")]
+    refused(c, lambda: c["logic"].applyModels(c["features"], published, c["segmentation"]), "needs calibration")
+
+
+def test_missing_python_dependencies(case, monkeypatch):
+    c = case
+    monkeypatch.setitem(sys.modules, "skops", None)  # what an absent package looks like to import
+    refused(c, lambda: c["logic"].applyModels(c["features"], c["paths"], c["segmentation"]), "skops")
+    refused(c, lambda: c["logic"].runAll(c["volume"], c["segmentation"], c["ids"]["Tumour"], "qian2024",
+                                         c["paths"]), "skops")
+
+
+def test_cancel_leaves_the_scene_unchanged(plain_case):
+    c = plain_case
+
+    def cancel(message, fraction):
+        if fraction > 0.3:
+            raise Cancelled()
+
+    before = scene_state(c["scene"], c["segmentation"])
+    with pytest.raises(Cancelled):
+        c["logic"].runAll(c["volume"], c["segmentation"], c["ids"]["Tumour"], "default", [], progress=cancel)
+    assert scene_state(c["scene"], c["segmentation"]) == before
