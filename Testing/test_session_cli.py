@@ -22,7 +22,13 @@ from TMERadiomicsLib.training import read_stable_features
 
 REPO = Path(__file__).resolve().parent.parent
 RADII_MM = (5.0, 7.0, 9.0, 11.0)
-READINGS = (("R1", "R1-week0", "R1w0"), ("R1", "R1-week2", "R1w2"), ("R2", "R2", "R2"))
+# Stored out of order (week 2 first): the session times, not the order of
+# adding, decide which of R1's sessions meets R2's.
+READINGS = (
+    ("R1", "R1-week2", "R1w2", "2026-01-15"),
+    ("R1", "R1-week0", "R1w0", "2026-01-01"),
+    ("R2", "R2", "R2", "2026-01-03"),
+)
 
 
 def _crop_to_lesion(image: sitk.Image, tumour: sitk.Image) -> tuple[sitk.Image, sitk.Image]:
@@ -64,8 +70,8 @@ def add(db: Path, cases: Path, case: int, reader: str, session: str, mask: str, 
 def study(cases: Path, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("study") / "study.sqlite"
     for c in range(len(RADII_MM)):
-        for reader, session, mask in READINGS:
-            assert add(db, cases, c, reader, session, mask) == 0
+        for reader, session, mask, when in READINGS:
+            assert add(db, cases, c, reader, session, mask, "--session-time", when) == 0
     assert main(["session", "extract", "--db", str(db), "--preset", "default", "--no-progress"]) == 0
     return db
 
@@ -104,6 +110,7 @@ def test_icc_writes_table_stable_list_and_plot(study, tmp_path, capsys):
     assert stable == sorted(summary.loc[summary["stable"], "name"])
     assert report["stable"] == len(stable) and report["features"] == len(summary)
     assert report["cases"] == {"inter": 4, "intra": 4}
+    assert set(summary["inter_raters"]) == {"R1:R1-week0+R2:R2"}
     assert set(summary["region"]) == {"intratumoral", "peritumoral", "ring"}
     assert {n[:5] for n in summary["name"]} == {"Intra", "Peri_", "Ring_"}
     # Lesions 5 to 11 mm in radius against sub-voxel re-contouring: volume is reproducible.

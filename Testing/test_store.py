@@ -20,6 +20,7 @@ from TMERadiomicsLib.store import (
     StudyStore,
 )
 from TMERadiomicsLib.store.connection import migrate_to
+from TMERadiomicsLib.store.study import session_time
 
 GEOMETRY = Geometry((40, 40, 12), (0.7, 0.7, 3.0), (-14.0, -14.0, -18.0), (1, 0, 0, 0, 1, 0, 0, 0, 1))
 PRESET = "d" * 64
@@ -75,6 +76,20 @@ def test_readd_is_idempotent_and_replace_drops_old_features(db):
         assert store.feature_values().empty
         assert [s.segmentation_id for s in store.missing_extractions(PRESET)] == [stored[0].segmentation_id]
         assert len(store.region_summaries()) == 2
+
+
+def test_session_time_dates_a_new_session_only(db):
+    with StudyStore(db) as store:
+        store.add_segmentation(segmentation(), session_time=session_time("2026-01-15"))
+        store.add_segmentation(segmentation(case="c2"))
+        before = dump(db)
+        with pytest.raises(InputError, match="R1-week0 of reader R1 already exists, dated 2026-01-15T00:00:00"):
+            store.add_segmentation(segmentation(case="c3"), session_time=session_time("2026-02-01T10:00+01:00"))
+        assert dump(db) == before
+        assert store.sessions()["created_at"].tolist() == ["2026-01-15T00:00:00+00:00"]
+    with pytest.raises(InputError, match="ISO 8601"):
+        session_time("15/01/2026")
+    assert session_time("2026-02-01T10:00+01:00") == "2026-02-01T09:00:00+00:00"
 
 
 def test_changed_geometry_between_sessions_is_refused_unchanged(db):

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..store import StudyStore
 from ..store.connection import DEFAULT_TIMEOUT_S
 from ..store.extraction import extract_missing
+from ..store.study import session_time
 from ..store.ingest import segmentation_from_files
 
 
@@ -55,6 +56,8 @@ def _add_parser(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--peritumoral-mm", type=float, default=5.0, help="peritumoral width (default 5)")
     parser.add_argument("--ring-mm", type=float, default=2.0, help="ring half-width (default 2)")
     parser.add_argument("--replace", action="store_true", help="replace a different contour stored under the same session")
+    parser.add_argument("--session-time", help="when a new session was read (ISO 8601, e.g. 2026-01-15); default now. "
+                        "Inter-observer ICC uses each reader's earliest session")
     parser.set_defaults(func=run_add)
 
 
@@ -82,12 +85,13 @@ def _list_parser(actions: argparse._SubParsersAction) -> None:
 
 def run_add(args: argparse.Namespace) -> int:
     # Files are read and checked before the database is opened (or created).
+    when = session_time(args.session_time) if args.session_time else None
     seg = segmentation_from_files(
         args.case, args.reader, args.session, args.image, args.mask,
         label=args.label, peritumoral_mm=args.peritumoral_mm, ring_mm=args.ring_mm,
     )
     with StudyStore(args.db, timeout=args.timeout) as store:
-        result = store.add_segmentation(seg, replace=args.replace)
+        result = store.add_segmentation(seg, replace=args.replace, session_time=when)
     print(json.dumps({
         "db": str(Path(args.db)),
         "case_id": seg.case_id,

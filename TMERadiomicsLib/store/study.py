@@ -36,6 +36,17 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def session_time(text: str) -> str:
+    """An ISO 8601 date or time, normalised to UTC (a naive time is taken as UTC)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError("session time must be an ISO 8601 date or time, e.g. 2026-01-15", value=text) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
 class StudyStore:
     """A study database file. Use as a context manager, or call ``close``."""
 
@@ -75,8 +86,10 @@ class StudyStore:
         The same content again is a no-op (``UNCHANGED``); different content
         under the same case, reader and session is refused unless
         ``replace``, which drops the old contour's summaries and features.
+        ``session_time`` (ISO 8601) dates a new session, when it was read
+        rather than when it is stored; by default, now.
         """
-        return self._write(lambda conn: _add(conn, seg, replace, session_time or utc_now()))
+        return self._write(lambda conn: _add(conn, seg, replace, session_time))
 
     def put_features(
         self,
@@ -163,9 +176,9 @@ class StudyStore:
 # -- transaction bodies (run inside BEGIN IMMEDIATE) ----------------------
 
 
-def _add(conn: sqlite3.Connection, seg: Segmentation, replace: bool, when: str) -> AddResult:
+def _add(conn: sqlite3.Connection, seg: Segmentation, replace: bool, session_time: str | None) -> AddResult:
     reader_id = _reader_id(conn, seg.reader)
-    session_id = _session_id(conn, reader_id, seg.session, when)
+    session_id = _session_id(conn, reader_id, seg, session_time)
     existing = _existing(conn, seg.case_id, session_id)
     _check_geometry(conn, seg, existing.segmentation_id if existing and replace else None)
     if existing is not None:
@@ -180,7 +193,7 @@ def _add(conn: sqlite3.Connection, seg: Segmentation, replace: bool, when: str) 
                 file=seg.mask_path,
             )
         conn.execute("DELETE FROM segmentations WHERE segmentation_id = ?", (existing.segmentation_id,))
-    _insert_segmentation(conn, seg, session_id, when)
+    _insert_segmentation(conn, seg, session_id, utc_now())
     return AddResult.REPLACED if existing is not None else AddResult.ADDED
 
 
@@ -191,17 +204,23 @@ def _reader_id(conn: sqlite3.Connection, name: str) -> int:
     return conn.execute("INSERT INTO readers (name) VALUES (?)", (name,)).lastrowid
 
 
-def _session_id(conn: sqlite3.Connection, reader_id: int, label: str, when: str) -> int:
+def _session_id(conn: sqlite3.Connection, reader_id: int, seg: Segmentation, session_time: str | None) -> int:
     row = conn.execute(
-        "SELECT session_id FROM sessions WHERE reader_id = ? AND label = ?", (reader_id, label)
+        "SELECT session_id, created_at FROM sessions WHERE reader_id = ? AND label = ?", (reader_id, seg.session)
     ).fetchone()
-    if row:
-        return row[0]
-    cursor = conn.execute(
-        "INSERT INTO sessions (reader_id, label, created_at) VALUES (?, ?, ?)",
-        (reader_id, label, when),
-    )
-    return cursor.lastrowid
+    if row is None:
+        cursor = conn.execute(
+            "INSERT INTO sessions (reader_id, label, created_at) VALUES (?, ?, ?)",
+            (reader_id, seg.session, session_time or utc_now()),
+        )
+        return cursor.lastrowid
+    if session_time is not None and session_time != row[1]:
+        raise InputError(
+            f"session {seg.session} of reader {seg.reader} already exists, dated {row[1]}",
+            case=seg.case_id,
+            value=session_time,
+        )
+    return row[0]
 
 
 def _check_geometry(conn: sqlite3.Connection, seg: Segmentation, replacing: int | None) -> None:
