@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "session_cmd",
     "icc_cmd",
     "perturb_cmd",
+    "batch_cmd",
 )
 
 EXIT_INPUT_ERROR = 2

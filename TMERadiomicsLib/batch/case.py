@@ -1,0 +1,116 @@
+"""One case of a batch: regions, features, written atomically with a done-marker last.
+
+``run_case`` is the single function that process-pool and Dask workers run.
+It never raises for a problem of the case itself: the reason is recorded in
+the case's ``status.json`` and the run goes on.
+
+Layout of ``DIR/cases/<case_id>/``: ``features_wide.csv``,
+``features_combined.csv``, ``feature_failures.csv``, ``diagnostics.json``,
+``regions/`` (masks and summary) and ``status.json``, written last: a folder
+without ``status.json`` is an interrupted case and is computed again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import shutil
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..cli.regions_cmd import build_regions
+from ..errors import InputError
+from ..features.extract import extract_case
+from ..imageio import read_mask
+from ..outputs import atomic_write_text, staged_dir
+from ..preprocessing import read_dce
+from ..region_outputs import write_regions
+from .manifest import CaseSpec
+from .settings import BatchSettings
+from .threads import limit_threads
+
+logger = logging.getLogger(__name__)
+
+STATUS_FILE = "status.json"
+OK, FAILED = "ok", "failed"
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """What the coordinator learns about a case (also the content of ``status.json``)."""
+
+    case_id: str
+    status: str
+    reason: str
+    fingerprint: str
+    seconds: float
+    worker_peak_rss_mb: float
+
+    @classmethod
+    def read(cls, case_dir: Path) -> CaseResult | None:
+        """The recorded result, or None if the case never finished."""
+        try:
+            return cls(**json.loads((case_dir / STATUS_FILE).read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+def run_case(spec: CaseSpec, settings: BatchSettings, cases_dir: str, fingerprint: str) -> CaseResult:
+    """Compute and write one case; record a failure instead of raising it."""
+    limit_threads(settings.threads)
+    # As the CLI does: PyRadiomics logs routine notes (GLCM symmetry) as warnings.
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
+    started = time.perf_counter()
+    case_dir = Path(cases_dir) / spec.case_id
+    shutil.rmtree(case_dir, ignore_errors=True)  # left by an interrupted attempt
+    try:
+        with staged_dir(case_dir) as stage:
+            _compute_into(spec, settings, stage)
+        status, reason = OK, ""
+    except InputError as error:
+        status, reason = FAILED, str(error)
+    except Exception as error:  # noqa: BLE001 - any crash of one case must not stop the cohort
+        logger.debug("case %s failed:\n%s", spec.case_id, traceback.format_exc())
+        status, reason = FAILED, f"case {spec.case_id}: {type(error).__name__}: {error}"
+    result = CaseResult(spec.case_id, status, reason, fingerprint,
+                        round(time.perf_counter() - started, 3), _peak_rss_mb())
+    atomic_write_text(case_dir / STATUS_FILE, json.dumps(asdict(result), indent=2))
+    return result
+
+
+def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
+    image = read_dce(spec.image, settings.phase, case_id=spec.case_id)
+    tumour = read_mask(spec.mask, reference=image, label=spec.label, case_id=spec.case_id,
+                       resample=settings.resample_mask)
+    regions = build_regions(_region_args(spec, settings), spec.case_id, image, tumour)
+    features = extract_case(image, regions, settings.preset_path, case_id=spec.case_id)
+    features.wide().to_csv(stage / "features_wide.csv", index=False)
+    features.combined().to_csv(stage / "features_combined.csv", index=False)
+    features.failures_table().to_csv(stage / "feature_failures.csv", index=False)
+    (stage / "diagnostics.json").write_text(json.dumps(
+        {"features": features.diagnostics, "regions": regions.summary_dict()}, indent=2, default=str))
+    if settings.write_masks:
+        write_regions(regions, stage / "regions")
+
+
+def _region_args(spec: CaseSpec, settings: BatchSettings) -> argparse.Namespace:
+    """The namespace ``regions_cmd.build_regions`` reads, so both commands build regions alike."""
+    return argparse.Namespace(
+        exclude=[Path(p) for p in settings.exclude] + list(spec.exclude),
+        resample_mask=settings.resample_mask,
+        peritumoral_mm=settings.peritumoral_mm,
+        ring_mm=settings.ring_mm,
+        air_below=settings.air_below,
+        largest_component=settings.largest_component,
+    )
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)

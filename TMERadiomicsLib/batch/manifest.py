@@ -1,0 +1,147 @@
+"""The cohort manifest: one row per case, validated in full before any work starts.
+
+Columns: ``case_id``, ``image``, ``mask`` (required); ``label`` (value of the
+tumour in a label-map mask), ``reader``, ``session`` (who segmented it, when),
+``exclude`` (exclusion masks separated by ``;``) and any ``exclude_<name>``
+column (one exclusion mask each; empty cells are allowed). Relative paths
+resolve against the manifest's folder.
+
+Every problem of every row is collected and reported in one ``InputError``,
+so a user fixes a manifest in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+
+REQUIRED_COLUMNS = ("case_id", "image", "mask")
+EXCLUDE_SEPARATOR = ";"
+# Case IDs name folders under DIR/cases/: no separators, no leading dot.
+SAFE_CASE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """One manifest row with its paths resolved."""
+
+    case_id: str
+    image: Path
+    mask: Path
+    exclude: tuple[Path, ...] = ()
+    label: int | None = None
+    reader: str = ""
+    session: str = ""
+    line: int = 0  # line in the manifest file, for messages
+
+    @property
+    def inputs(self) -> tuple[Path, ...]:
+        return (self.image, self.mask, *self.exclude)
+
+
+def read_manifest(path: str | os.PathLike) -> list[CaseSpec]:
+    """Read and validate a manifest; raise one ``InputError`` listing every offending row."""
+    path = Path(path)
+    table = _read_csv(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(f"manifest lacks required column(s) {', '.join(missing)}; "
+                         f"it has: {', '.join(table.columns) or 'none'}", file=path)
+    if table.empty:
+        raise InputError("manifest has no case rows", file=path)
+    folder = path.absolute().parent
+    specs, problems = [], []
+    for index, row in table.iterrows():
+        spec, row_problems = _parse_row(row, int(index) + 2, folder)
+        specs.append(spec)
+        problems += row_problems
+    problems += _duplicates(specs)
+    if problems:
+        raise InputError(f"manifest refused, {len(problems)} problem(s): " + "; ".join(problems), file=path)
+    return specs
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError("manifest file not found", file=path)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(f"manifest is not a readable CSV: {str(error).splitlines()[0]}", file=path) from None
+    table.columns = [str(c).strip() for c in table.columns]
+    return table
+
+
+def _parse_row(row: pd.Series, line: int, folder: Path) -> tuple[CaseSpec, list[str]]:
+    case_id = row["case_id"].strip()
+    where = f"line {line}" + (f" (case {case_id})" if case_id else "")
+    problems = []
+    if not case_id:
+        problems.append(f"{where}: empty case_id")
+    elif not SAFE_CASE_ID.match(case_id):
+        problems.append(f"{where}: case_id may hold only letters, digits and _ . + - "
+                        f"and must not start with a dot")
+    paths = {}
+    for column in ("image", "mask"):
+        paths[column], problem = _resolve(row[column], folder, f"{where}: {column}")
+        problems += problem
+    exclude = []
+    for column, text in _exclusion_cells(row):
+        resolved, problem = _resolve(text, folder, f"{where}: {column}")
+        exclude.append(resolved)
+        problems += problem
+    label, problem = _label(row.get("label", ""), where)
+    problems += problem
+    spec = CaseSpec(case_id, paths["image"], paths["mask"], tuple(exclude), label,
+                    str(row.get("reader", "")).strip(), str(row.get("session", "")).strip(), line)
+    return spec, problems
+
+
+def _exclusion_cells(row: pd.Series) -> list[tuple[str, str]]:
+    cells = []
+    for column in row.index:
+        if column == "exclude":
+            cells += [(column, part) for part in row[column].split(EXCLUDE_SEPARATOR) if part.strip()]
+        elif column.startswith("exclude_") and row[column].strip():
+            cells.append((column, row[column]))
+    return cells
+
+
+def _resolve(text: str, folder: Path, where: str) -> tuple[Path, list[str]]:
+    text = text.strip()
+    if not text:
+        return Path(), [f"{where}: empty path"]
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = folder / path
+    if not path.exists():
+        return path, [f"{where}: not found: {text}"]
+    return path, []
+
+
+def _label(text: str, where: str) -> tuple[int | None, list[str]]:
+    text = str(text).strip()
+    if not text:
+        return None, []
+    try:
+        value = int(text)
+    except ValueError:
+        return None, [f"{where}: label must be an integer, got {text!r}"]
+    if value <= 0:
+        return None, [f"{where}: label must be positive, got {value}"]
+    return value, []
+
+
+def _duplicates(specs: list[CaseSpec]) -> list[str]:
+    lines: dict[str, list[int]] = {}
+    for spec in specs:
+        if spec.case_id:
+            lines.setdefault(spec.case_id, []).append(spec.line)
+    return [f"case_id {case_id} is duplicated on lines {', '.join(map(str, found))}"
+            for case_id, found in lines.items() if len(found) > 1]

@@ -1,0 +1,99 @@
+"""Cohort tables from the per-case folders, in manifest order.
+
+Only cases of the current manifest are merged, each once, from its own
+folder: a resumed run and an uninterrupted one give the same tables.
+Scores are computed here, on the cohort's combined table, because an
+uncalibrated bundle z-scores within the scored cases; a calibrated bundle
+scores row by row, so the result is the same as scoring each case alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..models import ModelBundle
+from .case import OK, CaseResult
+from .manifest import CaseSpec
+
+FAILURE_COLUMNS = ["case_id", "stage", "region", "image", "feature_class", "reason"]
+
+
+@dataclass
+class CohortTables:
+    wide: pd.DataFrame
+    combined: pd.DataFrame
+    scores: pd.DataFrame
+    failures: pd.DataFrame
+    cases: pd.DataFrame
+
+    def write(self, out: Path, write_text) -> dict[str, Path]:
+        files = {"features_wide.csv": self.wide, "features_combined.csv": self.combined,
+                 "scores.csv": self.scores, "failures.csv": self.failures, "cases.csv": self.cases}
+        return {name: write_text(out / name, table.to_csv(index=False)) for name, table in files.items()}
+
+
+def merge(cases_dir: Path, specs: list[CaseSpec], results: dict[str, CaseResult | None],
+          bundles: list[ModelBundle]) -> CohortTables:
+    wide, combined, failures, rows = [], [], [], []
+    for spec in specs:
+        result = results.get(spec.case_id)
+        rows.append(_case_row(spec, result))
+        if result is None:
+            continue
+        if result.status != OK:
+            failures.append(_case_failure(spec.case_id, "case", result.reason))
+            continue
+        folder = cases_dir / spec.case_id
+        wide.append(_read(folder / "features_wide.csv"))
+        combined.append(_read(folder / "features_combined.csv"))
+        feature_failures = _read(folder / "feature_failures.csv")
+        if not feature_failures.empty:
+            failures.append(feature_failures.assign(stage="features")[FAILURE_COLUMNS])
+    combined_table = _concat(combined)
+    scores, scoring_failures = score(combined_table, bundles)
+    return CohortTables(_concat(wide), combined_table, scores,
+                        _concat(failures + scoring_failures, FAILURE_COLUMNS), pd.DataFrame(rows))
+
+
+def score(combined: pd.DataFrame, bundles: list[ModelBundle]) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Scores of every bundle, one row per (bundle, case); a bundle that cannot score is a failure row."""
+    tables, failures = [], []
+    for bundle in bundles:
+        if combined.empty:
+            continue
+        try:
+            scored = bundle.score(combined)
+        except InputError as error:
+            failures.append(_case_failure("*", f"scoring {bundle.manifest.name}", str(error)))
+            continue
+        tables.append(scored.assign(bundle=bundle.manifest.name, version=bundle.manifest.version))
+    columns = ["bundle", "version", "case_id", "radscore", "probability", "risk_group", "status"]
+    return _concat(tables, columns)[columns] if tables else pd.DataFrame(columns=columns), failures
+
+
+def _case_row(spec: CaseSpec, result: CaseResult | None) -> dict[str, object]:
+    return {"case_id": spec.case_id, "reader": spec.reader, "session": spec.session,
+            "status": result.status if result else "not completed",
+            "reason": result.reason if result else "",
+            "seconds": result.seconds if result else float("nan")}
+
+
+def _case_failure(case_id: str, stage: str, reason: str) -> pd.DataFrame:
+    return pd.DataFrame([{"case_id": case_id, "stage": stage, "region": "*", "image": "*",
+                          "feature_class": "*", "reason": reason}], columns=FAILURE_COLUMNS)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    # Case IDs stay strings ("007" must not become 7).
+    return pd.read_csv(path, dtype={"case_id": str})
+
+
+def _concat(tables: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
+    tables = [t for t in tables if not t.empty]
+    if not tables:
+        return pd.DataFrame(columns=columns or [])
+    return pd.concat(tables, ignore_index=True)

@@ -1,0 +1,72 @@
+"""What every case of a run shares, and the fingerprint that decides whether a case is still current."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .manifest import CaseSpec
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """Picklable: it travels to process-pool and Dask workers with each case."""
+
+    preset_path: str
+    preset_sha256: str
+    peritumoral_mm: float = 5.0
+    ring_mm: float = 2.0
+    exclude: tuple[str, ...] = ()  # exclusion masks applied to every case
+    air_below: float | None = None
+    largest_component: bool = False
+    phase: int = 2
+    resample_mask: bool = False
+    threads: int = 1  # SimpleITK / BLAS / OpenMP threads per case
+    write_masks: bool = True
+
+    def result_defining(self) -> dict[str, object]:
+        """The settings that change a case's numbers (threads and mask output do not)."""
+        values = asdict(self)
+        for name in ("threads", "write_masks", "preset_path"):
+            values.pop(name)
+        return values
+
+
+def file_state(path: Path) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of a file, or of every file in a (DICOM) folder.
+
+    Size and modification time, as make does: hashing the content of tens of
+    thousands of images on every resume would cost more than it protects.
+    """
+    path = Path(path).absolute()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    states = []
+    for item in files:
+        stat = item.stat()
+        states.append((str(item), stat.st_size, stat.st_mtime_ns))
+    return states
+
+
+def fingerprint(spec: CaseSpec, settings: BatchSettings) -> str:
+    """SHA-256 over the case's inputs, its manifest fields and the run's result-defining settings."""
+    record = {
+        "case_id": spec.case_id,
+        "label": spec.label,
+        "inputs": {role: file_state(p) for role, p in
+                   (("image", spec.image), ("mask", spec.mask))},
+        "exclude": [file_state(p) for p in spec.exclude],
+        "settings": settings.result_defining(),
+        "global_exclude": [file_state(Path(p)) for p in settings.exclude],
+    }
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cpu_count() -> int:
+    """Cores this process may use (respects CPU affinity / container limits)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

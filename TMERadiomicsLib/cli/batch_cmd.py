@@ -1,0 +1,104 @@
+"""``tmeradiomics batch MANIFEST.csv --preset NAME --out DIR``: regions, features and scores of a cohort.
+
+Cases run on a local process pool (``--jobs``) or a Dask cluster
+(``--scheduler`` / ``--dask-local``); see ``TMERadiomicsLib.batch`` and
+``docs/batch.md``. Running the same command again resumes an interrupted run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..batch import BatchSettings, DaskCluster, LocalPool, read_manifest, run_batch
+from ..batch.settings import cpu_count
+from ..errors import InputError
+from ..features.presets import load_preset
+from ..models import load_bundle
+from ..models.resources import bundle_path
+from ..phantom import DEFAULT_PHASE
+from .regions_cmd import add_region_options, check_widths
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "batch",
+        help="regions, features and scores of a cohort, resumable, local or on Dask",
+        description="Build the regions, extract the features and score every case of a manifest "
+        "(CSV: case_id, image, mask; optional label, reader, session, exclude, exclude_*), in "
+        "parallel. Per-case results go to OUT/cases/<case_id>/, cohort tables to OUT/. Run the "
+        "same command again to resume: finished cases with unchanged inputs are skipped. "
+        "Prints the run summary as JSON.",
+    )
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST.csv", help="the cohort manifest")
+    parser.add_argument("--preset", required=True, help="bundled preset name or parameter-file path")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (resumed if it holds a batch)")
+    parser.add_argument("--models", nargs="+", default=[], metavar="BUNDLE",
+                        help="model bundles (folders or bundled names) to score every case with")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1, help="local worker processes (default: %(default)s)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="address of a Dask scheduler")
+    where.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N worker processes")
+    parser.add_argument("--threads-per-case", type=int, metavar="N",
+                        help="SimpleITK/BLAS threads per case (default: cores / workers; 1 with --scheduler)")
+    parser.add_argument("--phase", type=int, default=DEFAULT_PHASE,
+                        help="DCE phase of 4-D images, 0 = pre-contrast (default: %(default)s)")
+    parser.add_argument("--resample-mask", action="store_true",
+                        help="resample masks onto the image grid instead of failing the case on a mismatch")
+    parser.add_argument("--no-masks", action="store_true", help="do not write the region masks of each case")
+    parser.add_argument("--retry-failed", action="store_true", help="on resume, run failed cases again")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into an existing folder that holds other files")
+    add_region_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_widths(args)
+    workers = _check_counts(args)
+    preset = load_preset(args.preset)
+    specs = read_manifest(args.manifest)
+    bundles = [load_bundle(bundle_path(name)) for name in args.models]
+    settings = BatchSettings(
+        preset_path=str(preset.path.absolute()), preset_sha256=preset.sha256,
+        peritumoral_mm=args.peritumoral_mm, ring_mm=args.ring_mm,
+        exclude=tuple(str(p.absolute()) for p in _existing(args.exclude)),
+        air_below=args.air_below, largest_component=args.largest_component, phase=args.phase,
+        resample_mask=args.resample_mask, threads=_threads(args, workers), write_masks=not args.no_masks,
+    )
+    backend = (DaskCluster(address=args.scheduler) if args.scheduler
+               else DaskCluster(local_workers=args.dask_local) if args.dask_local
+               else LocalPool(args.jobs))
+    record = {"manifest": str(args.manifest.absolute()), "preset": preset.name,
+              "models": [b.manifest.name for b in bundles]}
+    summary = run_batch(specs, settings, backend, args.out, bundles, retry_failed=args.retry_failed,
+                        overwrite=args.overwrite, run_record=record)
+    print(json.dumps(summary, indent=2, default=str))
+    print(f"batch: {summary['completed']} completed, {summary['failed']} failed, "
+          f"{summary['not_completed']} not completed of {summary['cases']} cases; tables in {args.out}",
+          file=sys.stderr)
+    return 0 if summary["not_completed"] == 0 else 1
+
+
+def _check_counts(args: argparse.Namespace) -> int:
+    for flag, value in (("--jobs", args.jobs), ("--dask-local", args.dask_local),
+                        ("--threads-per-case", args.threads_per_case)):
+        if value is not None and value < 1:
+            raise InputError(f"{flag} must be at least 1", value=value)
+    return args.dask_local or (1 if args.scheduler else args.jobs)
+
+
+def _threads(args: argparse.Namespace, workers: int) -> int:
+    if args.threads_per_case:
+        return args.threads_per_case
+    # A remote cluster's cores are unknown here; one thread per case never oversubscribes.
+    return 1 if args.scheduler else max(1, cpu_count() // workers)
+
+
+def _existing(paths: list[Path]) -> list[Path]:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InputError(f"exclusion mask(s) not found: {', '.join(missing)}")
+    return paths
