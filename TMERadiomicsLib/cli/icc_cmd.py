@@ -94,7 +94,8 @@ def _perturbation_features(folders: list[str], preset: dict | None) -> pd.DataFr
         path = Path(folder) / FEATURES_FILE
         if not path.is_file():
             raise InputError(f"not a 'tmeradiomics perturb' output folder (no {FEATURES_FILE})", file=folder)
-        table = pd.read_csv(path)
+        # Case IDs stay text: "007" must not become 7.
+        table = pd.read_csv(path, dtype={"case_id": str})
         if preset is not None and set(table["preset_sha256"]) != {preset["preset_sha256"]}:
             raise InputError(f"perturbation features were extracted with another preset than the database's "
                              f"{preset['preset_name']}", file=path)

@@ -7,6 +7,9 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from ..features import load_preset
 from ..imageio import read_image, read_mask, write_image
 from ..outputs import atomic_write_text, check_out_dir, staged_dir
@@ -64,17 +67,21 @@ def run(args: argparse.Namespace) -> int:
         peritumoral_mm=args.peritumoral_mm, ring_mm=args.ring_mm, progress=True,
     )
     features["preset"], features["preset_sha256"] = preset.name, preset.sha256
-    voxel_mm3 = float(image.GetSpacing()[0] * image.GetSpacing()[1] * image.GetSpacing()[2])
-    rows = ["case_id,perturbation,shift_mm,voxels,volume_mm3,dice"] + [
-        f"{case_id},{p.index},{p.shift_mm:.6f},{p.voxels},{p.voxels * voxel_mm3:.3f},{p.dice:.6f}"
-        for p in perturbations
-    ]
+    voxel_mm3 = float(np.prod(image.GetSpacing()))
+    draws = pd.DataFrame({
+        "case_id": case_id,
+        "perturbation": [p.index for p in perturbations],
+        "shift_mm": [round(p.shift_mm, 6) for p in perturbations],
+        "voxels": [p.voxels for p in perturbations],
+        "volume_mm3": [round(p.voxels * voxel_mm3, 3) for p in perturbations],
+        "dice": [round(p.dice, 6) for p in perturbations],
+    })
     resolved = settings.resolved(image.GetSpacing())
     with staged_dir(out) as stage:
         (stage / "masks").mkdir()
         for p in perturbations:
             write_image(p.mask, stage / "masks" / f"perturbation_{p.index:02d}.nrrd")
-        atomic_write_text(stage / "perturbations.csv", "\n".join(rows) + "\n")
+        atomic_write_text(stage / "perturbations.csv", draws.to_csv(index=False))
         atomic_write_text(stage / FEATURES_FILE, features.to_csv(index=False))
         atomic_write_text(stage / "settings.json", json.dumps({
             "case_id": case_id, **asdict(resolved), "preset": preset.name, "preset_sha256": preset.sha256,

@@ -31,6 +31,7 @@ from .icc import icc
 log = logging.getLogger(__name__)
 
 KINDS = ("intra", "inter", "perturbation")
+_TITLES = {"intra": "intra-observer ICC", "inter": "inter-observer ICC", "perturbation": "perturbation ICC"}
 DEFAULT_THRESHOLD = 0.75
 LONG_COLUMNS = ["kind", "raters", "region", "feature", "icc", "ci_low", "ci_high", "n_cases", "n_ratings"]
 
@@ -60,11 +61,12 @@ def icc_over_ratings(
     ratings = sorted(table[rating].unique(), key=str)
     complete = table.groupby("case_id")[rating].nunique()
     cases = sorted(complete.index[complete == len(ratings)])
+    what = _TITLES[kind]
     if len(ratings) < 2:
-        raise InputError(f"{kind}-observer ICC ({raters}) needs at least 2 ratings per case, got {len(ratings)}")
+        raise InputError(f"{what} ({raters}) needs at least 2 ratings per case, got {len(ratings)}")
     if len(cases) < 2:
         raise InputError(
-            f"{kind} ICC ({raters}) needs at least 2 cases rated in all of {', '.join(map(str, ratings))}; "
+            f"{what} ({raters}) needs at least 2 cases rated in all of {', '.join(map(str, ratings))}; "
             f"found {len(cases)}"
         )
     wide = table.set_index(["region", "feature", "case_id", rating])["value"].unstack(["case_id", rating])
