@@ -131,17 +131,6 @@ class ModelBundle:
             low, high = self.manifest.risk_groups
             result.loc[rows, "risk_group"] = np.where(score >= self.manifest.threshold, high, low)
 
-    def scores_of(self, combined: pd.DataFrame) -> pd.Series:
-        """The manifest's score (radscore or probability) for every case; all must be complete."""
-        scored = self.score(combined)
-        bad = scored["status"].str.startswith("missing")
-        if bad.any():
-            raise InputError(
-                f"missing feature values in cases {name_list(scored.loc[bad, 'case_id'].tolist())}",
-                file=source_of(combined),
-            )
-        return scored[self.manifest.score]
-
 
 def _within_input_stats(model: LinearModel, values: pd.DataFrame) -> LinearModel:
     """z-score statistics from the input itself, for uncalibrated signatures."""

@@ -11,29 +11,27 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..labels.phenotypes import median_split as median_split_labels
+from ..labels.tables import read_case_table
 
 REGION_PREFIXES = ("Intra_", "Peri_", "Ring_")
-META_COLUMNS = ("case_id", "preset", "preset_sha256")
 _LIST_LIMIT = 20
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV with a unique ``case_id`` column (kept as text)."""
-    source = Path(path)
-    if not source.is_file():
-        raise InputError("table not found", file=source)
-    try:
-        table = pd.read_csv(source, dtype={"case_id": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise InputError(f"not a readable CSV table: {error}", file=source) from None
-    table.attrs["source"] = str(source)
-    check_case_ids(table)
+    """Read a case table (CSV, or TSV by name) with ``case_id`` as a text column.
+
+    The labels package's reader does the parsing and the case-ID checks; the
+    model code keeps ``case_id`` as a column, as the table contracts write it.
+    """
+    indexed = read_case_table(path)
+    table = indexed.reset_index()
+    table.attrs["source"] = indexed.attrs["source"]
     return table
 
 
@@ -127,10 +125,11 @@ def binary_labels(labels: pd.DataFrame, column: str | None = None, median_split:
         cases = labels.loc[numeric.isna(), "case_id"].astype(str).tolist()
         raise InputError(f"label column {column!r} is empty for cases {name_list(cases)}", file=source)
     if median_split:
-        median = float(numeric.median())
-        # Ties go to the low group, as Qian's 36 high / 37 low of 73 implies.
-        values = (numeric > median).astype(int)
-        definition = {"column": column, "rule": "median split: value > cohort median is 1", "median": median}
+        # The labels package's rule: strictly above the median is 1 (Qian).
+        split = median_split_labels(pd.DataFrame({column: numeric}), column)
+        values = split.iloc[:, 0]
+        definition = {"column": column, "rule": "median split: value > cohort median is 1",
+                      "median": split.attrs["median"]}
     else:
         levels = sorted(numeric.unique())
         if not set(levels) <= {0.0, 1.0}:

@@ -129,3 +129,11 @@ def risk_group_names(labels: BinaryLabels) -> list[str]:
     if "median" in labels.definition:
         return [f"low {column}", f"high {column}"]
     return [f"{column} 0", f"{column} 1"]
+
+
+def trained_intended_use(recipe: str) -> str:
+    return (
+        f"Research use only: a model trained by the {recipe} recipe on the user's cohort. "
+        "Not for diagnosis or patient care. Valid only for features from the same preset and "
+        "a population like the training cohort."
+    )

@@ -27,7 +27,7 @@ from ..evaluation.auc import auc_delong
 from ..evaluation.metrics import confusion_metrics, youden_threshold
 from ..models.bundle import ModelBundle
 from ..models.manifest import Manifest
-from .data import TrainingSet, require_folds, risk_group_names
+from .data import TrainingSet, require_folds, risk_group_names, trained_intended_use
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +101,7 @@ def _manifest(data, forest, params, cv_table, oof, threshold, opts, seed) -> Man
         threshold_rule="Youden index on out-of-fold CV probabilities of the training cohort",
         risk_groups=risk_group_names(data.labels),
         normalisation=None,
-        intended_use=(
-            "Research use only: a model trained by the han2024-rf recipe on the user's cohort. "
-            "Not for diagnosis or patient care. Valid only for features from the same preset and "
-            "a population like the training cohort."
-        ),
+        intended_use=trained_intended_use(NAME),
         performance=performance,
         provenance={
             "recipe": NAME,

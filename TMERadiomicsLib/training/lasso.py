@@ -49,7 +49,7 @@ from ..evaluation.metrics import confusion_metrics
 from ..models.bundle import ModelBundle
 from ..models.linear import LinearModel
 from ..models.manifest import Manifest
-from .data import TrainingSet, regions_of, require_folds, risk_group_names
+from .data import TrainingSet, regions_of, require_folds, risk_group_names, trained_intended_use
 
 logger = logging.getLogger(__name__)
 
@@ -193,11 +193,7 @@ def _manifest(data, model, path, lam, opts, seed, train_idx, test_idx) -> Manife
             "rule": "z = (x - mean) / sd of the training part (ddof=1)",
             "cohort_size": len(train_idx),
         },
-        intended_use=(
-            "Research use only: a model trained by the qian2024-lasso recipe on the user's cohort. "
-            "Not for diagnosis or patient care. Valid only for features from the same preset and "
-            "a population like the training cohort."
-        ),
+        intended_use=trained_intended_use(NAME),
         performance=performance,
         provenance={
             "recipe": NAME,
