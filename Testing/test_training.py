@@ -182,6 +182,9 @@ def test_fewer_cases_than_folds_refused(tables, tmp_path):
     keep = labels.index[(labels["state"] == 0) | (labels.index.isin(labels.index[labels["state"] == 1][:4]))]
     small_f, small_l = features.loc[keep], labels.loc[keep]
     _refused(tmp_path, small_f, small_l, "at least 5 cases of each class; class 1 has 4", recipe="han2024-rf")
+    # LASSO's 10 folds run on the 70% training part: 12 cases per class leave 8.
+    few = labels.groupby("state").head(12).index
+    _refused(tmp_path, features.loc[few], labels.loc[few], "at least 10 cases of each class; class [01] has 8")
 
 
 def test_train_cli_writes_a_loadable_bundle(tables, tmp_path, capsys):
