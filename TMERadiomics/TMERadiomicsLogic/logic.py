@@ -52,6 +52,30 @@ class TMERadiomicsLogic:
 
         return slicer.mrmlScene
 
+    # ---- inputs --------------------------------------------------------
+
+    def selectPhase(self, volumeNode, phase: int):
+        """Make ``volumeNode`` show DCE phase ``phase``; returns the node to analyse.
+
+        A sequence proxy is moved to that item of its browser; a multivolume
+        (multi-component) node remembers the phase in an attribute the bridge
+        reads; a plain volume is one phase and is returned as it is.
+        """
+        for browser in self._nodes("vtkMRMLSequenceBrowserNode"):
+            if browser.GetSequenceNode(volumeNode) is not None:
+                items = browser.GetNumberOfItems()
+                if not 0 <= phase < items:
+                    raise ValueError(f"phase {phase} does not exist; the sequence has phases 0-{items - 1}")
+                browser.SetSelectedItemNumber(phase)
+                return volumeNode
+        image_data = volumeNode.GetImageData()
+        if image_data is not None and image_data.GetNumberOfScalarComponents() > 1:
+            volumeNode.SetAttribute(volumes.PHASE_ATTRIBUTE, str(phase))
+        return volumeNode
+
+    def _nodes(self, class_name: str) -> list:
+        return [self.scene.GetNthNodeByClass(i, class_name) for i in range(self.scene.GetNumberOfNodesByClass(class_name))]
+
     # ---- regions -------------------------------------------------------
 
     def generateRegions(self, volumeNode, segmentationNode, tumorSegmentId: str, peritumoralMm: float = 5.0,

@@ -40,3 +40,28 @@ def add_phantom_case(scene, seed: int = 0, size: str = "small", name: str | None
     volume = add_volume(scene, phantom.image(), name or f"phantom-{seed}")
     segmentation, ids = add_segmentation(scene, volume, {"Tumour": phantom.tumour, "Vessels": phantom.vessels})
     return volume, segmentation, ids
+
+
+def calibrated_phantom_bundles(out_dir, names, seeds=range(10)) -> list:
+    """Bundled Qian signatures calibrated on generated phantoms (for self-tests and demos only).
+
+    Phantom cohorts say nothing about patients: these groups only exercise
+    the overlay.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from TMERadiomicsLib import regions
+    from TMERadiomicsLib.features.extract import extract_case
+    from TMERadiomicsLib.models import bundled_model, calibrate, load_bundle
+    from TMERadiomicsLib.phantom import make_phantom
+
+    rows = []
+    for seed in seeds:
+        phantom = make_phantom("small", seed=seed)
+        result = regions.build(phantom.tumour, phantom.image(), case_id=f"calibration-{seed}")
+        masks = {name: result.masks[name] for name in ("intratumoral", "peritumoral")}
+        rows.append(extract_case(phantom.image(), masks, "qian2024", case_id=f"calibration-{seed}").combined())
+    cohort = pd.concat(rows, ignore_index=True)
+    return [calibrate(load_bundle(bundled_model(name)), cohort).save(Path(out_dir) / name) for name in names]

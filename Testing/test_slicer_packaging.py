@@ -1,0 +1,99 @@
+"""The Slicer extension's CMake lists name every file the module needs at run time.
+
+The tree is walked independently of update_cmake_lists.py, and the CMake
+text is parsed as CMake sees it (``set(NAME ...)`` blocks), so a bug in the
+generator cannot hide an omission.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULE = ROOT / "TMERadiomics"
+CHECKED_SUFFIXES = {".py", ".json", ".yaml"}
+# Lists whose paths are relative to the module folder; the others to the root.
+MODULE_LISTS = {"MODULE_PYTHON_SCRIPTS", "MODULE_PYTHON_RESOURCES", "MODULE_DEVELOPER_SCRIPTS"}
+
+
+def cmake_lists(root: Path = ROOT) -> dict[str, list[str]]:
+    text = (root / "TMERadiomics" / "CMakeLists.txt").read_text(encoding="utf-8")
+    text = re.sub(r"#.*", "", text)
+    return {name: body.split() for name, body in re.findall(r"set\((\w+)\s+([^)]*)\)", text)}
+
+
+def listed_paths(root: Path = ROOT) -> set[Path]:
+    paths = set()
+    for name, entries in cmake_lists(root).items():
+        if name in MODULE_LISTS:
+            paths |= {(root / "TMERadiomics" / e).resolve() for e in entries}
+        elif name.startswith("LIBRARY_"):
+            paths |= {(root / e).resolve() for e in entries}
+    return paths
+
+
+def files_on_disk(root: Path = ROOT) -> set[Path]:
+    found = set()
+    for folder in ("TMERadiomicsLib", "TMERadiomics", "Resources"):
+        for path in (root / folder).rglob("*"):
+            if path.is_file() and path.suffix in CHECKED_SUFFIXES and "__pycache__" not in path.parts:
+                found.add(path.resolve())
+    return found
+
+
+def test_every_python_json_yaml_file_is_listed():
+    omitted = sorted(str(p.relative_to(ROOT)) for p in files_on_disk() - listed_paths())
+    assert not omitted, f"missing from TMERadiomics/CMakeLists.txt (run TMERadiomics/update_cmake_lists.py): {omitted}"
+
+
+def test_every_listed_file_exists():
+    missing = sorted(str(p) for p in listed_paths() if not p.is_file())
+    assert not missing, f"listed in TMERadiomics/CMakeLists.txt but absent: {missing}"
+
+
+@pytest.mark.parametrize("required", [
+    "TMERadiomics/TMERadiomics.py",
+    "Resources/UI/TMERadiomics.ui",
+    "Resources/Icons/TMERadiomics.png",
+    "Resources/Presets/qian2024.yaml",
+    "Resources/Models/qian2024-combined/manifest.json",
+    "TMERadiomics/TMERadiomicsLogic/requirements.txt",
+])
+def test_module_ui_icon_models_presets_requirements_are_installed(required):
+    assert (ROOT / required).resolve() in listed_paths()
+
+
+def test_lists_feed_the_build_macros():
+    text = (MODULE / "CMakeLists.txt").read_text(encoding="utf-8")
+    assert re.search(r"slicerMacroBuildScriptedModule\(\s*NAME \$\{MODULE_NAME\}\s*SCRIPTS \$\{MODULE_PYTHON_SCRIPTS\}"
+                     r"\s*RESOURCES \$\{MODULE_PYTHON_RESOURCES\}", text)
+    assert 'SCRIPTS "${LIBRARY_PYTHON_SCRIPTS}"' in text and 'RESOURCES "${LIBRARY_RESOURCES}"' in text
+    assert "slicer_add_python_unittest(SCRIPT ${MODULE_NAME}.py)" in text
+
+
+def test_extension_metadata():
+    text = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
+    for key in ("EXTENSION_HOMEPAGE", "EXTENSION_CONTRIBUTORS", "EXTENSION_DESCRIPTION", "EXTENSION_ICONURL",
+                "EXTENSION_SCREENSHOTURLS"):
+        assert re.search(rf'set\({key} "[^"]+"\)', text), key
+    assert re.search(r"set\(EXTENSION_DEPENDS SlicerRadiomics\)", text)
+    assert "add_subdirectory(TMERadiomics)" in text
+
+
+def test_an_omission_is_caught(tmp_path):
+    """The check itself can fail: a tree with one listed and one unlisted file of each kind."""
+    (tmp_path / "TMERadiomics").mkdir()
+    (tmp_path / "TMERadiomics" / "CMakeLists.txt").write_text(
+        "set(MODULE_PYTHON_SCRIPTS\n  TMERadiomics.py\n  )\n"
+        "set(LIBRARY_PYTHON_SCRIPTS\n  TMERadiomicsLib/a.py\n  )\n"
+        "# set(LIBRARY_RESOURCES Resources/Presets/p.yaml) is a comment, not a list\n"
+        "set(LIBRARY_RESOURCES\n  Resources/Models/m/manifest.json\n  )\n"
+    )
+    files = ["TMERadiomics/TMERadiomics.py", "TMERadiomicsLib/a.py", "TMERadiomicsLib/b.py",
+             "Resources/Models/m/manifest.json", "Resources/Presets/p.yaml", "TMERadiomics/Logic/x.json"]
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    omitted = {str(p.relative_to(tmp_path.resolve())) for p in files_on_disk(tmp_path) - listed_paths(tmp_path)}
+    assert omitted == {"TMERadiomicsLib/b.py", "Resources/Presets/p.yaml", "TMERadiomics/Logic/x.json"}
