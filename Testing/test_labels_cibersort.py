@@ -11,7 +11,10 @@ import pytest
 from labels_synthetic import fractions, mixture, signature, write_matrix
 
 from TMERadiomicsLib.errors import InputError
+from sklearn.svm import NuSVR
+
 from TMERadiomicsLib.labels.cibersort import cibersort, permutation_p, quantile_normalize
+from TMERadiomicsLib.labels.nusvr_qp import nusvr_linear_weights
 from TMERadiomicsLib.labels.expression import read_matrix
 
 # Stated tolerances (docs/labels.md): 5% multiplicative noise, 5 cell types.
@@ -171,3 +174,23 @@ def test_duplicated_genes_first_row_is_kept(tmp_path, data, baseline):
         read_matrix(tmp_path / "mix.tsv", duplicates="error")
     averaged = read_matrix(tmp_path / "mix.tsv", duplicates="mean")
     np.testing.assert_allclose(averaged.loc[mix.index[0]], mix.iloc[0] * 25.5)
+
+
+def test_qp_solver_is_the_exact_nusvr_solution(data):
+    sig, _, mix = data
+    X = sig.to_numpy()
+    X = (X - X.mean()) / X.std(ddof=1)
+    y = mix.loc[sig.index].iloc[:, 0].to_numpy()
+    y = (y - y.mean()) / y.std(ddof=1)
+    for nu in (0.25, 0.5, 0.75):
+        tight = NuSVR(kernel="linear", nu=nu, tol=1e-8).fit(X, y).coef_.ravel()
+        exact = nusvr_linear_weights(X, y, nu)
+        assert np.abs(exact - tight).max() < 1e-5 * np.abs(tight).max()
+
+
+def test_qp_solver_agrees_with_libsvm_at_its_tolerance(data, baseline):
+    sig, _, mix = data
+    result = cibersort(mix, sig, quantile_norm=False, solver="qp")
+    assert np.abs(result.fractions.to_numpy() - baseline.fractions.to_numpy()).max() < 2e-3
+    np.testing.assert_allclose(result.diagnostics["correlation"], baseline.diagnostics["correlation"], atol=1e-3)
+    assert result.info["solver"] == "qp"
