@@ -38,12 +38,19 @@ def refinement_factors(spacing: tuple[float, ...]) -> np.ndarray:
     return np.maximum(1, np.ceil(spacing / target - 1e-9)).astype(int)
 
 
+# Distances are rounded to this many decimals of a millimetre (0.1 um). ITK's
+# float output differs in the last bits with the crop and the thread split;
+# on a lattice, distances of exactly W or exactly 0 are common, and that noise
+# would flip them. Rounding makes such ties land the same way every time.
+DISTANCE_DECIMALS = 4
+
+
 def _maurer(mask: sitk.Image) -> np.ndarray:
     """Distance to the nearest contour voxel centre, negative inside (ITK's convention)."""
     distance = sitk.SignedMaurerDistanceMap(
         mask, insideIsPositive=False, squaredDistance=False, useImageSpacing=True
     )
-    return sitk.GetArrayFromImage(distance)
+    return np.round(sitk.GetArrayFromImage(distance), DISTANCE_DECIMALS)
 
 
 def _complement(mask: sitk.Image) -> sitk.Image:
@@ -61,13 +68,24 @@ def nearest_other_class_distance(mask: sitk.Image) -> np.ndarray:
     return np.where(inside, -_maurer(_complement(mask)), _maurer(mask))
 
 
-def _fine_reference(mask: sitk.Image, factors: np.ndarray) -> sitk.Image:
-    size = [int((n - 1) * k + 1) for n, k in zip(mask.GetSize(), factors)]
-    reference = sitk.Image(size, sitk.sitkUInt8)
-    reference.SetSpacing([float(s / k) for s, k in zip(mask.GetSpacing(), factors)])
-    reference.SetOrigin(mask.GetOrigin())
-    reference.SetDirection(mask.GetDirection())
-    return reference
+def upsample_linear(array: np.ndarray, factors_zyx) -> np.ndarray:
+    """Separable linear interpolation onto a grid subdivided by integer factors.
+
+    Done here rather than with ``sitk.Resample`` because the weights must be
+    exactly r/k on every grid: the zero level passes through exact ties at
+    voxel midpoints, and a resampler's physical-to-index arithmetic rounds
+    those ties differently in a crop and in the whole volume.
+    """
+    out = np.asarray(array, dtype=np.float32)
+    for axis, factor in enumerate(int(f) for f in factors_zyx):
+        if factor == 1:
+            continue
+        moved = np.moveaxis(out, axis, 0)
+        weights = (np.arange(factor, dtype=np.float32) / factor).reshape((1, factor) + (1,) * (moved.ndim - 1))
+        lower, upper = moved[:-1, None], moved[1:, None]
+        between = (lower * (1 - weights) + upper * weights).reshape((-1,) + moved.shape[1:])
+        out = np.moveaxis(np.concatenate([between, moved[-1:]], axis=0), 0, axis)
+    return out
 
 
 def signed_distance_mm(mask: sitk.Image) -> np.ndarray:
@@ -78,13 +96,9 @@ def signed_distance_mm(mask: sitk.Image) -> np.ndarray:
     act as a boundary.
     """
     factors = refinement_factors(mask.GetSpacing())
-    coarse = sitk.GetImageFromArray(midway_distance(mask).astype(np.float32))
-    coarse.CopyInformation(mask)
-    far = float(np.max(np.array(mask.GetSize()) * np.array(mask.GetSpacing())))
-    fine_field = sitk.Resample(
-        coarse, _fine_reference(mask, factors), sitk.Transform(), sitk.sitkLinear, far, sitk.sitkFloat32
-    )
-    fine_mask = sitk.Cast(sitk.LessEqual(fine_field, 0.0), sitk.sitkUInt8)
+    fine_field = upsample_linear(midway_distance(mask), factors[::-1])
+    fine_mask = sitk.GetImageFromArray((fine_field <= 0).astype(np.uint8))
+    fine_mask.SetSpacing([float(s / k) for s, k in zip(mask.GetSpacing(), factors)])
     fine = nearest_other_class_distance(fine_mask)
     kx, ky, kz = (int(k) for k in factors)
     return fine[::kz, ::ky, ::kx]

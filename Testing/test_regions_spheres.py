@@ -79,3 +79,22 @@ def test_largest_component_option():
     assert everything.summary["intratumoral"].voxels == voxels(a) + voxels(b)
     assert largest.summary["intratumoral"].voxels == voxels(a)
     assert largest.summary["peritumoral"].voxels < everything.summary["peritumoral"].voxels
+
+
+def test_crop_equals_the_whole_volume_computation_voxel_for_voxel():
+    """The crop is an optimisation only: the same convention over the whole field of view agrees exactly."""
+    from TMERadiomicsLib.phantom import make_phantom
+    from TMERadiomicsLib.signed_distance import signed_distance_mm
+
+    tumour = make_phantom("small", seed=1).tumour
+    frame = sitk.GetImageFromArray(sitk.GetArrayFromImage(tumour))
+    frame.SetSpacing(tumour.GetSpacing())
+    distance = signed_distance_mm(frame)
+    inside = sitk.GetArrayViewFromImage(tumour).astype(bool)
+    expected = {
+        "peritumoral": ~inside & (distance <= 5.0),
+        "ring": (inside & (distance >= -2.0)) | (~inside & (distance <= 2.0)),
+    }
+    result = regions.build(tumour)
+    for name, mask in expected.items():
+        assert np.array_equal(sitk.GetArrayViewFromImage(result.masks[name]).astype(bool), mask), name
