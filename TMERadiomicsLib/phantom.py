@@ -282,15 +282,17 @@ def _peritumoral_kinetics(tissue, distance, rng, spec, spacing, amplitude, k_in)
     k_in[shell] = np.maximum(k_in[shell], 0.02)
 
 
-def write_phantom(phantom: Phantom, out_dir: str | Path) -> dict[str, Path]:
+def write_phantom(phantom: Phantom, out_dir: str | Path, *, progress: bool = False) -> dict[str, Path]:
     """Write every phase, the default image, the masks and a JSON description into ``out_dir``."""
     import json
+
+    from tqdm import tqdm
 
     from .imageio import write_image
 
     out = Path(out_dir)
     paths = {}
-    for phase in range(len(phantom.times_s)):
+    for phase in tqdm(range(len(phantom.times_s)), desc="writing phases", unit="phase", disable=not progress):
         paths[f"phase{phase}"] = write_image(_as_int16(phantom.image(phase)), out / f"phase{phase}.nrrd")
     paths["image"] = write_image(_as_int16(phantom.image(DEFAULT_PHASE)), out / "image.nrrd")
     paths["tumour"] = write_image(phantom.tumour, out / "tumour.nrrd")

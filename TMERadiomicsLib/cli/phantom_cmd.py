@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..outputs import check_out_dir, staged_dir
@@ -26,8 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out, args.overwrite)
+    if args.size == "full":
+        print("generating the full-size phantom (about 15 s)...", file=sys.stderr, flush=True)
     phantom = make_phantom(args.size, args.seed)
     with staged_dir(out) as stage:
-        paths = write_phantom(phantom, stage)
+        paths = write_phantom(phantom, stage, progress=True)
     print(json.dumps({name: str(out / path.name) for name, path in paths.items()}, indent=2))
     return 0
