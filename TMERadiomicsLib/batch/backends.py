@@ -9,6 +9,7 @@ completed and a resume computes it again.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -71,7 +72,8 @@ class DaskCluster:
                 yield client
             return
         with LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, host="127.0.0.1") as cluster, Client(cluster) as client:
+                          dashboard_address=None, host="127.0.0.1",
+                          silence_logs=logging.WARNING) as cluster, Client(cluster) as client:
             yield client
 
 
