@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 from joblib import Parallel, delayed
+from scipy.stats import rankdata
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import NuSVR
 
@@ -181,7 +181,8 @@ def permutation_p(null: np.ndarray, r: float) -> float:
     return float(1.0 - (np.argmin(np.abs(null - r)) + 1) / null.size)
 
 
-def prepare(mixture: pd.DataFrame, signature: pd.DataFrame, quantile_norm: bool) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def prepare(mixture: pd.DataFrame, signature: pd.DataFrame,
+            quantile_norm: bool) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Steps 1-3 up to (not including) the z-scores; returns Y, X and facts."""
     _check_inputs(mixture, signature)
     Y = mixture.sort_index()

@@ -27,7 +27,6 @@ import csv
 import gzip
 import logging
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -144,12 +143,3 @@ def read_gmt(path: str | os.PathLike) -> dict[str, list[str]]:
     if not sets:
         raise InputError("GMT file holds no gene sets", file=source)
     return sets
-
-
-def describe_overlap(genes: pd.Index, wanted: Mapping[str, list[str]] | pd.Index) -> str:
-    """A short 'N of M genes matched' phrase for messages."""
-    pool = set(genes)
-    if isinstance(wanted, pd.Index):
-        return f"{int(wanted.isin(pool).sum())} of {len(wanted)} genes matched"
-    total = {g for genes_ in wanted.values() for g in genes_}
-    return f"{len(total & pool)} of {len(total)} gene-set genes matched"

@@ -14,7 +14,6 @@ standing in for R's NbClust/silhouette analysis; k itself defaults to Han's 2.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,12 +23,10 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from threadpoolctl import threadpool_limits
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from threadpoolctl import threadpool_limits
 
 from ..errors import InputError
-
-log = logging.getLogger(__name__)
 
 # Han's compendium: 22 immune types plus endothelial cells and fibroblasts.
 NON_IMMUNE_PATTERN = re.compile(r"endothel|fibroblast|stroma|epithel|tumou?r|cancer|malignant", re.IGNORECASE)
@@ -183,7 +180,8 @@ def kmeans_phenotypes(abundance: pd.DataFrame, *, k: int | None = 2, k_max: int 
     return Phenotypes(labels, score, selection, info)
 
 
-def heatmap(abundance: pd.DataFrame, clusters: pd.Series, path: str | Path | BinaryIO, title: str = "TME phenotypes") -> None:
+def heatmap(abundance: pd.DataFrame, clusters: pd.Series, path: str | Path | BinaryIO,
+            title: str = "TME phenotypes") -> None:
     """Cell types x cases, each row z-scored (pheatmap ``scale="row"``), cases by cluster."""
     import matplotlib
 
