@@ -160,4 +160,13 @@ def test_bad_survival_values(rossi):
     with pytest.raises(InputError, match="must be 0/1"):
         survival.survival_frame(frame, "week", "arrest")
     with pytest.raises(InputError, match="one value in every case"):
-        survival.cox_univariate(rossi.assign(k=1.0), "week", "arrest", ["k"])
+        survival.cox_multivariate(rossi.assign(k=1.0), "week", "arrest", ["k", "age"])
+
+
+def test_constant_covariate_gets_an_empty_univariate_row(rossi, tmp_path):
+    # e.g. a cell type CIBERSORT finds in no sample: the other covariates still get their models.
+    table = survival.cox_univariate(rossi.assign(k=0.0), "week", "arrest", ["k", "prio"]).table
+    assert table["hr"].isna().tolist() == [True, False]
+    assert table.loc[1, "coef"] == pytest.approx(
+        survival.cox_univariate(rossi, "week", "arrest", ["prio"]).table.loc[0, "coef"])
+    survival.forest_plot(table, tmp_path / "forest.png")

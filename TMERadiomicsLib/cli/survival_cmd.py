@@ -32,12 +32,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "table of abundances or groups.")
     kinds = parser.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
     cox = kinds.add_parser("cox", help="univariate and multivariate Cox regression with forest plots",
-                           description="Writes cox_univariate.csv, cox_multivariate.csv, forest_univariate.png, "
-                                       "forest_multivariate.png and cox.json.")
+                           description="Writes cox_univariate.csv, forest_univariate.png and cox.json, and "
+                                       "cox_multivariate.csv and forest_multivariate.png when a covariate passes "
+                                       "the univariate filter.")
     _inputs(cox)
     cox.add_argument("--covariates", nargs="+", help="columns to model (default: every column of VALUES)")
-    cox.add_argument("--multivariate-p", type=float, default=None,
-                     help="only covariates with univariate p below this enter the multivariate model")
+    cox.add_argument("--multivariate-p", type=float, default=0.05,
+                     help="covariates with univariate p below this enter the multivariate model (default 0.05, "
+                          "as Qian; 1 takes all; CIBERSORT fractions summing to 1 cannot all enter)")
     cox.set_defaults(func=run_cox)
     km = kinds.add_parser("km", help="Kaplan-Meier by group with the log-rank test",
                           description="Writes km_curves.csv, km_summary.csv, km.png, groups.csv and km.json.")
@@ -84,26 +86,25 @@ def run_cox(args: argparse.Namespace) -> int:
     covariates = [c for c in frame.columns if c not in (args.time, args.event)]
     with named_inputs(args.survival, args.values):
         uni = survival.cox_univariate(frame, args.time, args.event, covariates)
-        chosen = covariates
-        if args.multivariate_p is not None:
-            chosen = list(uni.table.loc[uni.table["p"] < args.multivariate_p, "covariate"])
-        if not chosen:
-            raise InputError("no covariate passes the univariate filter for the multivariate model",
-                             value=args.multivariate_p)
-        multi = survival.cox_multivariate(frame, args.time, args.event, chosen)
-    summary = {**counts, "events": int(frame[args.event].sum()), "covariates": covariates,
-               "multivariate_covariates": chosen, "concordance": multi.concordance,
-               "log_likelihood_ratio": multi.log_likelihood_ratio, "lrt_df": multi.lrt_df, "lrt_p": multi.lrt_p,
-               "ties": "efron"}
+        chosen = list(uni.table.loc[uni.table["p"] < args.multivariate_p, "covariate"])
+        multi = survival.cox_multivariate(frame, args.time, args.event, chosen) if chosen else None
+    summary = {**counts, "events": int(frame[args.event].sum()), "covariates": covariates, "ties": "efron",
+               "univariate": uni.table.set_index("covariate")[["hr", "p"]].to_dict("index"),
+               "multivariate_p_threshold": args.multivariate_p, "multivariate_covariates": chosen}
+    if multi is None:
+        log.warning("no covariate has univariate p < %g: no multivariate model", args.multivariate_p)
+    else:
+        summary.update(concordance=multi.concordance, log_likelihood_ratio=multi.log_likelihood_ratio,
+                       lrt_df=multi.lrt_df, lrt_p=multi.lrt_p,
+                       multivariate=multi.table.set_index("covariate")[["hr", "p"]].to_dict("index"))
     with staged_dir(args.out) as stage:
         (stage / "cox_univariate.csv").write_bytes(to_csv_bytes(uni.table, index=False))
-        (stage / "cox_multivariate.csv").write_bytes(to_csv_bytes(multi.table, index=False))
         survival.forest_plot(uni.table, stage / "forest_univariate.png", "Univariate Cox regression")
-        survival.forest_plot(multi.table, stage / "forest_multivariate.png", "Multivariate Cox regression")
+        if multi is not None:
+            (stage / "cox_multivariate.csv").write_bytes(to_csv_bytes(multi.table, index=False))
+            survival.forest_plot(multi.table, stage / "forest_multivariate.png", "Multivariate Cox regression")
         (stage / "cox.json").write_text(json.dumps(summary, indent=2, default=float))
-    print(json.dumps({"out": args.out, **summary,
-                      "multivariate": multi.table.set_index("covariate")[["hr", "p"]].to_dict("index")},
-                     indent=2, default=float))
+    print(json.dumps({"out": args.out, **summary}, indent=2, default=float))
     return 0
 
 

@@ -124,7 +124,9 @@ def _fit_cox(frame: pd.DataFrame, time: str, event: str, covariates: Sequence[st
         try:
             return CoxPHFitter().fit(data, duration_col=time, event_col=event)
         except Exception as error:  # lifelines raises ConvergenceError and numpy LinAlgError
-            raise InputError(f"Cox model did not converge for {list(covariates)}: {error}") from None
+            raise InputError(f"Cox model did not converge for {list(covariates)}: {error}; fractions that sum "
+                             "to 1 are collinear, so give a subset (e.g. the univariately significant ones)"
+                             ) from None
 
 
 def _cox_rows(fitter: CoxPHFitter, frame: pd.DataFrame, event: str) -> pd.DataFrame:
@@ -145,9 +147,20 @@ def _cox_rows(fitter: CoxPHFitter, frame: pd.DataFrame, event: str) -> pd.DataFr
 
 
 def cox_univariate(frame: pd.DataFrame, time: str, event: str, covariates: Sequence[str]) -> CoxResult:
-    """One Cox model per covariate; rows in the covariates' order."""
-    rows = [_cox_rows(_fit_cox(frame, time, event, [c]), frame, event) for c in covariates]
-    return CoxResult(pd.concat(rows, ignore_index=True))
+    """One Cox model per covariate; rows in the covariates' order.
+
+    A covariate with one value in every case (a cell type CIBERSORT never
+    finds, say) gets a row of NaN and a warning rather than stopping the rest.
+    """
+    rows = []
+    for name in covariates:
+        if frame[name].nunique() < 2:
+            log.warning("covariate %r has one value in every case; no Cox model for it", name)
+            rows.append(pd.DataFrame([{"covariate": name, "n": len(frame), "events": int(frame[event].sum())}],
+                                     columns=COX_COLUMNS))
+        else:
+            rows.append(_cox_rows(_fit_cox(frame, time, event, [name]), frame, event))
+    return CoxResult(pd.concat(rows, ignore_index=True).astype({c: float for c in COX_COLUMNS[1:8]}))
 
 
 def cox_multivariate(frame: pd.DataFrame, time: str, event: str, covariates: Sequence[str]) -> CoxResult:
@@ -159,19 +172,18 @@ def cox_multivariate(frame: pd.DataFrame, time: str, event: str, covariates: Seq
 
 
 def forest_plot(table: pd.DataFrame, path: str | Path | BinaryIO, title: str = "Cox regression") -> None:
-    """Hazard ratios with 95% CI on a log axis, p-values on the right."""
+    """Hazard ratios with 95% CI on a log axis, p-values on the right (rows without a fit left out)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n = len(table)
-    fig, ax = plt.subplots(figsize=(7, 1 + 0.35 * n))
-    y = np.arange(n)[::-1]
-    risk = table["hr"].to_numpy() > 1
-    ax.errorbar(table["hr"], y, xerr=[table["hr"] - table["hr_low95"], table["hr_high95"] - table["hr"]],
-                fmt="none", ecolor="grey", capsize=3)
-    ax.scatter(table["hr"], y, c=np.where(risk, "tab:red", "tab:green"), marker="s", zorder=3)
+    table = table.dropna(subset=["hr"])
+    hr, low, high = (table[c].to_numpy(dtype=np.float64) for c in ("hr", "hr_low95", "hr_high95"))
+    y = np.arange(len(table))[::-1]
+    fig, ax = plt.subplots(figsize=(7, 1 + 0.35 * len(table)))
+    ax.errorbar(hr, y, xerr=[hr - low, high - hr], fmt="none", ecolor="grey", capsize=3)
+    ax.scatter(hr, y, c=np.where(hr > 1, "tab:red", "tab:green"), marker="s", zorder=3)
     ax.axvline(1.0, color="black", lw=0.8, ls="--")
     ax.set_xscale("log")
     ax.set_yticks(y, table["covariate"])
