@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -59,8 +60,12 @@ def test_sigkill_then_resume_equals_uninterrupted_run(cohort, clean_run, tmp_pat
     deadline = time.monotonic() + KILL_WAIT_S
     while not _markers(out) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    workers = psutil.Process(process.pid).children(recursive=True)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
+    # No orphaned worker may go on writing cases the resumed run rewrites.
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert workers and not alive
     finished_before_kill = len(_markers(out))
     assert 1 <= finished_before_kill < 5, "the kill must land mid-run"
     assert not (out / "summary.json").exists()

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..models import ModelBundle
+from ..outputs import atomic_write_text
 from .case import OK, CaseResult
 from .manifest import CaseSpec
 
@@ -30,10 +31,11 @@ class CohortTables:
     failures: pd.DataFrame
     cases: pd.DataFrame
 
-    def write(self, out: Path, write_text) -> dict[str, Path]:
+    def write(self, out: Path) -> dict[str, Path]:
+        """Each table by atomic rename: a reader never sees half a table."""
         files = {"features_wide.csv": self.wide, "features_combined.csv": self.combined,
                  "scores.csv": self.scores, "failures.csv": self.failures, "cases.csv": self.cases}
-        return {name: write_text(out / name, table.to_csv(index=False)) for name, table in files.items()}
+        return {name: atomic_write_text(out / name, table.to_csv(index=False)) for name, table in files.items()}
 
 
 def merge(cases_dir: Path, specs: list[CaseSpec], results: dict[str, CaseResult | None],

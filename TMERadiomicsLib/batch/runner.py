@@ -78,7 +78,7 @@ def run_batch(specs: Sequence[CaseSpec], settings: BatchSettings, backend: Backe
                 logger.warning("case %s did not complete: %s", spec.case_id, lost[spec.case_id])
             bar.update(1)
     tables = merge(folder, list(specs), results, list(bundles))
-    tables.write(out, atomic_write_text)
+    tables.write(out)
     summary = _summary(specs, results, lost, len(tasks), tables, time.perf_counter() - started)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=str))
     return summary
