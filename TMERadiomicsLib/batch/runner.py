@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 class Backend(Protocol):
-    def run(self, tasks: Sequence[Task], settings: BatchSettings, cases_dir: str): ...
+    def run(self, tasks: Sequence[Task], settings: BatchSettings, cases_dir: str) -> Iterator[Outcome]: ...
 
 
 def check_bundles(bundles: Sequence[ModelBundle], settings: BatchSettings) -> None:
