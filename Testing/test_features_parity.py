@@ -103,7 +103,7 @@ def test_all_filters_match_execute_except_documented_log(tmp_path):
 
 
 def test_han2024_resampled_normalised_matches_execute():
-    image, masks = synthetic_case(shape=(28, 64, 64), seed=1)
+    image, masks = synthetic_case(shape=(20, 48, 48), seed=1)
     preset = load_preset("han2024")
     result = extract_case(image, masks, preset)
     differences = _compare(result, _reference(preset.path, image, masks))

@@ -2,11 +2,16 @@
 
 Neighbourhood filters (LoG, Wavelet, Gradient, LBP) run once on the padded
 union crop. The point-wise filters (Square, SquareRoot, Logarithm,
-Exponential) rescale by the maximum absolute intensity of the image they are
-given, so they must see the image PyRadiomics gives them: the whole
-preprocessed image (one run, then cropped), or, when PyRadiomics itself
-works on a per-region window (resampling or ``preCrop``), that window (one
-cheap run per region). Original needs neither.
+Exponential) map each voxel through a function of that voxel and of the
+largest absolute intensity M of the image they are given, so they must see
+the M PyRadiomics' image has:
+
+- whole image (no resampling): the generator runs once on the crop with one
+  extra slice holding the whole image's extreme intensity, which the output
+  then drops; the crop's voxels come out exactly as from the whole image,
+  without a float64 copy of the whole field of view;
+- per-region window (resampling or ``preCrop``, where PyRadiomics itself
+  filters only the region's window): once per region on that window.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import SimpleITK as sitk
 from radiomics import imageoperations
 
@@ -71,10 +77,10 @@ def _on_crop(prepared: PreparedCase, image_type: str, kwargs: dict[str, Any]) ->
 
 
 def _scaled_pointwise(prepared: PreparedCase, image_type: str, kwargs: dict[str, Any]) -> Iterator[FilteredImage]:
-    if prepared.full_image is not None:
-        any_mask = next(iter(prepared.regions.values())).mask
-        for image, name, image_kwargs in _generator(image_type)(prepared.full_image, any_mask, **kwargs):
-            yield FilteredImage(name, image_kwargs, shared=crop(image, prepared.crop_box))
+    if prepared.extreme is not None:
+        source = _with_extreme_slice(prepared.image, prepared.extreme)
+        for image, name, image_kwargs in _generator(image_type)(source, source, **kwargs):
+            yield FilteredImage(name, image_kwargs, shared=_without_extreme_slice(image, prepared.image))
         return
     windows: dict[str, tuple[sitk.Image, Box]] = {}
     name, image_kwargs = None, kwargs
@@ -85,6 +91,22 @@ def _scaled_pointwise(prepared: PreparedCase, image_type: str, kwargs: dict[str,
             windows[region_name] = (image, window)
     if name is not None:
         yield FilteredImage(name, image_kwargs, windows=windows)
+
+
+def _with_extreme_slice(image: sitk.Image, extreme: float) -> sitk.Image:
+    array = sitk.GetArrayViewFromImage(image)
+    extra = np.full((1, *array.shape[1:]), extreme, dtype=array.dtype)
+    extended = sitk.GetImageFromArray(np.concatenate([array, extra], axis=0))
+    extended.SetSpacing(image.GetSpacing())
+    extended.SetOrigin(image.GetOrigin())
+    extended.SetDirection(image.GetDirection())
+    return extended
+
+
+def _without_extreme_slice(filtered: sitk.Image, like: sitk.Image) -> sitk.Image:
+    result = sitk.GetImageFromArray(sitk.GetArrayViewFromImage(filtered)[:-1])
+    result.CopyInformation(like)
+    return result
 
 
 def _whole(image: sitk.Image) -> Box:
