@@ -94,7 +94,7 @@ def _region_masks(image: sitk.Image, regions: Any, label: int, case_id: str) -> 
         if not isinstance(mask, sitk.Image):
             raise InputError(f"region {name!r} is not a SimpleITK image", case=case_id)
         _check_geometry(image, mask, str(name), case_id)
-        binary = sitk.Cast(mask == label, sitk.sitkUInt32)
+        binary = sitk.Cast(mask == label, sitk.sitkUInt8)  # 0/1; 8 bits keep a full-FOV mask small
         binary.CopyInformation(image)
         masks[str(name)] = binary
     return masks

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 class PreparedRegion:
     """One region on the prepared grid."""
 
-    mask: sitk.Image  # UInt32 0/1, texture and first-order mask (resegmented if asked)
+    mask: sitk.Image  # UInt8 0/1, texture and first-order mask (resegmented if asked)
     box: Box  # bounding box of ``mask`` in the prepared grid
     shape_mask: sitk.Image
     shape_box: Box
@@ -164,7 +164,7 @@ def _prepare_resampled(image, masks, boxes, failures, image_types, settings) -> 
 def _union_mask(masks: Mapping[str, sitk.Image]) -> sitk.Image:
     union = None
     for mask in masks.values():
-        binary = sitk.Cast(mask == 1, sitk.sitkUInt32)
+        binary = sitk.Cast(mask == 1, sitk.sitkUInt8)
         union = binary if union is None else sitk.Or(union, binary)
     return union
 
@@ -213,7 +213,7 @@ def _paste(window_mask: sitk.Image, lower, window: Box, grid: sitk.Image) -> sit
 
 def _region(grid_image: sitk.Image, mask: sitk.Image, settings: Mapping[str, Any],
             scale_box: Box | None) -> PreparedRegion | None:
-    mask = sitk.Cast(mask == 1, sitk.sitkUInt32)
+    mask = sitk.Cast(mask == 1, sitk.sitkUInt8)
     try:
         bounding_box, _ = imageoperations.checkMask(grid_image, mask, **settings)
     except ValueError:
