@@ -14,7 +14,7 @@ from TMERadiomicsLib.errors import InputError
 from sklearn.svm import NuSVR
 
 from TMERadiomicsLib.labels.cibersort import cibersort, permutation_p, quantile_normalize
-from TMERadiomicsLib.labels.nusvr_qp import nusvr_linear_weights
+from TMERadiomicsLib.labels.nusvr_qp import QPNotConverged, nusvr_linear_weights, nusvr_linear_weights_batch
 from TMERadiomicsLib.labels.expression import read_matrix
 
 # Stated tolerances (docs/labels.md): 5% multiplicative noise, 5 cell types.
@@ -194,3 +194,20 @@ def test_qp_solver_agrees_with_libsvm_at_its_tolerance(data, baseline):
     assert np.abs(result.fractions.to_numpy() - baseline.fractions.to_numpy()).max() < 2e-3
     np.testing.assert_allclose(result.diagnostics["correlation"], baseline.diagnostics["correlation"], atol=1e-3)
     assert result.info["solver"] == "qp"
+
+
+def test_qp_batch_equals_single_problems_and_reports_failures(data):
+    sig, _, mix = data
+    X = sig.to_numpy()
+    X = (X - X.mean()) / X.std(ddof=1)
+    Y = mix.loc[sig.index].iloc[:, :3].to_numpy().T
+    Y = (Y - Y.mean(axis=1, keepdims=True)) / Y.std(axis=1, ddof=1, keepdims=True)
+    nus = np.array([0.25, 0.5, 0.75])
+    batch = nusvr_linear_weights_batch(X, Y, nus)
+    for row in range(3):
+        single = nusvr_linear_weights(X, Y[row], nus[row])
+        np.testing.assert_allclose(batch[row], single, atol=1e-9 * np.abs(single).max())
+    with pytest.raises(QPNotConverged) as caught:
+        nusvr_linear_weights_batch(X, Y, nus, accept=0.0)
+    assert list(caught.value.failed) == [0, 1, 2]
+    np.testing.assert_allclose(caught.value.weights, batch)
