@@ -6,7 +6,7 @@ One phantom case (``make_phantom(size)``, second post-contrast phase), its
 three regions (``regions.build`` with default widths) and one preset. The
 baseline is what SlicerRadiomics does: ``RadiomicsFeatureExtractor.execute()``
 once per region on the whole image. Each method runs in its own fresh
-process, so that its peak resident memory (``ru_maxrss``) is its own; the
+process, so that its peak resident memory (``VmHWM``) is its own; the
 phantom is written to a temporary folder first and each process reads the
 image and masks from there. Prints both times, their ratio, both peak
 memories and the largest relative difference between the two results.
@@ -73,7 +73,16 @@ def run_pyradiomics(folder: Path, preset: str, queue) -> None:
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+    """Peak resident memory of this process since it started its program.
+
+    ``VmHWM`` rather than ``ru_maxrss``: Linux keeps ``ru_maxrss`` across
+    ``execve``, so a child spawned by a parent that held the phantom would
+    report the parent's peak.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def in_fresh_process(target, folder: Path, preset: str):
