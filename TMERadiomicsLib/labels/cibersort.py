@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,7 +144,7 @@ def _qp_coefs(X: np.ndarray, Yz: np.ndarray) -> np.ndarray:
     return coefs.reshape(len(NUS), Yz.shape[1], X.shape[1])
 
 
-def fit_all(X: np.ndarray, Y: np.ndarray, n_jobs: int = 1, progress: object = None,
+def fit_all(X: np.ndarray, Y: np.ndarray, n_jobs: int = 1, progress: Callable[[int], object] | None = None,
             solver: str = "libsvm") -> list[_Fit]:
     """``CoreAlg`` on every column of ``Y``, in blocks over ``n_jobs`` processes.
 
@@ -237,7 +238,7 @@ def cibersort(
     seed: int | None = 0,
     n_jobs: int = 1,
     solver: str = "libsvm",
-    progress: object = None,
+    progress: Callable[[int], object] | None = None,
 ) -> CibersortResult:
     """Run CIBERSORT v1.04 on a genes x samples mixture and a genes x cells signature.
 
