@@ -168,3 +168,28 @@ def test_output_folder_in_use_is_refused_before_work(inputs, capsys, tmp_path):
                         "--out", tmp_path / "out")
     assert code == 2 and "--overwrite" in err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
+
+
+def test_phenotype_labels_train_a_model(tmp_path, capsys):
+    """The labels CSV goes straight into ``tmeradiomics train`` (Han's hot/cold, Qian's recipe)."""
+    pytest.importorskip("TMERadiomicsLib.training")
+    rng = np.random.default_rng(0)
+    cases = [f"TCGA-{i:02d}" for i in range(60)]
+    hot = rng.random(60) < 0.5
+    abundance = pd.DataFrame(rng.normal(0, 0.1, size=(60, 6)), columns=[f"Immune {i}" for i in range(4)]
+                             + ["Endothelial cells", "Fibroblasts"])
+    abundance.iloc[hot, :4] += 0.5
+    abundance.iloc[~hot, 4:] += 0.5
+    abundance.insert(0, "case_id", cases)
+    abundance.to_csv(tmp_path / "scores.csv", index=False)
+    features = pd.DataFrame({"case_id": cases, "preset": "qian2024", "preset_sha256": "0" * 64})
+    for k in range(8):
+        features[f"Peri_original_firstorder_F{k}"] = rng.normal(size=60) + (hot if k < 3 else 0)
+    features.to_csv(tmp_path / "features.csv", index=False)
+    code, _, _ = _run(capsys, "labels", "phenotype", tmp_path / "scores.csv", "--method", "kmeans", "--k-max", "3",
+                      "--out", tmp_path / "labels.csv")
+    assert code == 0
+    assert (pd.read_csv(tmp_path / "labels.csv")["tme_hot"].to_numpy() == hot).all()
+    code, stdout, _ = _run(capsys, "train", tmp_path / "features.csv", tmp_path / "labels.csv",
+                           "--recipe", "qian2024-lasso", "--label", "tme_hot", "--out", tmp_path / "bundle")
+    assert code == 0 and json.loads(stdout)["features"]
