@@ -29,6 +29,10 @@ def inputs(tmp_path_factory):
     return folder, truth
 
 
+def _strict(constant: str) -> None:
+    raise AssertionError(f"JSON holds {constant}")
+
+
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main([str(a) for a in argv])
     captured = capsys.readouterr()
@@ -122,8 +126,10 @@ def test_survival_cox_and_km(rossi_files, capsys):
                            "--time", "week", "--event", "arrest", "--column", "prio", "--cutoff", "maxstat",
                            "--out", folder / "km")
     assert code == 0
-    summary = json.loads(stdout)
+    summary = json.loads(stdout, parse_constant=_strict)
     assert summary["group_column"] == "prio_high" and summary["logrank_p"] < 0.01
+    assert summary["groups"][0]["median_survival"] is None  # never reached: infinite, written as null
+    assert summary["cutoff"]["method"] == "maxstat"
     groups = pd.read_csv(folder / "km" / "groups.csv")
     assert list(groups.columns) == ["case_id", "prio_high"]
 

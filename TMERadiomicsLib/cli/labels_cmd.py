@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 from pathlib import Path
 
@@ -19,7 +18,8 @@ from ..errors import InputError
 from ..labels import cibersort as cs
 from ..labels import correlation, phenotypes, ssgsea
 from ..labels.expression import DUPLICATE_RULES, read_gmt, read_matrix
-from ..labels.tables import feature_columns, named_inputs, numeric_columns, read_case_table, to_csv_bytes
+from ..labels.tables import (feature_columns, named_inputs, numeric_columns, read_case_table, to_csv_bytes,
+                             to_json)
 from ..outputs import atomic_write_bytes, check_out_dir, staged_dir
 
 
@@ -128,7 +128,7 @@ def run_cibersort(args: argparse.Namespace) -> int:
     with staged_dir(args.out) as stage:
         (stage / "fractions.csv").write_bytes(to_csv_bytes(result.fractions))
         (stage / "diagnostics.csv").write_bytes(to_csv_bytes(result.diagnostics))
-        (stage / "run.json").write_text(json.dumps(info, indent=2, default=str))
+        (stage / "run.json").write_text(to_json(info))
     _report({"out": args.out, "files": ["fractions.csv", "diagnostics.csv", "run.json"], **info})
     return 0
 
@@ -144,7 +144,7 @@ def run_ssgsea(args: argparse.Namespace) -> int:
             "duplicates": args.duplicates, "samples": int(expression.shape[1])}
     with staged_dir(args.out) as stage:
         (stage / "scores.csv").write_bytes(to_csv_bytes(result.scores))
-        (stage / "run.json").write_text(json.dumps(info, indent=2, default=str))
+        (stage / "run.json").write_text(to_json(info))
     _report({"out": args.out, "files": ["scores.csv", "run.json"], **info})
     return 0
 
@@ -191,7 +191,7 @@ def _kmeans_payload(abundance, args: argparse.Namespace, files: list[Path]) -> t
     summary = {**result.info, "hot": int(counts.get(1, 0)), "cold": int(counts.get(0, 0)),
                "immune_score_by_cluster": result.immune_score.to_dict()}
     payload = {files[0]: to_csv_bytes(result.labels), files[1]: to_csv_bytes(result.selection.table),
-               files[2]: png.getvalue(), files[3]: json.dumps(summary, indent=2, default=str).encode()}
+               files[2]: png.getvalue(), files[3]: to_json(summary).encode()}
     return payload, summary
 
 
@@ -231,4 +231,4 @@ def _read_names(path: str) -> list[str]:
 
 
 def _report(summary: dict) -> None:
-    print(json.dumps(summary, indent=2, default=str))
+    print(to_json(summary))

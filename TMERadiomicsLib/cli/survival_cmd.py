@@ -11,7 +11,7 @@ table and the value table on ``case_id``.
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import logging
 
 import pandas as pd
@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import InputError
 from ..labels import survival
 from ..labels.phenotypes import label_name
-from ..labels.tables import named_inputs, numeric_columns, read_case_table, to_csv_bytes
+from ..labels.tables import named_inputs, numeric_columns, read_case_table, to_csv_bytes, to_json
 from ..outputs import check_out_dir, staged_dir
 
 log = logging.getLogger(__name__)
@@ -103,8 +103,8 @@ def run_cox(args: argparse.Namespace) -> int:
         if multi is not None:
             (stage / "cox_multivariate.csv").write_bytes(to_csv_bytes(multi.table, index=False))
             survival.forest_plot(multi.table, stage / "forest_multivariate.png", "Multivariate Cox regression")
-        (stage / "cox.json").write_text(json.dumps(summary, indent=2, default=float))
-    print(json.dumps({"out": args.out, **summary}, indent=2, default=float))
+        (stage / "cox.json").write_text(to_json(summary))
+    print(to_json({"out": args.out, **summary}))
     return 0
 
 
@@ -118,7 +118,7 @@ def run_km(args: argparse.Namespace) -> int:
                                           method=args.cutoff)
             group = f"{label_name(args.column)}_high"
             frame[group] = (frame[args.column] >= cut.threshold).astype(int)
-            extra = {"cutoff": cut.__dict__}
+            extra = {"cutoff": dataclasses.asdict(cut)}
         result = survival.kaplan_meier(frame, args.time, args.event, group)
     summary = {**counts, **extra, "group_column": group, "logrank_statistic": result.logrank_statistic,
                "logrank_df": result.logrank_df, "logrank_p": result.logrank_p,
@@ -128,6 +128,6 @@ def run_km(args: argparse.Namespace) -> int:
         (stage / "km_summary.csv").write_bytes(to_csv_bytes(result.summary, index=False))
         (stage / "groups.csv").write_bytes(to_csv_bytes(frame[[group]]))
         survival.km_plot(result, stage / "km.png", f"Kaplan-Meier by {group}")
-        (stage / "km.json").write_text(json.dumps(summary, indent=2, default=float))
-    print(json.dumps({"out": args.out, **summary}, indent=2, default=float))
+        (stage / "km.json").write_text(to_json(summary))
+    print(to_json({"out": args.out, **summary}))
     return 0

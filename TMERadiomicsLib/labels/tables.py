@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import math
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -95,3 +97,22 @@ def named_inputs(*paths: str | os.PathLike) -> Iterator[None]:
             raise
         raise InputError(error.detail, file=" / ".join(map(str, paths)), case=error.case,
                          value=error.value) from None
+
+
+def to_json(payload: object) -> str:
+    """Strict JSON (indented): NaN and infinities become null, numpy scalars numbers, paths text."""
+    return json.dumps(_finite(payload), indent=2, allow_nan=False)
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    return str(value)
