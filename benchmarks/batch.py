@@ -69,6 +69,23 @@ def timed(argv: list[str], log: Path) -> tuple[float, float]:
     return seconds, report["peak_mb"]
 
 
+def agreement(ours: Path, theirs: Path) -> str:
+    """How many (region row, feature) values of PyRadiomics' run ours reproduces to 1e-6."""
+    import numpy as np
+
+    pyrad = pd.read_csv(theirs).set_index("ID")
+    wide = pd.read_csv(ours, dtype={"case_id": str})
+    names = [c for c in wide.columns[4:] if c in pyrad.columns]
+    equal = total = 0
+    for _, row in wide.iterrows():
+        key = f"{row['case_id']}_{row['region']}"
+        if key in pyrad.index:
+            mine = row[names].to_numpy(dtype=float)
+            same = np.isclose(pyrad.loc[key, names].to_numpy(dtype=float), mine, rtol=1e-6, atol=1e-9)
+            equal, total = equal + int(same.sum()), total + len(names)
+    return f"{equal}/{total} values equal to 1e-6 ({len(names)} features per region row)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=8)
@@ -105,6 +122,7 @@ def main() -> None:
           f"largest process {py_peak:.0f} MB", flush=True)
     print(f"throughput ratio: {ours_rate / py_rate:.1f}x (target >= 20x); "
           f"peak per worker: ours {summary['worker_peak_rss_mb']:.0f} MB (target < 1536 MB)", flush=True)
+    print(f"agreement: {agreement(out / 'features_wide.csv', folder / 'pyradiomics_out.csv')}", flush=True)
     print(f"work folder: {folder}", flush=True)
 
 
