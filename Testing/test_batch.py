@@ -108,3 +108,20 @@ def test_bundle_of_another_preset_refused_before_work(cohort, tmp_path, capsys):
     assert main(batch_argv(manifest, Path("default"), out, "--models", str(bundle))[3:]) == 2
     assert "not on the run's preset" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_scheduler_address_runs_on_that_cluster(cohort, pool_run, tmp_path):
+    from distributed import LocalCluster
+
+    manifest, preset, _ = cohort
+    one = manifest.parent / "one.csv"
+    pd.read_csv(manifest, dtype=str).head(1).to_csv(one, index=False)
+    out = tmp_path / "out"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster:
+        done = run_cli(batch_argv(one, preset, out, "--scheduler", cluster.scheduler_address))
+        ran_here = [p for p in cluster.scheduler.task_prefixes if p.startswith("tmeradiomics-case")]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ran_here
+    expected = tables(pool_run)["features_wide"].head(3)
+    pd.testing.assert_frame_equal(tables(out)["features_wide"], expected, check_exact=True)
