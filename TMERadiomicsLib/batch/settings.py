@@ -8,6 +8,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..phantom import DEFAULT_PHASE
 from .manifest import CaseSpec
 
 
@@ -22,7 +23,7 @@ class BatchSettings:
     exclude: tuple[str, ...] = ()  # exclusion masks applied to every case
     air_below: float | None = None
     largest_component: bool = False
-    phase: int = 2
+    phase: int = DEFAULT_PHASE
     resample_mask: bool = False
     threads: int = 1  # SimpleITK / BLAS / OpenMP threads per case
     write_masks: bool = True
