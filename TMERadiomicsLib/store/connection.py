@@ -57,15 +57,24 @@ def connect(path: str | os.PathLike, *, create: bool, timeout: float) -> sqlite3
 
 
 def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
+    # One read transaction, so the version and the table list come from the
+    # same snapshot. Read separately, a process racing to create the file can
+    # see version 0 and then the tables another creator has just committed,
+    # and refuse a sound database as foreign.
+    conn.execute("BEGIN")
     try:
-        version = schema_version(conn)
-    except sqlite3.DatabaseError as error:
-        if _is_busy(error):
-            raise
-        raise InputError(f"not a study database: {error}", file=path) from error
-    _refuse_newer(version, path)
-    if version == 0:
-        _refuse_foreign_tables(conn, path)
+        try:
+            version = schema_version(conn)
+        except sqlite3.DatabaseError as error:
+            if _is_busy(error):
+                raise
+            raise InputError(f"not a study database: {error}", file=path) from error
+        _refuse_newer(version, path)
+        if version == 0:
+            _refuse_foreign_tables(conn, path)
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
 
 def _enable_wal(conn: sqlite3.Connection, path: Path) -> None:
