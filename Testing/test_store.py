@@ -8,8 +8,11 @@ import time
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
+import SimpleITK as sitk
 
+from shapes import sphere_mask
 from TMERadiomicsLib.errors import InputError
 from TMERadiomicsLib.store import (
     SCHEMA_VERSION,
@@ -20,6 +23,8 @@ from TMERadiomicsLib.store import (
     StudyStore,
 )
 from TMERadiomicsLib.store.connection import migrate_to
+from TMERadiomicsLib.store.files import add_segmentation_images, files_folder, folder_name
+from TMERadiomicsLib.store.ingest import content_sha256
 from TMERadiomicsLib.store.study import session_time
 
 GEOMETRY = Geometry((40, 40, 12), (0.7, 0.7, 3.0), (-14.0, -14.0, -18.0), (1, 0, 0, 0, 1, 0, 0, 0, 1))
@@ -110,6 +115,28 @@ def test_replacing_the_only_contour_may_change_the_grid(db):
         store.add_segmentation(segmentation())
         store.add_segmentation(segmentation(mask_sha="y" * 64, geometry=moved), replace=True)
         assert store.segmentations()[0].segmentation.geometry == moved
+
+
+def test_images_in_memory_are_saved_as_content_named_files(db):
+    """What the Slicer panel saves: files beside the database, named by hash; a refusal leaves no file behind."""
+    tumour = sphere_mask(4.0, (0.8, 0.8, 1.5), margin_mm=9.0)
+    image = sitk.Cast(tumour, sitk.sitkFloat32) * 100.0 + 10.0
+    wider = sitk.BinaryDilate(tumour, (1, 1, 0))
+    seg, result = add_segmentation_images(db, "../P 1", "R1", "R1/week0", image, tumour)
+    root = files_folder(db)
+    assert result is AddResult.ADDED and root == db.parent / "study-files"
+    assert Path(seg.mask_path).parent == root / "_P_1" / "R1" / "R1_week0"
+    assert Path(seg.mask_path).name == f"tumour-{seg.mask_sha256[:16]}.nrrd"
+    assert content_sha256(seg.mask_path) == seg.mask_sha256 and content_sha256(seg.image_path) == seg.image_sha256
+    assert np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(seg.mask_path)), sitk.GetArrayFromImage(tumour))
+    files, before = sorted(root.rglob("*")), dump(db)
+    assert add_segmentation_images(db, "../P 1", "R1", "R1/week0", image, tumour)[1] is AddResult.UNCHANGED
+    with pytest.raises(InputError, match="already holds a different segmentation"):
+        add_segmentation_images(db, "../P 1", "R1", "R1/week0", image, wider)
+    with pytest.raises(InputError, match="image geometry differs"):
+        add_segmentation_images(db, "../P 1", "R2", "R2", sitk.Shrink(image, (2, 1, 1)), sitk.Shrink(tumour, (2, 1, 1)))
+    assert sorted(root.rglob("*")) == files and dump(db) == before
+    assert (folder_name(".."), folder_name(" R1 "), folder_name("a\\b")) == ("_", "R1", "a_b")
 
 
 def test_newer_schema_is_refused(db):

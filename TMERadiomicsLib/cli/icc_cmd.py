@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from ..features import load_preset
 from ..outputs import atomic_write_bytes, atomic_write_text, check_out_dir, staged_dir
 from ..reproducibility.plots import icc_distribution_png
 from ..reproducibility.stability import DEFAULT_THRESHOLD, KINDS, Reliability, reliability, stable_list_text
@@ -67,25 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _study_features(args: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
     with StudyStore(args.db, create=False, timeout=args.timeout) as store:
-        presets = store.presets()
-        preset = _chosen_preset(presets, args.preset, args.db)
-        features = store.feature_values(preset["preset_sha256"])
-    return features, preset
-
-
-def _chosen_preset(presets: pd.DataFrame, name: str | None, db: str) -> dict:
-    if presets.empty:
-        raise InputError("study database holds no features; run 'tmeradiomics session extract' first", file=db)
-    if name:
-        sha = load_preset(name).sha256
-        match = presets[presets["preset_sha256"] == sha]
-        if match.empty:
-            raise InputError(f"no features of preset {name} (sha256 {sha[:12]}) in the study database", file=db)
-        return match.iloc[0].to_dict()
-    if len(presets) > 1:
-        listed = ", ".join(f"{r.preset_name} ({r.preset_sha256[:12]})" for r in presets.itertuples())
-        raise InputError(f"study database holds several presets ({listed}); choose one with --preset", file=db)
-    return presets.iloc[0].to_dict()
+        return store.preset_features(args.preset)
 
 
 def _perturbation_features(folders: list[str], preset: dict | None) -> pd.DataFrame:

@@ -139,6 +139,19 @@ def reliability(
     return Reliability(long, summarise(long, threshold, required), threshold, required)
 
 
+def check_ratings(design: pd.DataFrame, *, required: Sequence[str] = ("intra", "inter")) -> None:
+    """Raise the ``InputError`` ``reliability`` would raise for too few ratings or cases.
+
+    ``design`` is who contoured what (case_id, reader, session, created_at:
+    ``StudyStore.ratings()``). Run on a placeholder feature, it lets a caller
+    refuse a study before extracting anything into its database.
+    """
+    required = _check_required(required)
+    placeholder = design.assign(region="intratumoral", feature="placeholder",
+                                value=np.arange(len(design), dtype=float))
+    _all_parts(placeholder, None, "A,1", required)
+
+
 def _check_required(required: Iterable[str]) -> tuple[str, ...]:
     required = tuple(dict.fromkeys(required))
     unknown = [k for k in required if k not in KINDS]

@@ -10,6 +10,7 @@ mix of old contours and new features.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tqdm import tqdm
@@ -33,15 +34,24 @@ class ExtractionReport:
     already_present: int
 
 
-def extract_missing(store: StudyStore, preset: str | Preset, *, progress: bool = True) -> ExtractionReport:
-    """Compute and store the features of every segmentation lacking ``preset``'s."""
+def extract_missing(store: StudyStore, preset: str | Preset, *, progress: bool = True,
+                    step: Callable[[int, int], None] | None = None) -> ExtractionReport:
+    """Compute and store the features of every segmentation lacking ``preset``'s.
+
+    ``step(done, total)`` is called before each segmentation: a GUI shows
+    progress with it, and an exception it raises stops the run between two
+    committed extractions.
+    """
     preset = load_preset(preset)
     todo = store.missing_extractions(preset.sha256)
     total = len(store.segmentations())
     for stored in todo:
         _check_unchanged(stored)
     extracted = 0
-    for stored in tqdm(todo, desc=f"extracting {preset.name}", unit="segmentation", disable=not progress):
+    for index, stored in enumerate(tqdm(todo, desc=f"extracting {preset.name}", unit="segmentation",
+                                        disable=not progress)):
+        if step is not None:
+            step(index, len(todo))
         rows = _features(stored, preset)
         if store.put_features(stored.segmentation_id, preset.name, preset.sha256, rows):
             extracted += 1

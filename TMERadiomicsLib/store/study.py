@@ -138,6 +138,47 @@ class StudyStore:
         query += " ORDER BY case_id, reader, created_at, session, region, feature"
         return self._read(lambda conn: pd.read_sql_query(query, conn, params=params))
 
+    def ratings(self) -> pd.DataFrame:
+        """Who contoured what: case_id, reader, session, created_at of every stored contour.
+
+        The ICC design without any feature, so a study that cannot give an
+        ICC is refused before minutes of extraction change the database.
+        """
+        query = (
+            "SELECT g.case_id, r.name AS reader, s.label AS session, s.created_at FROM segmentations g "
+            "JOIN sessions s ON s.session_id = g.session_id JOIN readers r ON r.reader_id = s.reader_id "
+            "ORDER BY g.case_id, r.name, s.created_at, s.label"
+        )
+        return self._read(lambda conn: pd.read_sql_query(query, conn))
+
+    def preset_features(self, preset: str | None = None) -> tuple[pd.DataFrame, dict]:
+        """The tidy features of one preset and its row of ``presets()`` (preset_name, preset_sha256, ...).
+
+        ``preset`` (a name or YAML file) picks it; without one the database
+        must hold exactly one preset. Shared by ``tmeradiomics icc`` and Slicer.
+        """
+        presets = self.presets()
+        if presets.empty:
+            raise InputError("study database holds no features; extract them first "
+                             "('tmeradiomics session extract')", file=self.path)
+        if preset:
+            # Imported here: loading a preset needs PyRadiomics, reading the store does not.
+            from ..features.presets import load_preset
+
+            sha = load_preset(preset).sha256
+            match = presets[presets["preset_sha256"] == sha]
+            if match.empty:
+                raise InputError(f"no features of preset {preset} (sha256 {sha[:12]}) in the study database",
+                                 file=self.path)
+            chosen = match.iloc[0].to_dict()
+        elif len(presets) > 1:
+            listed = ", ".join(f"{r.preset_name} ({r.preset_sha256[:12]})" for r in presets.itertuples())
+            raise InputError(f"study database holds several presets ({listed}); choose one with --preset",
+                             file=self.path)
+        else:
+            chosen = presets.iloc[0].to_dict()
+        return self.feature_values(chosen["preset_sha256"]), chosen
+
     def presets(self) -> pd.DataFrame:
         """Presets with stored features: preset_name, preset_sha256, segmentations."""
         query = (
