@@ -70,6 +70,13 @@ class TMERadiomicsParameterNode:
     preset: str = "qian2024"
     featuresTable: slicer.vtkMRMLTableNode
     scoresTable: slicer.vtkMRMLTableNode
+    studyDatabase: str = ""
+    caseId: str = ""
+    reader: str = ""
+    session: str = ""
+    replaceSession: bool = False
+    iccThreshold: Annotated[float, WithinRange(0.01, 0.99)] = 0.75
+    iccTable: slicer.vtkMRMLTableNode
 
 
 class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
@@ -80,6 +87,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._regionSegmentIds = []
+        self._studyMessage = ""
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -107,6 +115,9 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.applyModelsButton.connect("clicked(bool)", self.onApplyModels)
         self.ui.runAllButton.connect("clicked(bool)", self.onRunAll)
         self.ui.installDependenciesButton.connect("clicked(bool)", self.onInstallDependencies)
+        self.ui.studyDatabasePathLineEdit.connect("currentPathChanged(QString)", self.onStudyDatabaseChanged)
+        self.ui.saveSessionButton.connect("clicked(bool)", self.onSaveSession)
+        self.ui.computeIccButton.connect("clicked(bool)", self.onComputeIcc)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -143,6 +154,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.presetComboBox.setCurrentText(self._parameterNode.preset)
             self.ui.tumorSegmentSelector.setCurrentNode(self._parameterNode.segmentation)
             self.ui.tumorSegmentSelector.setCurrentSegmentID(self._parameterNode.tumorSegmentId)
+            self.ui.studyDatabasePathLineEdit.currentPath = self._parameterNode.studyDatabase
             self.updateButtons()
 
     # ---- wiring --------------------------------------------------------
@@ -156,6 +168,11 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onPresetChanged(self, text) -> None:
         if self._parameterNode:
             self._parameterNode.preset = text
+
+    def onStudyDatabaseChanged(self, path) -> None:
+        if self._parameterNode:
+            self._parameterNode.studyDatabase = path
+        self.updateButtons()
 
     def onAddModel(self) -> None:
         folder = qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), "Model bundle folder")
@@ -190,7 +207,8 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             return
         node = self._parameterNode
         segmentation = self.ui.tumorSegmentSelector.currentNode()
-        missing = sorted(set(dependencies.missing("features")) | set(dependencies.missing("models")))
+        missing = sorted(set(dependencies.missing("features")) | set(dependencies.missing("models"))
+                         | set(dependencies.missing("study")))
         reasons = {
             self.ui.generateRegionsButton: self.logic.regionsBlocker(
                 node.inputVolume, segmentation, self.ui.tumorSegmentSelector.currentSegmentID()),
@@ -207,6 +225,22 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             shown.append("Missing Python packages: " + ", ".join(missing))
         self.ui.blockedReasonLabel.text = "\n".join(shown)
         self.ui.installDependenciesButton.visible = bool(missing)
+        self._updateStudyButtons(segmentation)
+
+    def _updateStudyButtons(self, segmentation) -> None:
+        """The Reproducibility section says why its buttons are disabled, else the last result."""
+        node = self._parameterNode
+        reasons = {
+            self.ui.saveSessionButton: self.logic.saveSessionBlocker(
+                node.inputVolume, segmentation, self.ui.tumorSegmentSelector.currentSegmentID(),
+                node.studyDatabase, node.caseId, node.reader, node.session),
+            self.ui.computeIccButton: self.logic.iccBlocker(node.studyDatabase),
+        }
+        for button, reason in reasons.items():
+            button.enabled = reason is None
+            button.toolTip = reason or ""
+        shown = [f"{b.text}: {r}" for b, r in reasons.items() if r]
+        self.ui.reproducibilityStatusLabel.text = "\n".join([self._studyMessage, *shown]).strip()
 
     # ---- actions -------------------------------------------------------
 
@@ -251,6 +285,10 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _showFeatures(self, table) -> None:
         self._parameterNode.featuresTable = table
+        self._showTable(table)
+
+    @staticmethod
+    def _showTable(table) -> None:
         slicer.app.applicationLogic().GetSelectionNode().SetActiveTableID(table.GetID())
         slicer.app.applicationLogic().PropagateTableSelection()
 
@@ -279,6 +317,42 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 self._showScores(scores)
 
         self._run("Run all", work)
+
+    def _runStudy(self, title: str, work) -> None:
+        """As ``_run``; the result or the error also stays in the Reproducibility section."""
+        def remembered(progress) -> None:
+            try:
+                self._studyMessage = work(progress)
+            except ValueError as error:
+                self._studyMessage = f"{title} failed: {error}"
+                raise
+            except Cancelled:
+                # Compute ICC keeps the contours it finished extracting; the next run does the rest.
+                self._studyMessage = f"{title} cancelled; the scene is unchanged."
+                raise
+
+        self._run(title, remembered)
+
+    def onSaveSession(self) -> None:
+        inputs, node = self._inputs(), self._parameterNode
+        self._runStudy("Save segmentation to session", lambda progress: self.logic.saveSegmentationToSession(
+            inputs["volume"], inputs["segmentation"], inputs["tumour"], node.studyDatabase, node.caseId,
+            node.reader, node.session, replace=node.replaceSession, peritumoralMm=node.peritumoralMm,
+            ringMm=node.ringMm).message())
+
+    def onComputeIcc(self) -> None:
+        node = self._parameterNode
+
+        def work(progress) -> str:
+            result = self.logic.computeIcc(
+                node.studyDatabase, node.preset, form=self.ui.iccFormComboBox.currentText,
+                threshold=node.iccThreshold, tableNode=node.iccTable,
+                required=self.ui.iccRequireComboBox.currentText.split(","), progress=progress)
+            node.iccTable = result.table
+            self._showTable(result.table)
+            return result.message()
+
+        self._runStudy("Compute ICC", work)
 
     def onInstallDependencies(self) -> None:
         lines = dependencies.requirements()

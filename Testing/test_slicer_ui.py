@@ -32,7 +32,23 @@ EXPECTED = {
     "featuresTableSelector": "qMRMLNodeComboBox",
     "scoresTableSelector": "qMRMLNodeComboBox",
     "summaryLabel": "QLabel",
+    "studyDatabasePathLineEdit": "ctkPathLineEdit",
+    "saveSessionButton": "QPushButton",
+    "iccFormComboBox": "QComboBox",
+    "iccRequireComboBox": "QComboBox",
+    "computeIccButton": "QPushButton",
+    "reproducibilityStatusLabel": "QLabel",
 }
+# Widget classes Slicer's parameterNodeWrapper can bind to a parameter of each type
+# (slicer.parameterNodeWrapper.guiConnectors); "node" is any vtkMRML node type.
+CONNECTABLE = {
+    "str": {"QLineEdit", "QTextEdit"},
+    "bool": {"QCheckBox", "QPushButton"},
+    "int": {"QSpinBox", "QSlider"},
+    "float": {"QDoubleSpinBox", "ctkSliderWidget"},
+    "node": {"qMRMLNodeComboBox"},
+}
+LOGIC_FILE = ROOT / "TMERadiomics" / "TMERadiomicsLogic" / "logic.py"
 
 
 def ui_widgets(path: Path = UI_FILE) -> dict[str, str]:
@@ -74,6 +90,77 @@ def test_parameter_node_bindings_name_parameters():
     assert bound and set(bound.values()) <= fields, (bound, fields)
 
 
+def parameter_types(path: Path = MODULE_FILE) -> dict[str, str]:
+    """Parameter node field -> "str", "bool", "int", "float" or "node" (Annotated[...] unwrapped)."""
+    wrapper = next(n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                   if isinstance(n, ast.ClassDef) and n.name == "TMERadiomicsParameterNode")
+    types = {}
+    for field in (n for n in wrapper.body if isinstance(n, ast.AnnAssign)):
+        annotation = field.annotation
+        if isinstance(annotation, ast.Subscript):  # Annotated[float, WithinRange(...)]
+            annotation = annotation.slice.elts[0]
+        text = ast.unparse(annotation)
+        types[field.target.id] = "node" if text.startswith("slicer.vtkMRML") else text
+    return types
+
+
+def bindings(path: Path = UI_FILE) -> dict[str, tuple[str, str]]:
+    """Parameter name -> (widget name, widget class) for every SlicerParameterName in the .ui."""
+    bound = {}
+    for widget in ET.parse(path).iter("widget"):
+        for prop in widget.findall("property"):
+            if prop.get("name") == "SlicerParameterName":
+                bound[prop.find("string").text] = (widget.get("name"), widget.get("class"))
+    return bound
+
+
+def test_bound_widgets_can_represent_their_parameter_type():
+    types = parameter_types()
+    wrong = {parameter: (widget, cls, types[parameter]) for parameter, (widget, cls) in bindings().items()
+             if cls not in CONNECTABLE.get(types[parameter], set())}
+    assert not wrong, f"no parameterNodeWrapper connector for (widget, class, type): {wrong}"
+
+
+def test_reproducibility_section_holds_its_fields_and_buttons():
+    section = next(w for w in ET.parse(UI_FILE).iter("widget") if w.get("name") == "reproducibilityCollapsibleButton")
+    inside = {w.get("name"): w.get("class") for w in section.iter("widget")}
+    for name in ("studyDatabasePathLineEdit", "caseIdLineEdit", "readerLineEdit", "sessionLineEdit",
+                 "replaceSessionCheckBox", "saveSessionButton", "iccFormComboBox", "iccThresholdSpinBox",
+                 "iccRequireComboBox", "iccTableSelector", "computeIccButton", "reproducibilityStatusLabel"):
+        assert name in inside, name
+    bound = bindings()
+    for parameter in ("caseId", "reader", "session", "replaceSession", "iccThreshold", "iccTable"):
+        assert bound[parameter][0] in inside, parameter
+    # The two ICC forms of tmeradiomics icc, and the required kinds it accepts.
+    combos = {name: [i.find("property/string").text for i in w.findall("item")]
+              for w in section.iter("widget") if (name := w.get("name")) in ("iccFormComboBox", "iccRequireComboBox")}
+    assert combos == {"iccFormComboBox": ["A,1", "C,1"], "iccRequireComboBox": ["intra,inter", "intra", "inter"]}
+
+
+def logic_calls(path: Path = MODULE_FILE) -> set[str]:
+    """Every ``self.logic.<name>`` the Widget reads."""
+    return {node.attr for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "logic"}
+
+
+def logic_methods() -> set[str]:
+    """Methods of the core Logic (logic.py) and of the module's Slicer subclass."""
+    methods = set()
+    for path in (LOGIC_FILE, MODULE_FILE):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.name == "TMERadiomicsLogic":
+                methods |= {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
+    return methods
+
+
+def test_widget_calls_only_existing_logic_methods():
+    calls = logic_calls()
+    assert {"saveSegmentationToSession", "computeIcc", "saveSessionBlocker", "iccBlocker"} <= calls
+    missing = sorted(calls - logic_methods())
+    assert not missing, f"the Widget calls Logic methods that do not exist: {missing}"
+
+
 def test_scene_reaches_every_mrml_widget():
     root = ET.parse(UI_FILE).getroot()
     receivers = {c.findtext("receiver") for c in root.iter("connection") if c.findtext("slot") == "setMRMLScene(vtkMRMLScene*)"}
@@ -86,3 +173,16 @@ def test_the_check_can_fail(tmp_path):
     module.write_text("class W:\n    def f(self):\n        self.ui.noSuchWidget.enabled = True\n        self.ui.runAllButton.text\n")
     assert used_names(module) == {"noSuchWidget", "runAllButton"}
     assert "noSuchWidget" not in ui_widgets()
+
+
+def test_the_binding_and_logic_checks_can_fail(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "class TMERadiomicsParameterNode:\n    threshold: Annotated[float, WithinRange(0, 1)] = 0.5\n"
+        "    table: slicer.vtkMRMLTableNode\n"
+        "class W:\n    def f(self):\n        self.logic.noSuchMethod()\n        self.logic.computeIcc()\n"
+    )
+    assert parameter_types(module) == {"threshold": "float", "table": "node"}
+    assert "QLineEdit" not in CONNECTABLE["float"]  # a line edit bound to a float would be flagged
+    assert logic_calls(module) == {"noSuchMethod", "computeIcc"}
+    assert "noSuchMethod" not in logic_methods() and "computeIcc" in logic_methods()

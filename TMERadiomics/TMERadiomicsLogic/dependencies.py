@@ -22,12 +22,14 @@ PACKAGES = {
     "sklearn": "scikit-learn",
     "skimage": "scikit-image",
     "skops": "skops",
+    "tqdm": "tqdm",
     "radiomics": "the SlicerRadiomics extension",
 }
 NEEDED = {
     "regions": ("SimpleITK", "numpy", "scipy"),
     "features": ("SimpleITK", "numpy", "scipy", "pandas", "yaml", "radiomics", "skimage"),
     "models": ("numpy", "pandas", "sklearn", "skops"),
+    "study": ("SimpleITK", "numpy", "scipy", "pandas", "tqdm"),
 }
 
 

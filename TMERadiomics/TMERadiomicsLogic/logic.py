@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from os import PathLike
 
-from . import dependencies, overlay, segments, tables, volumes
+from . import dependencies, overlay, reproducibility, segments, tables, volumes
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +259,42 @@ class TMERadiomicsLogic:
         if not bundlePaths:
             return "Select at least one model."
         return None
+
+    # ---- reproducibility (study database, ICC) --------------------------
+
+    def saveSegmentationToSession(self, volumeNode, segmentationNode, tumorSegmentId: str, dbPath: str | PathLike,
+                                  caseId: str, reader: str, session: str, replace: bool = False,
+                                  folder: str | PathLike | None = None, peritumoralMm: float = 5.0,
+                                  ringMm: float = 2.0, timeout: float | None = None) -> reproducibility.SavedSession:
+        """Store the tumour segment and the volume as files beside the database, and add them to it.
+
+        As ``tmeradiomics session add``; the scene is not changed.
+        """
+        return reproducibility.save_segmentation(
+            volumeNode, segmentationNode, tumorSegmentId, dbPath, caseId, reader, session, replace=replace,
+            folder=folder, peritumoral_mm=peritumoralMm, ring_mm=ringMm, timeout=timeout)
+
+    def saveSessionBlocker(self, volumeNode, segmentationNode, tumorSegmentId: str | None, dbPath, caseId: str,
+                           reader: str, session: str) -> str | None:
+        """Why Save segmentation to session cannot run yet, or None."""
+        return reproducibility.save_blocker(volumeNode, segmentationNode, tumorSegmentId, dbPath, caseId, reader,
+                                            session)
+
+    def computeIcc(self, dbPath: str | PathLike, preset: str | PathLike | None = None, form: str = "A,1",
+                   threshold: float = 0.75, tableNode=None,
+                   required: Sequence[str] = reproducibility.DEFAULT_REQUIRED, timeout: float | None = None,
+                   progress: Progress | None = None) -> reproducibility.IccResult:
+        """Extract missing features of ``preset``, compute intra/inter ICCs and fill a table node.
+
+        As ``tmeradiomics session extract`` then ``icc``; returns the node and the stable count.
+        """
+        return reproducibility.compute_icc(self.scene, dbPath, preset, form=form, threshold=threshold,
+                                           required=required, table_node=tableNode, timeout=timeout,
+                                           progress=progress)
+
+    def iccBlocker(self, dbPath) -> str | None:
+        """Why Compute ICC cannot run yet, or None."""
+        return reproducibility.icc_blocker(dbPath)
 
     # ---- everything ----------------------------------------------------
 

@@ -19,6 +19,8 @@ PREFIXES = {"intratumoral": "Intra_", "peritumoral": "Peri_", "ring": "Ring_"}
 META = ("case_id", "preset", "preset_sha256")
 ATTRIBUTE = "TMERadiomics.{}"
 KIND = "TMERadiomics.Table"
+FEATURE_COLUMN_NAME = "Name"  # combined-view name, as in stable_features.txt
+ICC_KINDS = {"intra": "Intra", "inter": "Inter", "perturbation": "Perturbation"}
 SCORE_COLUMNS = ("Model", "Score name", "Score", "Probability", "Risk group", "Status")
 
 
@@ -90,6 +92,20 @@ def combined_from_table(table_node) -> pd.DataFrame:
         raise ValueError("select a features table computed by TMERadiomics")
     meta = {key: table_attribute(table_node, key) or "" for key in META}
     return combined_from_frame(table_to_frame(table_node), meta)
+
+
+def icc_frame(summary: pd.DataFrame) -> pd.DataFrame:
+    """The ICC summary (``Reliability.summary``) with readable column names, one row per region and feature."""
+    frame = summary[["name", "region", "feature", "feature_class"]].copy()
+    frame.columns = [FEATURE_COLUMN_NAME, "Region", FEATURE_COLUMN, "Feature class"]
+    for kind, title in ICC_KINDS.items():
+        if f"{kind}_icc" not in summary.columns:
+            continue
+        for part, label in (("icc", "ICC"), ("ci_low", "CI low"), ("ci_high", "CI high"), ("raters", "raters")):
+            frame[f"{title} {label}"] = summary[f"{kind}_{part}"].to_numpy()
+    # Text, not 0/1: the table view shows it as a word.
+    frame["Stable"] = np.where(summary["stable"].to_numpy(bool), "yes", "no")
+    return frame
 
 
 def scores_frame(rows: list[dict[str, object]]) -> pd.DataFrame:

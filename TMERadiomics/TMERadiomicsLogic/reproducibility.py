@@ -1,0 +1,177 @@
+"""Reproducibility from the panel: the current contour into a study database, ICC into a table node.
+
+The same library calls as ``tmeradiomics session add``, ``session extract``
+and ``icc``, so a study can mix contours saved from Slicer and from the
+command line. Every check that can refuse runs before the database or the
+scene changes: a refused save leaves both as they were; Compute ICC checks
+that the study can give the required ICCs before it extracts anything, and
+touches the scene only once the ICCs are computed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+from . import dependencies, segments, tables, volumes
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REQUIRED = ("intra", "inter")
+FORMS = ("A,1", "C,1")  # those of tmeradiomics icc; ICC(1,1) is for the library's checks only
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class SavedSession:
+    """What Save segmentation to session stored."""
+
+    case_id: str
+    reader: str
+    session: str
+    result: str  # "added", "unchanged" or "replaced" (TMERadiomicsLib.store.AddResult)
+    image_path: str
+    image_sha256: str
+    mask_path: str
+    mask_sha256: str
+
+    def message(self) -> str:
+        what = {"added": "Saved", "unchanged": "Already saved, unchanged:", "replaced": "Replaced"}[self.result]
+        return (f"{what} case {self.case_id}, reader {self.reader}, session {self.session} "
+                f"(mask SHA-256 {self.mask_sha256[:12]}...) in {Path(self.mask_path).parent}")
+
+
+@dataclass(frozen=True)
+class IccResult:
+    """What Compute ICC produced: the table node and how many features are stable."""
+
+    table: object  # vtkMRMLTableNode
+    stable: int
+    total: int
+    preset: str
+    form: str
+    threshold: float
+    required: tuple[str, ...]
+    cases: dict[str, int]  # kind -> cases taking part
+    extracted: int  # contours whose features this run extracted
+
+    def message(self) -> str:
+        cases = ", ".join(f"{kind} {n} cases" for kind, n in self.cases.items())
+        return (f"{self.stable} of {self.total} features stable: ICC({self.form}) > {self.threshold:g} "
+                f"for {' and '.join(self.required)} (preset {self.preset}; {cases}; "
+                f"{self.extracted} contours extracted now)")
+
+
+def save_blocker(volume_node, segmentation_node, segment_id: str | None, db_path, case_id: str, reader: str,
+                 session: str) -> str | None:
+    """Why Save segmentation to session cannot run yet, or None."""
+    if volume_node is None:
+        return "Select a DCE volume."
+    if segmentation_node is None or not segment_id:
+        return "Select the tumour segment."
+    if not str(db_path or "").strip():
+        return "Choose a study database file."
+    for value, name in ((case_id, "case ID"), (reader, "reader"), (session, "session")):
+        if not (value or "").strip():
+            return f"Enter the {name}."
+    return None
+
+
+def icc_blocker(db_path) -> str | None:
+    """Why Compute ICC cannot run yet, or None."""
+    if not str(db_path or "").strip():
+        return "Choose a study database file."
+    if not Path(db_path).is_file():
+        return "The study database does not exist yet; save segmentations to sessions first."
+    return None
+
+
+def save_segmentation(volume_node, segmentation_node, segment_id: str, db_path: str | PathLike, case_id: str,
+                      reader: str, session: str, *, replace: bool = False, folder: str | PathLike | None = None,
+                      peritumoral_mm: float = 5.0, ring_mm: float = 2.0, timeout: float | None = None) -> SavedSession:
+    """Store the tumour segment (as a mask on the volume's grid) and the volume in the study database."""
+    dependencies.require("study")
+    from TMERadiomicsLib.store.files import add_segmentation_images
+
+    blocker = save_blocker(volume_node, segmentation_node, segment_id, db_path, case_id, reader, session)
+    if blocker:
+        raise ValueError(blocker)
+    image = volumes.volume_to_image(volume_node)
+    mask = segments.segment_to_mask(segmentation_node, segment_id, image)
+    options = {} if timeout is None else {"timeout": timeout}
+    seg, result = add_segmentation_images(
+        db_path, case_id.strip(), reader.strip(), session.strip(), image, mask, replace=replace,
+        peritumoral_mm=peritumoral_mm, ring_mm=ring_mm, folder=folder, **options)
+    return SavedSession(seg.case_id, seg.reader, seg.session, result.value, seg.image_path, seg.image_sha256,
+                        seg.mask_path, seg.mask_sha256)
+
+
+def compute_icc(scene, db_path: str | PathLike, preset: str | PathLike | None = None, *, form: str = "A,1",
+                threshold: float = 0.75, required: Sequence[str] = DEFAULT_REQUIRED, table_node=None,
+                timeout: float | None = None, progress: Progress | None = None) -> IccResult:
+    """Extract what the database lacks for ``preset``, compute the ICCs and fill a table node.
+
+    Without ``preset`` nothing is extracted and the database's only preset is used.
+    """
+    dependencies.require("study")
+    if preset:
+        dependencies.require("features")
+    from TMERadiomicsLib.reproducibility.stability import reliability
+
+    _check_options(form, threshold, table_node)
+    blocker = icc_blocker(db_path)
+    if blocker:
+        raise ValueError(blocker)
+    features, chosen, extracted = _study_features(db_path, preset, tuple(required), timeout, progress)
+    _report(progress, "Computing ICCs", 0.95)
+    result = reliability(features, form=form, threshold=threshold, required=required)
+    node = table_node or scene.AddNewNodeByClass("vtkMRMLTableNode", f"ICC ({chosen['preset_name']})")
+    summary = result.summary
+    stable, total = int(summary["stable"].sum()), len(summary)
+    cases = {str(k): int(n) for k, n in result.long.groupby("kind")["n_cases"].max().items()}
+    tables.frame_to_table(tables.icc_frame(summary), node, {
+        "Kind": "icc", "preset": chosen["preset_name"], "preset_sha256": chosen["preset_sha256"],
+        "form": form, "threshold": f"{threshold:g}", "required": ",".join(result.required),
+        "stable": str(stable), "features": str(total), "database": str(Path(db_path).absolute()),
+    })
+    return IccResult(node, stable, total, chosen["preset_name"], form, threshold, result.required, cases, extracted)
+
+
+def _check_options(form: str, threshold: float, table_node) -> None:
+    if form not in FORMS:
+        raise ValueError(f"ICC form must be A,1 or C,1, not {form!r}")
+    if not 0 < threshold < 1:
+        raise ValueError(f"the stability threshold must lie between 0 and 1, not {threshold:g}")
+    kind = tables.table_attribute(table_node, "Kind") if table_node is not None else None
+    if kind not in (None, "icc"):
+        # A features or scores table picked by mistake is not overwritten.
+        raise ValueError(f"table '{table_node.GetName()}' holds {kind}, not ICCs; choose another table or none")
+
+
+def _study_features(db_path, preset, required, timeout, progress):
+    """(tidy features, chosen preset row, contours extracted now); the database is only written by extraction."""
+    from TMERadiomicsLib.reproducibility.stability import check_ratings
+    from TMERadiomicsLib.store import StudyStore
+    from TMERadiomicsLib.store.extraction import extract_missing
+
+    options = {} if timeout is None else {"timeout": timeout}
+    with StudyStore(db_path, create=False, **options) as store:
+        # Too few ratings is known from who contoured what: refuse before extracting.
+        check_ratings(store.ratings(), required=required)
+        extracted = 0
+        if preset:
+            def step(done: int, total: int) -> None:
+                _report(progress, f"Extracting features: contour {done + 1} of {total}", 0.9 * done / total)
+
+            extracted = extract_missing(store, preset, progress=False, step=step).extracted
+        features, chosen = store.preset_features(preset)
+    return features, chosen, extracted
+
+
+def _report(progress: Progress | None, message: str, fraction: float) -> None:
+    logger.info("%s", message)
+    if progress is not None:
+        progress(message, fraction)
