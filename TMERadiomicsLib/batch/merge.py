@@ -9,6 +9,7 @@ scores row by row, so the result is the same as scoring each case alone.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,14 +51,14 @@ def merge(cases_dir: Path, specs: list[CaseSpec], results: dict[str, CaseResult 
             failures.append(_case_failure(spec.case_id, "case", result.reason))
             continue
         folder = cases_dir / spec.case_id
-        wide.append(_read(folder / "features_wide.csv"))
-        combined.append(_read(folder / "features_combined.csv"))
+        wide.append(folder / "features_wide.csv")
+        combined.append(folder / "features_combined.csv")
         feature_failures = _read(folder / "feature_failures.csv")
         if not feature_failures.empty:
             failures.append(feature_failures.assign(stage="features")[FAILURE_COLUMNS])
-    combined_table = _concat(combined)
+    combined_table = _read_rows(combined)
     scores, scoring_failures = score(combined_table, bundles)
-    return CohortTables(_concat(wide), combined_table, scores,
+    return CohortTables(_read_rows(wide), combined_table, scores,
                         _concat(failures + scoring_failures, FAILURE_COLUMNS), pd.DataFrame(rows))
 
 
@@ -92,6 +93,29 @@ def _case_failure(case_id: str, stage: str, reason: str) -> pd.DataFrame:
 def _read(path: Path) -> pd.DataFrame:
     # Case IDs stay strings ("007" must not become 7).
     return pd.read_csv(path, dtype={"case_id": str})
+
+
+def _read_rows(paths: list[Path]) -> pd.DataFrame:
+    """Per-case tables stacked in order, parsed as one CSV when their headers agree.
+
+    A per-case table has one row and thousands of columns; pandas pays per
+    column for every file it parses, so stacking 90 qian2024 cases file by
+    file took 40 s where one parse of the joined rows takes well under one.
+    Tables whose headers differ are read one by one and concatenated.
+    """
+    texts = [path.read_text(encoding="utf-8") for path in paths]
+    if not texts:
+        return pd.DataFrame()
+    headers = {text.split("\n", 1)[0] for text in texts}
+    if len(headers) > 1:
+        return _concat([_read(path) for path in paths])
+    body = "".join(_data_lines(text) for text in texts)
+    return _concat([pd.read_csv(io.StringIO(texts[0].split("\n", 1)[0] + "\n" + body), dtype={"case_id": str})])
+
+
+def _data_lines(text: str) -> str:
+    rows = text.split("\n", 1)[1] if "\n" in text else ""
+    return rows if rows.endswith("\n") or not rows else rows + "\n"
 
 
 def _concat(tables: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
