@@ -193,3 +193,23 @@ def test_train_cli_writes_a_loadable_bundle(tables, tmp_path, capsys):
     bundle = load_bundle(tmp_path / "bundle")
     assert INFORMATIVE <= set(bundle.required_features)
     assert '"bundle": "qian2024-lasso"' in capsys.readouterr().out
+
+
+def test_risk_groups_named_by_the_user_or_made_from_the_label(tables, tmp_path):
+    features, labels = tables
+    f, l = tmp_path / "features.csv", tmp_path / "labels.csv"
+    features.to_csv(f, index=False)
+    labels.to_csv(l, index=False)
+    argv = ["train", str(f), str(l), "--recipe", "han2024-rf", "--out", str(tmp_path / "named"),
+            "--label", "state", "--groups", "cold", "hot"]
+    assert train_cmd.run(cli_args(train_cmd, argv)) == 0
+    named = load_bundle(tmp_path / "named")
+    assert named.manifest.risk_groups == ["cold", "hot"]
+    scored = named.score(features)
+    probability = scored["probability"].to_numpy()
+    expected = ["hot" if p >= named.manifest.threshold else "cold" for p in probability]
+    assert list(scored["risk_group"]) == expected
+    default = train(features, labels, "qian2024-lasso", label="state")
+    assert default.manifest.risk_groups == ["state 0", "state 1"]
+    with pytest.raises(InputError, match="two different"):
+        train(features, labels, "han2024-rf", label="state", group_names=("hot", "hot"))

@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="label is continuous: above the cohort median is 1")
     parser.add_argument("--stable-features", help="text file, one feature name per line, restricting the candidates")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--groups", nargs=2, metavar=("LABEL0", "LABEL1"),
+                        help="risk-group names for label 0 and label 1, e.g. --groups cold hot "
+                        "(default: made from the label column)")
     parser.add_argument("--lambda-rule", choices=("1se", "min"), help="qian2024-lasso: lambda rule (default 1se)")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
@@ -44,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     bundle = train(
         read_table(args.features), read_table(args.labels), args.recipe, args.seed, stable,
         label=args.label, median_split=args.median_split, options=options, progress=True,
+        group_names=tuple(args.groups) if args.groups else None,
     )
     out = bundle.save(args.out, args.overwrite)
     print(json.dumps({

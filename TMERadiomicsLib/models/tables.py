@@ -92,7 +92,7 @@ def align(features: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, p
             "case IDs differ between features and labels: "
             f"in features only: {name_list(only_features) or 'none'}; "
             f"in labels only: {name_list(only_labels) or 'none'}",
-            file=f"{source_of(features)} / {source_of(labels)}",
+            file=" / ".join(str(s) for s in (source_of(features), source_of(labels)) if s) or None,
         )
     order = labels.set_index(label_ids).loc[feature_ids]
     order.attrs = labels.attrs

@@ -37,17 +37,20 @@ def train(
     median_split: bool = False,
     options: Mapping[str, object] | None = None,
     progress: bool = False,
+    group_names: tuple[str, str] | None = None,
 ) -> ModelBundle:
     """Train ``recipe`` on a combined-features table and a labels table.
 
     ``options`` override the recipe's defaults (``lasso.DEFAULTS``,
     ``forest.DEFAULTS``) and are recorded in the manifest; ``progress``
-    shows the cross-validation on stderr.
+    shows the cross-validation on stderr. ``group_names`` names the risk
+    groups of label 0 and label 1 (e.g. ``("cold", "hot")``).
     """
     if recipe not in RECIPES:
         raise InputError(f"unknown recipe; known: {', '.join(RECIPES)}", value=recipe)
     data = training_set(
-        features, labels, label=label, median_split=median_split, stable_features=stable_features
+        features, labels, label=label, median_split=median_split, stable_features=stable_features,
+        group_names=group_names,
     )
     logger.info("training %s on %d cases, %d candidate features", recipe, len(data.y), data.X.shape[1])
     return RECIPES[recipe](data, seed, dict(options or {}), progress)

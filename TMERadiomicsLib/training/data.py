@@ -36,6 +36,7 @@ class TrainingSet:
     y: np.ndarray  # 0/1
     labels: BinaryLabels
     preset: dict[str, str]
+    group_names: tuple[str, str] | None = None  # risk groups for label 0 and 1; None: from the label
 
     @property
     def regions(self) -> list[str]:
@@ -65,6 +66,7 @@ def training_set(
     label: str | None = None,
     median_split: bool = False,
     stable_features: list[str] | None = None,
+    group_names: tuple[str, str] | None = None,
 ) -> TrainingSet:
     """Check and assemble the inputs of a recipe."""
     features, labels = align(features, labels)
@@ -77,6 +79,7 @@ def training_set(
         y=binary.values.to_numpy(dtype=int),
         labels=binary,
         preset=_single_preset(features),
+        group_names=_group_names(group_names),
     )
 
 
@@ -124,7 +127,21 @@ def require_folds(y: np.ndarray, case_ids: np.ndarray, folds: int, what: str) ->
         )
 
 
-def risk_group_names(labels: BinaryLabels) -> list[str]:
+def _group_names(names: tuple[str, str] | None) -> tuple[str, str] | None:
+    if names is None:
+        return None
+    names = tuple(str(n).strip() for n in names)
+    if len(names) != 2 or not all(names) or names[0] == names[1]:
+        raise InputError("risk groups need two different, non-empty names (label 0, then label 1)",
+                         value=list(names))
+    return names
+
+
+def risk_group_names(data: TrainingSet) -> list[str]:
+    """The names a bundle gives label 0 and label 1: the user's, or ones made from the label."""
+    if data.group_names:
+        return list(data.group_names)
+    labels = data.labels
     column = labels.definition["column"]
     if "median" in labels.definition:
         return [f"low {column}", f"high {column}"]

@@ -99,7 +99,7 @@ def _manifest(data, forest, params, cv_table, oof, threshold, opts, seed) -> Man
         score="probability",
         threshold=threshold,
         threshold_rule="Youden index on out-of-fold CV probabilities of the training cohort",
-        risk_groups=risk_group_names(data.labels),
+        risk_groups=risk_group_names(data),
         normalisation=None,
         intended_use=trained_intended_use(NAME),
         performance=performance,

@@ -187,7 +187,7 @@ def _manifest(data, model, path, lam, opts, seed, train_idx, test_idx) -> Manife
         score="probability",
         threshold=float(opts["threshold"]),
         threshold_rule="logistic probability 0.5 (Qian 2024 states no cut-off)",
-        risk_groups=risk_group_names(data.labels),
+        risk_groups=risk_group_names(data),
         normalisation={
             "status": "training",
             "rule": "z = (x - mean) / sd of the training part (ddof=1)",
