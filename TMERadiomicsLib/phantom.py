@@ -6,7 +6,8 @@ fibroglandular tissue, the chest wall (muscle) and the organs behind it,
 enhancing vessels, and one lesion with heterogeneous kinetics: a rim with
 fast wash-in and wash-out (type III curve), a core with slow persistent
 enhancement (type I), and a peritumoral zone whose enhancement level and
-texture are parameters (the synthetic cohort uses them as the TME state).
+texture are parameters, as is the heterogeneity of the lesion's outer 2 mm
+rim (``TMERadiomicsLib.cohort`` turns these knobs with a latent TME state).
 
 Signal follows S(t) = S0 * (1 + A * (1 - exp(-k_in t)) * exp(-k_out t)),
 sampled at a pre-contrast and five post-contrast time points, with Rician
@@ -63,6 +64,8 @@ class PhantomSpec:
     lesion_irregularity: float = 0.15
     peritumoral_enhancement: float = 0.3
     peritumoral_texture: float = 0.5
+    # Extra grain of the lesion's enhancement within 2 mm of its border; 0 adds none.
+    rim_texture: float = 0.0
     vessels: int = 4
 
     def __post_init__(self) -> None:
@@ -70,6 +73,9 @@ class PhantomSpec:
             raise InputError(f"phantom size must be one of {sorted(SIZES)}", value=self.size)
         if not 2.0 <= self.lesion_radius_mm <= 30.0:
             raise InputError("lesion radius must lie between 2 and 30 mm", value=self.lesion_radius_mm)
+        for name in ("peritumoral_enhancement", "peritumoral_texture", "rim_texture"):
+            if not 0.0 <= getattr(self, name) <= 5.0:
+                raise InputError(f"{name} must lie between 0 and 5", value=getattr(self, name))
 
 
 @dataclass
@@ -256,6 +262,7 @@ def _kinetic_maps(tissue, rng, spec, lesion_distance, spacing):
     distance, window = lesion_distance
     _lesion_kinetics(tissue[window], distance, rng, spacing, s0[window], amplitude[window], k_in[window], k_out[window])
     _peritumoral_kinetics(tissue[window], distance, rng, spec, spacing, amplitude[window], k_in[window])
+    _rim_texture(tissue[window], distance, spec, spacing, amplitude[window])
     heterogeneity = 1.0 + 0.08 * _smooth_field(tissue.shape, rng, sigma_mm=3.0, spacing=spacing)
     return s0 * heterogeneity, amplitude, k_in, k_out
 
@@ -280,6 +287,22 @@ def _peritumoral_kinetics(tissue, distance, rng, spec, spacing, amplitude, k_in)
     extra = spec.peritumoral_enhancement * np.exp(-distance / 3.0) * np.clip(1.0 + spec.peritumoral_texture * grain, 0.0, None)
     amplitude[shell] += extra[shell].astype(np.float32)
     k_in[shell] = np.maximum(k_in[shell], 0.02)
+
+
+def _rim_texture(tissue, distance, spec, spacing, amplitude) -> None:
+    """Multiplicative grain in the lesion's outer 2 mm: the ring's share of the TME state.
+
+    It draws from its own stream (seed, 3000) and only when the knob is on, so
+    phantoms made before the knob existed keep every voxel.
+    """
+    if spec.rim_texture <= 0.0:
+        return
+    rng = np.random.default_rng([spec.seed, 3000])
+    rim = (tissue == TISSUES["lesion"]) & (distance >= -2.0)
+    grain = ndimage.gaussian_filter(rng.standard_normal(tissue.shape), [0.8 / s for s in spacing[::-1]])
+    grain /= grain.std() + 1e-12
+    factor = np.clip(1.0 + spec.rim_texture * grain, 0.2, None)
+    amplitude[rim] *= factor[rim].astype(np.float32)
 
 
 def write_phantom(phantom: Phantom, out_dir: str | Path, *, progress: bool = False) -> dict[str, Path]:
