@@ -1,33 +1,43 @@
-"""``tmeradiomics demo``: the end-to-end demo on a seeded synthetic phantom."""
+"""``tmeradiomics demo``: the end-to-end demo on a seeded synthetic radiogenomic cohort."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from ..demo import run_demo
+from ..demo import DemoConfig, run_demo
 from ..outputs import check_out_dir, staged_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    defaults = DemoConfig()
     parser = subparsers.add_parser(
         "demo",
-        help="run the end-to-end demo on a synthetic phantom",
-        description="Generate a seeded synthetic DCE-MRI phantom case, build its regions, extract "
-        "features and write masks, a Slicer segmentation, an overlay PNG and feature tables.",
+        help="run the end-to-end demo on a synthetic radiogenomic cohort",
+        description="Generate a seeded synthetic cohort (DCE-MRI phantoms, RNA-seq, survival), build the "
+        "regions and extract features of every case, derive the labels from RNA-seq, train qian2024-lasso "
+        "and han2024-rf, calibrate the published Qian signatures, evaluate every model on held-out cases, "
+        "score a new case and write DIR/report.html.",
     )
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="phantom seed (default: %(default)s)")
-    parser.add_argument("--preset", default="qian2024", help="feature preset (default: %(default)s)")
+    parser.add_argument("--cases", type=int, default=defaults.n_cases, help="cohort size (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="cohort seed (default: %(default)s)")
+    parser.add_argument("--held-out", type=float, default=defaults.held_out,
+                        help="share of the cohort held out for evaluation (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=defaults.jobs,
+                        help="worker processes for the features (default: 0 = one per core, at most 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace the files of an existing output folder")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    config = DemoConfig(n_cases=args.cases, seed=args.seed, held_out=args.held_out, jobs=args.jobs)
+    config.check()  # before anything is written
     out = check_out_dir(args.out, args.overwrite)
     with staged_dir(out) as stage:
-        result = run_demo(stage, seed=args.seed, preset=args.preset)
-    print(json.dumps(result.summary, indent=2))
-    print(f"demo written to {out}")
+        result = run_demo(stage, config)
+    print(json.dumps({k: result.summary[k] for k in ("cohort", "labels", "models")}, indent=2, default=str))
+    print(f"demo written to {out}; open {out / 'report.html'}", file=sys.stderr)
     return 0

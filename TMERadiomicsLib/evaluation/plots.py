@@ -33,6 +33,19 @@ def roc_png(result: EvaluationResult) -> bytes:
     return _png(fig)
 
 
+def roc_comparison_png(results: dict[str, EvaluationResult], title: str = "ROC on held-out cases") -> bytes:
+    """Several bundles' ROC curves on one plot, each labelled with its AUC and CI."""
+    fig, ax = plt.subplots(figsize=(6.0, 5.5))
+    for name, result in results.items():
+        auc = result.auc
+        ax.plot(result.roc["fpr"], result.roc["tpr"],
+                label=f"{name} ({result.label['column']}): {auc.auc:.2f} [{auc.ci_low:.2f}-{auc.ci_high:.2f}]")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
+    ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=title)
+    ax.legend(loc="lower right", fontsize=7)
+    return _png(fig)
+
+
 def waterfall_png(result: EvaluationResult) -> bytes:
     """Score minus the cut-off per case, sorted, coloured by the true label."""
     cut, name = _cut(result)

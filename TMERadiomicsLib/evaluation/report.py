@@ -86,35 +86,46 @@ def render_html(result: EvaluationResult, pngs: dict[str, bytes]) -> str:
     b = result.bundle
     auc = result.auc
     parts = [
-        f"<h1>Evaluation of {_e(b['name'])} {_e(b['version'])}</h1>",
-        f"<p><b>Intended use.</b> {_e(b['intended_use'])}</p>",
-        f"<p>{result.n_cases} cases; label {_e(result.label['column'])} ({_e(result.label['rule'])}): "
+        f"<h1>Evaluation of {escape(b['name'])} {escape(b['version'])}</h1>",
+        f"<p><b>Intended use.</b> {escape(b['intended_use'])}</p>",
+        f"<p>{result.n_cases} cases; label {escape(result.label['column'])} ({escape(result.label['rule'])}): "
         f"{result.label['n_positive']} positive, {result.label['n_negative']} negative. "
-        f"Score: {_e(b['score'])}.</p>",
-        f"<p><b>AUC</b> {auc.auc:.3f} (95% CI {auc.ci_low:.3f}-{auc.ci_high:.3f}, {_e(auc.method)})</p>",
+        f"Score: {escape(b['score'])}.</p>",
+        f"<p><b>AUC</b> {auc.auc:.3f} (95% CI {auc.ci_low:.3f}-{auc.ci_high:.3f}, {escape(auc.method)})</p>",
         "<h2>Threshold metrics</h2>",
-        _table(metrics_table(result)[["at", *_METRICS]]),
+        html_table(metrics_table(result)[["at", *_METRICS]]),
     ]
     if result.hosmer_lemeshow is not None:
         hl = result.hosmer_lemeshow
         parts += ["<h2>Calibration</h2>",
                   f"<p>Hosmer-Lemeshow statistic {hl.statistic:.3f}, df {hl.dof}, p = {hl.p_value:.3f}</p>",
-                  _table(hl.groups)]
-    parts += ["<h2>Group comparison (Table 1)</h2>", _table(result.table1), "<h2>Figures</h2>"]
-    parts += [f'<img alt="{name}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
-              for name, data in pngs.items()]
-    parts += ["<h2>Notes</h2><ul>", *[f"<li>{_e(n)}</li>" for n in result.notes], "</ul>",
-              "<h2>Per-case scores</h2>", _table(result.scores)]
+                  html_table(hl.groups)]
+    parts += ["<h2>Group comparison (Table 1)</h2>", html_table(result.table1), "<h2>Figures</h2>"]
+    parts += [embedded_png(name, data) for name, data in pngs.items()]
+    parts += ["<h2>Notes</h2><ul>", *[f"<li>{escape(n)}</li>" for n in result.notes], "</ul>",
+              "<h2>Per-case scores</h2>", html_table(result.scores)]
+    return html_page(f"{b['name']} evaluation", parts)
+
+
+def html_page(title: str, parts: list[str]) -> str:
+    """A self-contained HTML page: inline style, no external resources."""
     style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}"
              "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}"
-             "img{max-width:48%;margin:4px}")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_e(b['name'])} evaluation</title>"
+             "img{max-width:48%;margin:4px}img.wide{max-width:100%}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
             f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
 
 
-def _table(frame: pd.DataFrame) -> str:
+def html_table(frame: pd.DataFrame) -> str:
+    """A table as escaped HTML, numbers to 4 significant digits."""
     return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", escape=True)
 
 
-def _e(value: object) -> str:
+def embedded_png(name: str, data: bytes, css_class: str = "") -> str:
+    """An <img> carrying its PNG as base64, so the page stays one file."""
+    extra = f' class="{css_class}"' if css_class else ""
+    return f'<img alt="{escape(name)}"{extra} src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+def escape(value: object) -> str:
     return html.escape(str(value))

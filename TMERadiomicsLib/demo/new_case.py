@@ -1,0 +1,71 @@
+"""Demo step: a new patient through regions, features and every bundle, with overlays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .. import regions as regions_module
+from ..cohort import make_case
+from ..cohort.build import write_case
+from ..cohort.state import TmeState
+from ..features.extract import extract_case
+from ..imageio import read_image, read_mask
+from ..overlay import render_overlay
+from ..region_outputs import write_regions
+from .models_step import TrainedModel
+
+# Colours of the risk-group overlay: the "high"/"hot" group warm, the other cool.
+GROUP_COLOURS = {0: (0.25, 0.55, 1.00), 1: (1.00, 0.35, 0.20)}
+
+
+@dataclass
+class NewCase:
+    state: TmeState
+    regions: dict  # the regions summary
+    scores: pd.DataFrame  # one row per bundle
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def score_new_case(models: list[TrainedModel], out_dir: Path, *, cohort_seed: int, index: int,
+                   case_id: str, preset: str, air_below: float) -> NewCase:
+    state, phantom = make_case(cohort_seed, index, case_id)
+    # Through files, as the cohort went: the int16 image a scanner would store, not the float phantom.
+    files = write_case(phantom, out_dir)
+    image = read_image(files["image"], case_id=case_id)
+    tumour = read_mask(files["mask"], reference=image, case_id=case_id)
+    vessels = read_mask(files["exclude_vessels"], reference=image, case_id=case_id, allow_empty=True)
+    regions = regions_module.build(tumour, image, exclusions=[vessels], air_below=air_below, case_id=case_id)
+    files.update(write_regions(regions, out_dir / "regions", image))
+    combined = extract_case(image, regions, preset, case_id=case_id).combined()
+    combined.to_csv(out_dir / "features_combined.csv", index=False)
+    scores = pd.concat([_score(model, combined) for model in models], ignore_index=True)
+    scores.to_csv(out_dir / "scores.csv", index=False)
+    files["risk_overlay"] = _risk_overlay(image, regions.masks, scores, out_dir / "risk_groups.png", case_id)
+    return NewCase(state, regions.summary_dict()["regions"], scores, files)
+
+
+def _score(model: TrainedModel, combined: pd.DataFrame) -> pd.DataFrame:
+    row = model.bundle.score(combined).iloc[[0]].copy()
+    manifest = model.bundle.manifest
+    row.insert(0, "bundle", model.name)
+    row.insert(1, "kind", model.kind)
+    row.insert(2, "label", model.label)
+    row["group_index"] = manifest.risk_groups.index(row["risk_group"].iloc[0]) if row["risk_group"].iloc[0] else -1
+    row["threshold"] = manifest.threshold
+    return row
+
+
+def _risk_overlay(image, masks, scores: pd.DataFrame, path: Path, case_id: str) -> Path:
+    """Tumour outlined in the M2 model's group colour, the peritumoral shell in the TME model's."""
+    m2 = scores.set_index("bundle").loc["qian2024-lasso"]
+    tme = scores.set_index("bundle").loc["han2024-rf"]
+    m2_name, tme_name = f"M2 infiltration: {m2['risk_group']}", f"TME phenotype: {tme['risk_group']}"
+    return render_overlay(
+        image, {m2_name: masks["intratumoral"], tme_name: masks["peritumoral"]}, path,
+        title=f"case {case_id}: predicted risk groups",
+        caption=f"qian2024-lasso probability {m2['probability']:.2f}; han2024-rf probability {tme['probability']:.2f}",
+        colours={m2_name: GROUP_COLOURS[int(m2["group_index"])], tme_name: GROUP_COLOURS[int(tme["group_index"])]},
+    )

@@ -1,0 +1,143 @@
+"""The demo's steps, in order, each timed and reported on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..batch import BatchSettings, LocalPool, read_manifest, run_batch
+from ..batch.settings import cpu_count
+from ..cohort import make_cohort, write_cohort
+from ..cohort.build import DEVELOPMENT, HELD_OUT
+from ..errors import InputError
+from ..features.presets import load_preset
+from .labels_step import derive_labels
+from .models_step import build_models, evaluate_models
+from .new_case import score_new_case
+from .report import write_demo_report
+
+# The phantom's air is ~4 a.u. and fat ~120 a.u.; 40 separates them with margin.
+DEMO_AIR_BELOW = 40.0
+NEW_CASE_ID = "NEW-001"
+# 10 cases per class in the lasso's 7:3 training part of the development cases, with margin.
+MIN_DEMO_CASES = 50
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    n_cases: int = 90
+    seed: int = 0
+    held_out: float = 0.3
+    jobs: int = 0  # 0: one worker per core, at most 2 (the demo's target machine)
+    preset: str = "qian2024"
+
+    def check(self) -> None:
+        """Refuse a configuration the steps cannot run, before anything is written."""
+        if self.n_cases < MIN_DEMO_CASES:
+            raise InputError(f"the demo needs at least {MIN_DEMO_CASES} cases: qian2024-lasso's 10-fold "
+                             "cross-validation runs on 70% of the development cases", value=self.n_cases)
+        if not 0.1 <= self.held_out <= 0.5:
+            raise InputError("held-out share must lie between 0.1 and 0.5", value=self.held_out)
+        if self.jobs < 0:
+            raise InputError("--jobs must be at least 1 (0: automatic)", value=self.jobs)
+
+    def workers(self) -> int:
+        return self.jobs or max(1, min(2, cpu_count()))
+
+
+@dataclass
+class DemoResult:
+    out_dir: Path
+    summary: dict
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool = True) -> DemoResult:
+    """Run every step into ``out_dir`` (which the caller has staged)."""
+    config.check()
+    out_dir = Path(out_dir)
+    timer = _Timer(progress)
+    with timer("1/6 synthetic cohort"):
+        cohort = make_cohort(config.n_cases, config.seed, held_out=config.held_out)
+        cohort_files = write_cohort(cohort, out_dir / "cohort", progress=progress)
+    with timer("2/6 regions and features (batch)"):
+        combined = _features(cohort_files["manifest"], out_dir / "features", config)
+    with timer("3/6 labels from RNA-seq"):
+        derived = derive_labels(cohort_files, out_dir / "labels")
+    development, held_out = _split(combined, cohort), _split(combined, cohort, HELD_OUT)
+    with timer("4/6 train, calibrate"):
+        models = build_models(development, _split(derived.table, cohort), out_dir / "models",
+                              seed=config.seed, progress=progress)
+    with timer("5/6 evaluate on held-out cases"):
+        evaluate_models(models, held_out, _split(derived.table, cohort, HELD_OUT), out_dir / "evaluation")
+    with timer("6/6 score a new case"):
+        new_case = score_new_case(models, out_dir / "new-case", cohort_seed=config.seed, index=config.n_cases,
+                                  case_id=NEW_CASE_ID, preset=config.preset, air_below=DEMO_AIR_BELOW)
+    summary = _summary(config, cohort, derived, models, new_case, timer.seconds, development, held_out)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    write_demo_report(out_dir / "report.html", summary, derived, models, new_case, out_dir)
+    return DemoResult(out_dir, summary, timer.seconds)
+
+
+def _split(table: pd.DataFrame, cohort, role: str = DEVELOPMENT) -> pd.DataFrame:
+    """The rows of one role; the held-out cases never reach training or calibration."""
+    roles = dict(zip(cohort.case_ids, cohort.roles))
+    part = table[table["case_id"].map(roles) == role].reset_index(drop=True)
+    part.attrs = dict(table.attrs)
+    return part
+
+
+def _features(manifest: Path, out: Path, config: DemoConfig) -> pd.DataFrame:
+    preset = load_preset(config.preset)
+    settings = BatchSettings(preset_path=str(preset.path.absolute()), preset_sha256=preset.sha256,
+                             air_below=DEMO_AIR_BELOW, threads=1)
+    summary = run_batch(read_manifest(manifest), settings, LocalPool(config.workers()), out,
+                        run_record={"manifest": str(manifest), "preset": preset.name, "models": []})
+    if summary["completed"] != summary["cases"]:
+        raise RuntimeError(f"demo: {summary['cases'] - summary['completed']} cohort cases failed; see {out}")
+    combined = pd.read_csv(out / "features_combined.csv", dtype={"case_id": str})
+    combined.attrs["source"] = str(out / "features_combined.csv")
+    return combined
+
+
+def _summary(config, cohort, derived, models, new_case, seconds, development, held_out) -> dict:
+    return {
+        "config": asdict(config),
+        "cohort": {"cases": len(cohort.states), "development": len(development), "held_out": len(held_out)},
+        "labels": {"agreement_with_truth": derived.agreement, "m2_fraction_pearson_r": derived.m2_correlation},
+        "models": [{
+            "bundle": m.name, "kind": m.kind, "label": m.label,
+            "held_out_auc": m.evaluation.auc.auc, "auc_ci": [m.evaluation.auc.ci_low, m.evaluation.auc.ci_high],
+            "threshold": m.bundle.manifest.threshold,
+        } for m in models],
+        "new_case": {"case_id": new_case.state.case_id, "true_m2_fraction": new_case.state.m2_fraction,
+                     "true_tme_hot": new_case.state.hot,
+                     "scores": new_case.scores.drop(columns=["group_index"]).to_dict(orient="records")},
+        "seconds": seconds,
+    }
+
+
+class _Timer:
+    """Names each step on stderr and records how long it took."""
+
+    def __init__(self, progress: bool) -> None:
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
+        self.started = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, step: str):
+        if self.progress:
+            print(f"demo: {step} ...", file=sys.stderr, flush=True)
+        began = time.perf_counter()
+        yield
+        self.seconds[step] = round(time.perf_counter() - began, 1)
+        if self.progress:
+            print(f"demo: {step} done in {self.seconds[step]:.1f} s "
+                  f"(total {time.perf_counter() - self.started:.0f} s)", file=sys.stderr, flush=True)
