@@ -134,3 +134,17 @@ def test_survival_follows_the_generating_hazards():
 def test_bad_cohort_requests_are_refused(kwargs):
     with pytest.raises(InputError):
         make_cohort(**kwargs)
+
+
+def test_cohort_cli_writes_the_folder_and_refuses_bad_sizes(tmp_path, capsys):
+    from TMERadiomicsLib.cli import main
+
+    out = tmp_path / "cohort"
+    assert main(["cohort", "--out", str(out), "--cases", "10", "--seed", "2"]) == 0
+    truth = pd.read_csv(out / "truth.csv", dtype={"case_id": str})
+    expected = make_cohort(10, 2).truth()
+    assert list(truth["case_id"]) == list(expected["case_id"])
+    assert np.allclose(truth["m2_fraction"], expected["m2_fraction"], rtol=0, atol=1e-15)
+    assert len(read_manifest(out / "manifest.csv")) == 10
+    assert main(["cohort", "--out", str(tmp_path / "bad"), "--cases", "3"]) == 2
+    assert "at least 10 cases" in capsys.readouterr().err and not (tmp_path / "bad").exists()

@@ -21,6 +21,7 @@ from ..errors import InputError
 COMMANDS: tuple[str, ...] = (
     "demo_cmd",
     "phantom_cmd",
+    "cohort_cmd",
     "regions_cmd",
     "extract_cmd",
     "presets_cmd",
