@@ -34,12 +34,17 @@ def render_overlay(
     title: str = "",
     caption: str | None = None,
     colours: dict[str, tuple[float, float, float]] | None = None,
+    centre_on: str | None = None,
 ) -> Path:
-    """Draw each mask's outline over the image in three orthogonal views and save a PNG."""
+    """Draw each mask's outline over the image in three orthogonal views and save a PNG.
+
+    Masks are drawn in order, later ones on top. The views are centred and
+    windowed on ``centre_on`` (default: ``intratumoral``, else the first mask).
+    """
     colours = {**REGION_COLOURS, **(colours or {})}
     array = sitk.GetArrayViewFromImage(image)
     arrays = {name: sitk.GetArrayViewFromImage(mask).astype(bool) for name, mask in masks.items()}
-    reference = arrays.get("intratumoral", next(iter(arrays.values())))
+    reference = arrays[centre_on] if centre_on else arrays.get("intratumoral", next(iter(arrays.values())))
     centre = np.round(np.argwhere(reference).mean(0)).astype(int) if reference.any() else np.array(array.shape) // 2
     spacing = np.array(image.GetSpacing())[::-1]  # z, y, x
     window = _window(array, reference)

@@ -62,10 +62,11 @@ def _risk_overlay(image, masks, scores: pd.DataFrame, path: Path, case_id: str) 
     """Tumour outlined in the M2 model's group colour, the peritumoral shell in the TME model's."""
     m2 = scores.set_index("bundle").loc["qian2024-lasso"]
     tme = scores.set_index("bundle").loc["han2024-rf"]
-    m2_name, tme_name = f"M2 infiltration: {m2['risk_group']}", f"TME phenotype: {tme['risk_group']}"
+    m2_name, tme_name = f"tumour, M2 model: {m2['risk_group']}", f"peritumoral, TME model: {tme['risk_group']}"
+    # The shell first, so the tumour outline (the shell's inner border too) is drawn on top of it.
     return render_overlay(
-        image, {m2_name: masks["intratumoral"], tme_name: masks["peritumoral"]}, path,
-        title=f"case {case_id}: predicted risk groups",
+        image, {tme_name: masks["peritumoral"], m2_name: masks["intratumoral"]}, path,
+        title=f"case {case_id}: predicted risk groups", centre_on=m2_name,
         caption=f"qian2024-lasso probability {m2['probability']:.2f}; han2024-rf probability {tme['probability']:.2f}",
         colours={m2_name: GROUP_COLOURS[int(m2["group_index"])], tme_name: GROUP_COLOURS[int(tme["group_index"])]},
     )
