@@ -12,7 +12,6 @@ without ``status.json`` is an interrupted case and is computed again.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import resource
@@ -23,12 +22,12 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..cli.regions_cmd import build_regions
 from ..errors import InputError
 from ..features.extract import extract_case
 from ..imageio import read_mask
 from ..outputs import atomic_write_text, staged_dir
 from ..preprocessing import read_dce
+from ..region_options import RegionOptions
 from ..region_outputs import write_regions
 from .manifest import CaseSpec
 from .settings import BatchSettings
@@ -87,7 +86,7 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
     image = read_dce(spec.image, settings.phase, case_id=spec.case_id)
     tumour = read_mask(spec.mask, reference=image, label=spec.label, case_id=spec.case_id,
                        resample=settings.resample_mask)
-    regions = build_regions(_region_args(spec, settings), spec.case_id, image, tumour)
+    regions = _region_options(spec, settings).build(spec.case_id, image, tumour)
     features = extract_case(image, regions, settings.preset_path, case_id=spec.case_id)
     features.wide().to_csv(stage / "features_wide.csv", index=False)
     features.combined().to_csv(stage / "features_combined.csv", index=False)
@@ -98,15 +97,15 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
         write_regions(regions, stage / "regions")
 
 
-def _region_args(spec: CaseSpec, settings: BatchSettings) -> argparse.Namespace:
-    """The namespace ``regions_cmd.build_regions`` reads, so both commands build regions alike."""
-    return argparse.Namespace(
-        exclude=[Path(p) for p in settings.exclude] + list(spec.exclude),
-        resample_mask=settings.resample_mask,
+def _region_options(spec: CaseSpec, settings: BatchSettings) -> RegionOptions:
+    """The run's options plus this case's own exclusion masks."""
+    return RegionOptions(
         peritumoral_mm=settings.peritumoral_mm,
         ring_mm=settings.ring_mm,
+        exclude=tuple(Path(p) for p in settings.exclude) + tuple(spec.exclude),
         air_below=settings.air_below,
         largest_component=settings.largest_component,
+        resample_mask=settings.resample_mask,
     )
 
 

@@ -19,6 +19,7 @@ from ..imageio import read_mask
 from ..outputs import check_out_dir, staged_dir
 from ..phantom import DEFAULT_PHASE
 from ..preprocessing import read_dce
+from ..region_options import RegionOptions
 from ..region_outputs import write_regions
 
 
@@ -59,16 +60,17 @@ def load_case(args: argparse.Namespace) -> tuple[str, sitk.Image, sitk.Image]:
 
 def build_regions(args: argparse.Namespace, case_id: str, image: sitk.Image, tumour: sitk.Image) -> regions.Regions:
     """Read the exclusion masks and build the regions with the command-line options."""
-    exclusions = [read_mask(path, reference=image, case_id=case_id, resample=args.resample_mask, allow_empty=True) for path in args.exclude]
-    return regions.build(
-        tumour,
-        image,
+    return region_options(args).build(case_id, image, tumour)
+
+
+def region_options(args: argparse.Namespace) -> RegionOptions:
+    return RegionOptions(
         peritumoral_mm=args.peritumoral_mm,
         ring_mm=args.ring_mm,
-        exclusions=exclusions,
+        exclude=tuple(Path(p) for p in args.exclude),
         air_below=args.air_below,
-        components="largest" if args.largest_component else "all",
-        case_id=case_id,
+        largest_component=args.largest_component,
+        resample_mask=args.resample_mask,
     )
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import regions as regions_module
 from ..cohort import make_case
 from ..cohort.build import write_case
 from ..cohort.state import TmeState
 from ..features.extract import extract_case
 from ..imageio import read_image, read_mask
 from ..overlay import render_overlay
+from ..region_options import RegionOptions
 from ..region_outputs import write_regions
 from .models_step import TrainedModel
 
@@ -36,8 +36,9 @@ def score_new_case(models: list[TrainedModel], out_dir: Path, *, cohort_seed: in
     files = write_case(phantom, out_dir)
     image = read_image(files["image"], case_id=case_id)
     tumour = read_mask(files["mask"], reference=image, case_id=case_id)
-    vessels = read_mask(files["exclude_vessels"], reference=image, case_id=case_id, allow_empty=True)
-    regions = regions_module.build(tumour, image, exclusions=[vessels], air_below=air_below, case_id=case_id)
+    # The options the batch used on the cohort, so the new case's features are comparable.
+    options = RegionOptions(exclude=(files["exclude_vessels"],), air_below=air_below)
+    regions = options.build(case_id, image, tumour)
     files.update(write_regions(regions, out_dir / "regions", image))
     combined = extract_case(image, regions, preset, case_id=case_id).combined()
     combined.to_csv(out_dir / "features_combined.csv", index=False)
