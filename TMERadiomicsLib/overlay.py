@@ -18,11 +18,8 @@ import numpy as np  # noqa: E402
 import SimpleITK as sitk  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-REGION_COLOURS = {
-    "intratumoral": (0.90, 0.20, 0.20),
-    "peritumoral": (1.00, 0.80, 0.10),
-    "ring": (0.15, 0.80, 0.95),
-}
+from .regions import REGION_COLOURS  # noqa: E402  (re-exported for callers of the overlay)
+
 VIEW_MARGIN_MM = 15.0
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from .imageio import write_image
-from .overlay import REGION_COLOURS, render_overlay
-from .regions import REGION_NAMES, Regions
+from .overlay import render_overlay
+from .regions import REGION_COLOURS, REGION_NAMES, Regions
 from .segfile import Segment, write_seg_nrrd
 
 

@@ -32,6 +32,12 @@ from .imageio import geometry_difference
 from .signed_distance import signed_distance_mm
 
 REGION_NAMES = ("intratumoral", "peritumoral", "ring")
+# One colour per region for overlays, segmentation files and Slicer segments (kept free of matplotlib).
+REGION_COLOURS = {
+    "intratumoral": (0.90, 0.20, 0.20),
+    "peritumoral": (1.00, 0.80, 0.10),
+    "ring": (0.15, 0.80, 0.95),
+}
 COMPONENT_MODES = ("all", "largest")
 AXES = "xyz"
 # Voxels beyond the widest band kept in the crop, so the distance map sees

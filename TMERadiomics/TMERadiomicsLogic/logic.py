@@ -19,11 +19,6 @@ from . import dependencies, overlay, reproducibility, segments, tables, volumes
 logger = logging.getLogger(__name__)
 
 REGION_NAMES = ("intratumoral", "peritumoral", "ring")
-REGION_COLOURS = {  # as TMERadiomicsLib.overlay.REGION_COLOURS; copied so regions need no matplotlib
-    "intratumoral": (0.90, 0.20, 0.20),
-    "peritumoral": (1.00, 0.80, 0.10),
-    "ring": (0.15, 0.80, 0.95),
-}
 SUMMARY_NODE_NAME = "TMERadiomics summary"
 Progress = Callable[[str, float], None]
 
@@ -103,6 +98,9 @@ class TMERadiomicsLogic:
         return self._addRegionSegments(segmentationNode, result.masks, volumeNode)
 
     def _addRegionSegments(self, segmentationNode, masks, volumeNode) -> list[str]:
+        # Imported here: the library's packages may be installed only after the module loads.
+        from TMERadiomicsLib.regions import REGION_COLOURS
+
         added = []
         try:
             for name in REGION_NAMES:
