@@ -157,3 +157,15 @@ def test_missing_columns_refused(cohort, tmp_path, capsys):
     error = capsys.readouterr().err
     assert "lacks required column(s) mask" in error
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_worker_whose_parent_already_died_exits_at_start():
+    """A worker that starts after the batch died gets no death signal; it must notice and exit."""
+    code = ("import os, sys; from TMERadiomicsLib.batch.threads import die_with_parent; "
+            "die_with_parent(int(sys.argv[1])); print('alive')")
+    orphan = subprocess.run([sys.executable, "-c", code, str(os.getpid() + 10**6)], capture_output=True, text=True,
+                            timeout=120)
+    assert orphan.returncode == 1 and "alive" not in orphan.stdout
+    child = subprocess.run([sys.executable, "-c", code, str(os.getpid())], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0 and "alive" in child.stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ class LocalPool:
         # spawn, not fork: the coordinator holds threads (tqdm) and SimpleITK state.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                 initializer=die_with_parent) as pool:
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(run_case, spec, settings, cases_dir, key): spec for spec, key in tasks}
             for future in as_completed(futures):
                 yield futures[future], _outcome(future)

@@ -28,11 +28,15 @@ def limit_threads(threads: int) -> None:
     _applied = threads
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent_pid: int | None = None) -> None:
     """Linux: a pool worker gets SIGKILL when the batch process dies.
 
     Without it a worker orphaned by ``kill -9`` of the batch would go on
-    writing a case that the resumed run is writing too.
+    writing a case that the resumed run is writing too. A worker still
+    starting up when the batch died would never get the signal (prctl only
+    covers deaths after it is called), so it checks that its parent is still
+    ``parent_pid`` and exits at once if not; CI caught such a survivor once,
+    on a loaded machine.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -40,4 +44,6 @@ def die_with_parent() -> None:
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
     except OSError:
-        pass
+        return
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
