@@ -316,8 +316,8 @@ def write_phantom(phantom: Phantom, out_dir: str | Path, *, progress: bool = Fal
     out = Path(out_dir)
     paths = {}
     for phase in tqdm(range(len(phantom.times_s)), desc="writing phases", unit="phase", disable=not progress):
-        paths[f"phase{phase}"] = write_image(_as_int16(phantom.image(phase)), out / f"phase{phase}.nrrd")
-    paths["image"] = write_image(_as_int16(phantom.image(DEFAULT_PHASE)), out / "image.nrrd")
+        paths[f"phase{phase}"] = write_image(as_int16(phantom.image(phase)), out / f"phase{phase}.nrrd")
+    paths["image"] = write_image(as_int16(phantom.image(DEFAULT_PHASE)), out / "image.nrrd")
     paths["tumour"] = write_image(phantom.tumour, out / "tumour.nrrd")
     paths["vessels"] = write_image(phantom.vessels, out / "vessels.nrrd")
     description = {
@@ -332,6 +332,6 @@ def write_phantom(phantom: Phantom, out_dir: str | Path, *, progress: bool = Fal
     return paths
 
 
-def _as_int16(image: sitk.Image) -> sitk.Image:
+def as_int16(image: sitk.Image) -> sitk.Image:
     """MR scanners store integers; rounding to int16 keeps files small and realistic."""
     return sitk.Cast(sitk.Round(sitk.Clamp(image, lowerBound=0, upperBound=32767)), sitk.sitkInt16)

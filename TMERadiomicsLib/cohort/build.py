@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..imageio import write_image
-from ..phantom import Phantom, generate
+from ..phantom import Phantom, as_int16, generate
 from . import transcriptome
 from .state import TmeState, draw_state
 from .survival import survival_table
@@ -78,11 +78,9 @@ def make_case(seed: int, index: int, case_id: str, size: str = "small") -> tuple
 
 def write_case(phantom: Phantom, folder: Path) -> dict[str, Path]:
     """The default phase as int16, the tumour and the vessel masks."""
-    from ..phantom import _as_int16
-
     folder.mkdir(parents=True, exist_ok=True)
     return {
-        "image": write_image(_as_int16(phantom.image()), folder / "image.nrrd"),
+        "image": write_image(as_int16(phantom.image()), folder / "image.nrrd"),
         "mask": write_image(phantom.tumour, folder / "tumour.nrrd"),
         "exclude_vessels": write_image(phantom.vessels, folder / "vessels.nrrd"),
     }
