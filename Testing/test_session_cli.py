@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
+from db_locks import held_write_lock
 
 from TMERadiomicsLib.cli import main
 from TMERadiomicsLib.imageio import write_image
@@ -201,30 +202,15 @@ def test_newer_schema_is_refused(study, tmp_path, capsys):
     assert dump(db) == before
 
 
-# A bare Python holding the write lock until told to let go on stdin: the
-# lock is another process's, as in real use.
-HOLD_LOCK = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-sys.stdin.readline()
-conn.execute("ROLLBACK")
-"""
 
 
 def test_locked_database_is_a_clear_error(study, cases, tmp_path, capsys):
     db = copy_db(study, tmp_path / "study.sqlite")
     before = dump(db)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with held_write_lock(db):
         capsys.readouterr()
         assert add(db, cases, 0, "R3", "R3", "R2", "--timeout", "0.5") == 2
         one_error_line(capsys, "session", "locked by another process; gave up after 0.5 s")
-    finally:
-        holder.communicate("release\n", timeout=30)
     assert dump(db) == before
 
 

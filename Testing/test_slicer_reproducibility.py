@@ -9,7 +9,6 @@ table is compared with the library run on the same database.
 
 import json
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
+from db_locks import held_write_lock
 from shapes import rotation
 
 slicer = pytest.importorskip("slicer", reason="slicer-core is not installed")
@@ -204,24 +204,10 @@ def test_newer_schema_and_locked_database_are_refused(study, tmp_path):
     refused(study, newer, save(newer), f"schema version {SCHEMA_VERSION + 1}, newer than")
     refused(study, newer, lambda: logic.computeIcc(newer, PRESET), "newer than")
     locked = copy_db(study["db"], tmp_path / "locked" / "study.sqlite")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(locked)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with held_write_lock(locked):
         refused(study, locked, save(locked, timeout=0.5), "locked by another process; gave up after 0.5 s")
-    finally:
-        holder.communicate("release\n", timeout=30)
 
 
-# Another process holding the write lock until told to let go on stdin.
-HOLD_LOCK = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-sys.stdin.readline()
-conn.execute("ROLLBACK")
-"""
 
 
 def test_blockers_name_the_missing_field(study):
