@@ -33,11 +33,13 @@ intercept unpenalised.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -57,6 +59,22 @@ NAME = "qian2024-lasso"
 DEFAULTS = {"test_fraction": 0.3, "cv_folds": 10, "n_lambdas": 100, "lambda_rule": "1se", "threshold": 0.5}
 _INTERCEPT_SCALING = 1e3
 _TOL = 1e-7
+# scikit-learn 1.8 deprecated ``penalty`` in favour of ``l1_ratio``; before 1.8
+# ``l1_ratio`` is ignored unless penalty="elasticnet", so the default L2 (ridge)
+# would be fitted. Each version gets the spelling it reads as L1.
+_SKLEARN_L1_RATIO_FROM = (1, 8)
+
+
+def sklearn_version() -> tuple[int, int]:
+    major, minor = re.match(r"(\d+)\.(\d+)", sklearn.__version__).groups()
+    return int(major), int(minor)
+
+
+def l1_penalty() -> dict[str, object]:
+    """The LogisticRegression arguments that mean a pure L1 penalty on this scikit-learn."""
+    if sklearn_version() >= _SKLEARN_L1_RATIO_FROM:
+        return {"l1_ratio": 1.0}
+    return {"penalty": "l1"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +103,7 @@ def fit_lasso_logistic(z: np.ndarray, y: np.ndarray, lam: float, seed: int) -> L
     to well below the precision any report shows.
     """
     model = LogisticRegression(
-        l1_ratio=1.0, C=1.0 / (len(y) * lam), solver="liblinear",
+        **l1_penalty(), C=1.0 / (len(y) * lam), solver="liblinear",
         intercept_scaling=_INTERCEPT_SCALING, max_iter=10000, tol=_TOL, random_state=seed,
     )
     with warnings.catch_warnings():
