@@ -19,7 +19,11 @@ from TMERadiomicsLib.models import load_bundle  # noqa: E402
 from TMERadiomicsLib.training import read_stable_features, train  # noqa: E402
 
 INFORMATIVE = {"Peri_original_firstorder_Mean", "Ring_original_glcm_Contrast"}
-FAST_RF = {"n_estimators": 60, "max_features": ["sqrt", 0.5], "min_samples_leaf": [1, 4]}
+# Qian's models never take Ring_ features; the combined model is Intra_ + Peri_.
+QIAN_INFORMATIVE = {"Peri_original_firstorder_Mean"}
+# Every region and no selection, so the forest sees the table's informative pair.
+FAST_RF = {"n_estimators": 60, "max_features": ["sqrt", 0.5], "min_samples_leaf": [1, 4],
+           "regions": ["intratumoral", "peritumoral", "ring"], "select": False}
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +37,9 @@ def lasso(tables):
 
 
 def test_lasso_selects_the_informative_features(lasso):
-    assert INFORMATIVE <= set(lasso.required_features)
-    assert all(lasso.estimator.coefficients[f] > 0 for f in INFORMATIVE)
+    assert QIAN_INFORMATIVE <= set(lasso.required_features)
+    assert not any(f.startswith("Ring_") for f in lasso.required_features)
+    assert all(lasso.estimator.coefficients[f] > 0 for f in QIAN_INFORMATIVE)
     assert lasso.manifest.performance["testing"]["auc"]["auc"] > 0.8
 
 
@@ -84,12 +89,17 @@ def test_median_split_of_continuous_label(tables):
 
 def test_stable_features_restrict_the_candidates(tables, tmp_path):
     listing = tmp_path / "stable.txt"
-    listing.write_text("# ICC > 0.75\nRing_original_glcm_Contrast\nIntra_original_noise_0\n\n")
+    listing.write_text("# ICC > 0.75\nPeri_original_firstorder_Mean\nIntra_original_noise_0\n"
+                       "Ring_original_glcm_Contrast\n\n")
     stable = read_stable_features(listing)
     bundle = train(*tables, "qian2024-lasso", seed=1, label="state", stable_features=stable,
-                   options={"lambda_rule": "min", "n_lambdas": 30})
+                   options={"lambda_rule": "min", "n_lambdas": 30, "screen": False})
     assert set(bundle.required_features) <= set(stable)
+    # Three listed; the combined model drops the Ring_ one.
     assert bundle.manifest.provenance["candidates"] == 2
+    steps = {s["name"]: s for s in bundle.manifest.provenance["steps"]}
+    assert steps["icc_filter"]["enabled"] and steps["icc_filter"]["features_in"] == 32
+    assert steps["icc_filter"]["features_out"] == 3 and steps["regions"]["features_out"] == 2
     with pytest.raises(InputError, match="Peri_nope"):
         train(*tables, "qian2024-lasso", label="state", stable_features=["Peri_nope"])
 
@@ -191,7 +201,7 @@ def test_train_cli_writes_a_loadable_bundle(tables, tmp_path, capsys):
     features, labels = tables
     assert _train_cli(tmp_path, features, labels) == 0
     bundle = load_bundle(tmp_path / "bundle")
-    assert INFORMATIVE <= set(bundle.required_features)
+    assert QIAN_INFORMATIVE <= set(bundle.required_features)
     assert '"bundle": "qian2024-lasso"' in capsys.readouterr().out
 
 

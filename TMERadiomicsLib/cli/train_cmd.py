@@ -10,15 +10,32 @@ from ..models.tables import read_table
 from ..outputs import check_out_dir
 from ..training import RECIPES, read_stable_features, train
 
+REGIONS = ("intratumoral", "peritumoral", "ring")
+# Option -> (recipe it belongs to, key in the recipe's options).
+RECIPE_FLAGS = {
+    "model": ("qian2024-lasso", "model"),
+    "screen_p": ("qian2024-lasso", "screen_alpha"),
+    "no_screen": ("qian2024-lasso", "screen"),
+    "no_zscore": ("qian2024-lasso", "zscore"),
+    "two_stage": ("qian2024-lasso", "two_stage"),
+    "lambda_rule": ("qian2024-lasso", "lambda_rule"),
+    "regions": ("han2024-rf", "regions"),
+    "select_top": ("han2024-rf", "select_top"),
+    "no_importance_selection": ("han2024-rf", "select"),
+    "no_youden": ("han2024-rf", "youden"),
+}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a model bundle with a paper's recipe",
         description=(
-            "Train qian2024-lasso (z-score, stratified 7:3 split, LASSO-logistic with CV) or "
-            "han2024-rf (random forest chosen by 5-fold CV, Youden threshold, top-20 "
-            "importances) on a combined-features CSV and a labels CSV; write a model bundle."
+            "Train qian2024-lasso (regions of --model, optional ICC list, 7:3 split, Shapiro-Wilk then "
+            "t-test/Mann-Whitney screen, z-score, LASSO-logistic with CV lambda) or han2024-rf "
+            "(intratumoral + ring, optional ICC list, importance-based selection inside 5-fold CV, CV model "
+            "choice, Youden threshold) on a combined-features CSV and a labels CSV; write a model bundle "
+            "whose manifest records every step (provenance.steps). --no-* flags switch steps off."
         ),
     )
     parser.add_argument("features", help="combined-features CSV")
@@ -28,22 +45,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--label", help="label column (default: the only one)")
     parser.add_argument("--median-split", action="store_true",
                         help="label is continuous: above the cohort median is 1")
-    parser.add_argument("--stable-features", help="text file, one feature name per line, restricting the candidates")
+    parser.add_argument("--stable-features",
+                        help="ICC step: text file, one feature name per line, restricting the candidates")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--groups", nargs=2, metavar=("LABEL0", "LABEL1"),
                         help="risk-group names for label 0 and label 1, e.g. --groups cold hot "
                         "(default: made from the label column)")
-    parser.add_argument("--lambda-rule", choices=("1se", "min"), help="qian2024-lasso: lambda rule (default 1se)")
+    qian = parser.add_argument_group("qian2024-lasso")
+    qian.add_argument("--model", choices=("intratumoral", "peritumoral", "combined"),
+                      help="regions of the model: Intra_, Peri_ or both (default combined; Ring_ never)")
+    qian.add_argument("--screen-p", type=float, help="univariate screen keeps p below this (default 0.05)")
+    qian.add_argument("--no-screen", action="store_true", help="skip the Shapiro/t-test/Mann-Whitney screen")
+    qian.add_argument("--no-zscore", action="store_true", help="skip the z-score (LASSO on raw values)")
+    qian.add_argument("--two-stage", action="store_true",
+                      help="combined model: LASSO per region, then LASSO on the union of their selections")
+    qian.add_argument("--lambda-rule", choices=("1se", "min"), help="lambda rule (default 1se)")
+    han = parser.add_argument_group("han2024-rf")
+    han.add_argument("--regions", nargs="+", choices=REGIONS, help="regions (default intratumoral ring)")
+    han.add_argument("--select-top", type=int, help="features kept by importance inside the CV (default 20)")
+    han.add_argument("--no-importance-selection", action="store_true", help="skip the importance-based selection")
+    han.add_argument("--no-youden", action="store_true", help="threshold 0.5 instead of Youden's")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
 
 
+def recipe_options(args: argparse.Namespace) -> dict[str, object]:
+    """The recipe options the flags set; a flag of the other recipe is refused."""
+    options: dict[str, object] = {}
+    for flag, (recipe, key) in RECIPE_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is None or value is False:
+            continue
+        if recipe != args.recipe:
+            raise InputError(f"--{flag.replace('_', '-')} applies to {recipe} only", value=args.recipe)
+        options[key] = False if flag.startswith("no_") else value
+    return options
+
+
 def run(args: argparse.Namespace) -> int:
     check_out_dir(args.out, args.overwrite)
+    options = recipe_options(args)
     stable = read_stable_features(args.stable_features) if args.stable_features else None
-    if args.lambda_rule and args.recipe != "qian2024-lasso":
-        raise InputError("--lambda-rule applies to the qian2024-lasso recipe only", value=args.recipe)
-    options = {"lambda_rule": args.lambda_rule} if args.lambda_rule else {}
     bundle = train(
         read_table(args.features), read_table(args.labels), args.recipe, args.seed, stable,
         label=args.label, median_split=args.median_split, options=options, progress=True,
@@ -55,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         "out": str(out),
         "features": bundle.required_features,
         "threshold": bundle.manifest.threshold,
+        "steps": [{k: s[k] for k in ("name", "enabled", "features_in", "features_out")}
+                  for s in bundle.manifest.provenance["steps"]],
         "performance": bundle.manifest.performance,
     }, indent=2, default=float))
     return 0

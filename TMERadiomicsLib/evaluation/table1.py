@@ -41,20 +41,31 @@ def compare_groups(table: pd.DataFrame, y: np.ndarray, columns: list[str]) -> pd
     return pd.DataFrame(rows)
 
 
+def two_group_test(a: np.ndarray, b: np.ndarray, alpha: float = ALPHA) -> tuple[str, float, float, list]:
+    """(test, statistic, p, Shapiro p of each group): Student t if both look normal, else Mann-Whitney U.
+
+    The rule both papers state (Qian: Shapiro-Wilk, then ANOVA / t-test for
+    normal features, Mann-Whitney U for skewed ones; with two groups the
+    one-way ANOVA F is t squared and has the same p-value).
+    """
+    normal_p = [_shapiro(x) for x in (a, b)]
+    if all(p is not None and p > alpha for p in normal_p):
+        result = stats.ttest_ind(a, b)
+        return "Student t-test", float(result.statistic), float(result.pvalue), normal_p
+    result = stats.mannwhitneyu(a, b, alternative="two-sided")
+    return "Mann-Whitney U", float(result.statistic), float(result.pvalue), normal_p
+
+
 def _continuous(v: np.ndarray, g: np.ndarray) -> dict[str, object]:
     a, b = v[g == 0], v[g == 1]
-    normal_p = [_shapiro(x) for x in (a, b)]
-    normal = all(p is not None and p > ALPHA for p in normal_p)
-    if normal:
-        result = stats.ttest_ind(a, b)
-        test, summary = "Student t-test", lambda x: f"{np.mean(x):.4g} ± {np.std(x, ddof=1):.4g}"
+    test, statistic, p_value, normal_p = two_group_test(a, b)
+    if test == "Student t-test":
+        summary = lambda x: f"{np.mean(x):.4g} ± {np.std(x, ddof=1):.4g}"
     else:
-        result = stats.mannwhitneyu(a, b, alternative="two-sided")
-        test = "Mann-Whitney U"
         summary = lambda x: f"{np.median(x):.4g} [{np.quantile(x, 0.25):.4g}, {np.quantile(x, 0.75):.4g}]"
     return {
-        "type": "continuous", "test": test, "statistic": float(result.statistic),
-        "p_value": float(result.pvalue), "shapiro_p_group0": normal_p[0], "shapiro_p_group1": normal_p[1],
+        "type": "continuous", "test": test, "statistic": statistic,
+        "p_value": p_value, "shapiro_p_group0": normal_p[0], "shapiro_p_group1": normal_p[1],
         "group0": summary(a), "group1": summary(b),
     }
 

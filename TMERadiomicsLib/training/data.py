@@ -9,7 +9,7 @@ named must exist, and the table must come from a single preset.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from ..models.tables import (
 )
 
 REGION_OF_PREFIX = {"Intra_": "intratumoral", "Peri_": "peritumoral", "Ring_": "ring"}
+PREFIX_OF_REGION = {region: prefix for prefix, region in REGION_OF_PREFIX.items()}
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class TrainingSet:
     labels: BinaryLabels
     preset: dict[str, str]
     group_names: tuple[str, str] | None = None  # risk groups for label 0 and 1; None: from the label
+    n_all_features: int = 0  # feature columns of the table, before the stable-features (ICC) filter
+    stable_listed: int | None = None  # names in the stable-features list; None: no ICC filter
 
     @property
     def regions(self) -> list[str]:
@@ -80,7 +83,32 @@ def training_set(
         labels=binary,
         preset=_single_preset(features),
         group_names=_group_names(group_names),
+        n_all_features=len(feature_columns(features)),
+        stable_listed=None if stable_features is None else len(stable_features),
     )
+
+
+def record_icc_filter(data: TrainingSet, log) -> None:
+    """The optional ICC step: a stable-features list restricted the candidates in ``training_set``."""
+    if data.stable_listed is None:
+        log.skipped("icc_filter", data.n_all_features, source="none given (--stable-features)")
+    else:
+        log.add("icc_filter", data.n_all_features, data.X.shape[1], listed=data.stable_listed,
+                source="--stable-features list (e.g. ICC > 0.75)")
+
+
+def select_regions(data: TrainingSet, regions: list[str], log) -> TrainingSet:
+    """Keep the candidate features of ``regions`` (intratumoral, peritumoral, ring)."""
+    unknown = [r for r in regions if r not in PREFIX_OF_REGION]
+    if unknown or not regions:
+        raise InputError(f"regions must be among {', '.join(PREFIX_OF_REGION)}", value=regions)
+    prefixes = tuple(PREFIX_OF_REGION[r] for r in regions)
+    keep = [c for c in data.X.columns if c.startswith(prefixes)]
+    log.add("regions", data.X.shape[1], len(keep), regions=list(regions))
+    if not keep:
+        raise InputError(f"no candidate feature of the regions {', '.join(regions)} in the features table "
+                         f"(columns {', '.join(prefixes)}...)", value=regions)
+    return replace(data, X=data.X[keep])
 
 
 def _candidates(features: pd.DataFrame, stable: list[str] | None) -> list[str]:

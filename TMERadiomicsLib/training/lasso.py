@@ -1,24 +1,36 @@
-"""Recipe ``qian2024-lasso``: z-score, 7:3 split, LASSO-logistic with CV, radscore.
+"""Recipe ``qian2024-lasso``: regions, ICC, split, univariate screen, z-score, LASSO-logistic.
 
-Qian et al. 2024 z-score the features, split the cohort 7:3 at random,
-select features with "LASSO-logistics regression" in R and report the
-coefficients of a radscore. This recipe:
+Qian et al. 2024 keep features with ICC > 0.75, test every feature for
+Shapiro-Wilk normality and compare the M2 groups with a t-test/ANOVA
+(normal) or Mann-Whitney U (skewed) at p < 0.05, z-score, split the cohort
+7:3 at random, select features with "LASSO-logistics regression" in R and
+report the coefficients of a radscore for three models: intratumoral,
+peritumoral and combined. This recipe runs, each step recorded in
+``provenance.steps`` and each optional one switchable off:
 
-1. splits the cases 7:3, stratified by label, seeded;
-2. z-scores with the training part's mean and sd only (ddof=1), so the
-   held-out 30% never leaks into the model;
-3. runs an L1-penalised *logistic* regression path (the analogue of R's
-   ``cv.glmnet(family="binomial")``, which a "LASSO-logistics" model in R
+0. ``model``: the regions of the model (intratumoral: ``Intra_``,
+   peritumoral: ``Peri_``, combined: both; ``Ring_`` never);
+   ``icc_filter``: the optional stable-features list;
+1. ``split``: the cases 7:3, stratified by label, seeded;
+2. ``screen`` (option ``screen``): the univariate screen on the training
+   part (``screen.py``), keep p < ``screen_alpha``;
+3. ``zscore`` (option ``zscore``): the training part's mean and sd only
+   (ddof=1), so the held-out 30% never leaks into the model;
+4. ``lasso``: an L1-penalised *logistic* regression path (the analogue of
+   R's ``cv.glmnet(family="binomial")``, which a "LASSO-logistics" model in R
    almost certainly was) over glmnet's default lambda grid: 100 values from
    lambda_max, the smallest lambda keeping every coefficient at zero, down
-   to 0.01 * lambda_max (1e-4 when cases outnumber features);
-4. picks lambda by stratified k-fold CV on binomial deviance: lambda.min
-   minimises the mean CV deviance, lambda.1se is the largest lambda whose
-   mean is within one standard error of that minimum (glmnet's rules).
-   The default is lambda.1se, the rule ``coef()``/``predict()`` of a
-   ``cv.glmnet`` fit use unless told otherwise; ``lambda_rule="min"``
-   selects lambda.min;
-5. keeps the model at the chosen lambda: its non-zero coefficients are the
+   to 0.01 * lambda_max (1e-4 when cases outnumber features); lambda by
+   stratified k-fold CV on binomial deviance: lambda.min minimises the mean
+   CV deviance, lambda.1se is the largest lambda whose mean is within one
+   standard error of that minimum (glmnet's rules). The default is
+   lambda.1se, the rule ``coef()``/``predict()`` of a ``cv.glmnet`` fit use
+   unless told otherwise; ``lambda_rule="min"`` selects lambda.min;
+5. for ``combined`` with ``two_stage``: steps 2-4 per region first, then
+   LASSO again on the union of the regions' selections (Table 2's combined
+   model is exactly the peritumoral and intratumoral selections with other
+   coefficients, which a second fit gives);
+6. the model at the chosen lambda: its non-zero coefficients are the
    signature, radscore = intercept + sum(coef * z) is the log-odds and the
    logistic function of it the probability. Risk group at probability 0.5.
 
@@ -46,17 +58,35 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from tqdm import tqdm
 
 from ..errors import InputError
-from ..evaluation.auc import auc_delong
+from ..evaluation.auc import auc_bootstrap
 from ..evaluation.metrics import confusion_metrics
 from ..models.bundle import ModelBundle
 from ..models.linear import LinearModel
 from ..models.manifest import Manifest
-from .data import TrainingSet, regions_of, require_folds, risk_group_names, trained_intended_use
+from .data import (
+    TrainingSet,
+    record_icc_filter,
+    regions_of,
+    require_folds,
+    risk_group_names,
+    select_regions,
+    trained_intended_use,
+)
+from .screen import univariate_screen
+from .steps import StepLog
 
 logger = logging.getLogger(__name__)
 
 NAME = "qian2024-lasso"
-DEFAULTS = {"test_fraction": 0.3, "cv_folds": 10, "n_lambdas": 100, "lambda_rule": "1se", "threshold": 0.5}
+MODEL_REGIONS = {
+    "intratumoral": ["intratumoral"],
+    "peritumoral": ["peritumoral"],
+    "combined": ["intratumoral", "peritumoral"],
+}
+DEFAULTS = {
+    "model": "combined", "screen": True, "screen_alpha": 0.05, "zscore": True, "two_stage": False,
+    "test_fraction": 0.3, "cv_folds": 10, "n_lambdas": 100, "lambda_rule": "1se", "threshold": 0.5,
+}
 _INTERCEPT_SCALING = 1e3
 _TOL = 1e-7
 # scikit-learn 1.8 deprecated ``penalty`` in favour of ``l1_ratio``; before 1.8
@@ -118,11 +148,13 @@ def lambda_grid(z: np.ndarray, y: np.ndarray, n_lambdas: int) -> np.ndarray:
     return np.geomspace(lambda_max, lambda_max * ratio, n_lambdas)
 
 
-def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int, progress: bool = False) -> LassoPath:
+def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int, progress: bool = False,
+            standardise: bool = True) -> LassoPath:
     """Mean and standard error of the CV binomial deviance along the path.
 
     Each fold is z-scored with its own training part's statistics, so the
-    CV estimate does not see the held-out fold either.
+    CV estimate does not see the held-out fold either (unless the z-score
+    step is switched off: then no fold is standardised).
     """
     lambdas = lambda_grid(z, y, n_lambdas)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
@@ -131,6 +163,8 @@ def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int,
     for k, (fit_idx, val_idx) in enumerate(splits):
         mean, sd = z[fit_idx].mean(axis=0), z[fit_idx].std(axis=0, ddof=1)
         sd[sd == 0] = 1.0
+        if not standardise:
+            mean, sd = np.zeros_like(mean), np.ones_like(sd)
         z_fit, z_val = (z[fit_idx] - mean) / sd, (z[val_idx] - mean) / sd
         for j, lam in enumerate(lambdas):
             p = fit_lasso_logistic(z_fit, y[fit_idx], lam, seed).predict_proba(z_val)[:, 1]
@@ -143,36 +177,103 @@ def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int,
 
 def train_lasso(data: TrainingSet, seed: int, options: dict, progress: bool = False) -> ModelBundle:
     """Run the recipe; see the module docstring."""
-    opts = {**DEFAULTS, **options}
-    if opts["lambda_rule"] not in ("min", "1se"):
-        raise InputError("lambda rule must be 'min' or '1se'", value=opts["lambda_rule"])
+    opts = _options(options)
+    log = StepLog()
+    record_icc_filter(data, log)
+    data = select_regions(data, MODEL_REGIONS[opts["model"]], log)
     train_idx, test_idx = _split(data, opts["test_fraction"], seed)
+    log.add("split", data.X.shape[1], data.X.shape[1], training=len(train_idx), testing=len(test_idx),
+            test_fraction=opts["test_fraction"], stratified=True)
     require_folds(data.y[train_idx], data.case_ids[train_idx], opts["cv_folds"], "LASSO cross-validation")
-    X_train = data.X.iloc[train_idx]
-    mean, sd = X_train.mean(), X_train.std(ddof=1)
+    X_train, y_train = data.X.iloc[train_idx], data.y[train_idx]
+    sd = X_train.std(ddof=1)
     usable = sd.index[sd > 0].tolist()
     if len(usable) < len(sd):
         logger.info("dropping %d candidate features constant in the training part", len(sd) - len(usable))
-    z = ((X_train[usable] - mean[usable]) / sd[usable]).to_numpy()
-    y_train = data.y[train_idx]
-    path = cv_path(z, y_train, opts["cv_folds"], opts["n_lambdas"], seed, progress)
+    log.add("drop_constant", len(sd), len(usable))
+    if opts["model"] == "combined" and opts["two_stage"]:
+        preselected = []
+        for region in MODEL_REGIONS["combined"]:
+            prefix = "Intra_" if region == "intratumoral" else "Peri_"
+            stage = _screen_and_lasso(X_train[[c for c in usable if c.startswith(prefix)]], y_train, opts, seed,
+                                      progress, log, suffix=f"_{region}")
+            preselected += stage.names
+        log.add("two_stage_union", len(usable), len(preselected))
+        if not preselected:
+            raise InputError("two-stage fit: LASSO selected no feature in either region")
+        final = _screen_and_lasso(X_train[preselected], y_train, {**opts, "screen": False}, seed, progress, log,
+                                  suffix="_stage2")
+    else:
+        log.skipped("two_stage", len(usable), applies_to="model combined")
+        final = _screen_and_lasso(X_train[usable], y_train, opts, seed, progress, log)
+    manifest = _manifest(data, final, opts, seed, train_idx, test_idx, log)
+    return ModelBundle(manifest, final.model).with_file_hashes()
+
+
+@dataclass(frozen=True)
+class LassoFit:
+    names: list[str]
+    model: LinearModel
+    path: LassoPath
+    lam: float
+
+
+def _screen_and_lasso(X: pd.DataFrame, y: np.ndarray, opts: dict, seed: int, progress: bool, log: StepLog,
+                      suffix: str = "") -> LassoFit:
+    """Screen, z-score and LASSO on the training part; the selected features and their model."""
+    if opts["screen"]:
+        table = univariate_screen(X, y, opts["screen_alpha"])
+        kept = table.loc[table["kept"], "feature"].tolist()
+        tests = table.loc[table["kept"], "test"].value_counts().to_dict()
+        log.add("screen" + suffix, X.shape[1], len(kept), alpha=opts["screen_alpha"],
+                rule="Shapiro-Wilk per group; both normal: Student t-test (= one-way ANOVA), else Mann-Whitney U",
+                kept_by_test={k: int(v) for k, v in tests.items()})
+        if not kept:
+            raise InputError(f"the univariate screen{suffix.replace('_', ' ')} kept no feature at "
+                             f"p < {opts['screen_alpha']}; raise --screen-p or switch the screen off (--no-screen)",
+                             value=f"{X.shape[1]} candidates")
+        X = X[kept]
+    else:
+        log.skipped("screen" + suffix, X.shape[1])
+    mean, sd = X.mean(), X.std(ddof=1)
+    if opts["zscore"]:
+        log.add("zscore" + suffix, X.shape[1], X.shape[1], statistics="training part, ddof=1")
+    else:
+        log.skipped("zscore" + suffix, X.shape[1])
+        mean, sd = mean * 0.0, sd * 0.0 + 1.0
+    z = ((X - mean) / sd).to_numpy()
+    path = cv_path(z, y, opts["cv_folds"], opts["n_lambdas"], seed, progress, standardise=opts["zscore"])
     lam = path.lambda_min if opts["lambda_rule"] == "min" else path.lambda_1se
-    final = fit_lasso_logistic(z, y_train, lam, seed)
-    chosen = np.flatnonzero(final.coef_[0])
-    if chosen.size == 0:
+    fit = fit_lasso_logistic(z, y, lam, seed)
+    chosen = np.flatnonzero(fit.coef_[0])
+    log.add("lasso" + suffix, X.shape[1], len(chosen), lambda_rule=opts["lambda_rule"], lambda_chosen=lam,
+            cv_folds=opts["cv_folds"], n_lambdas=opts["n_lambdas"])
+    if chosen.size == 0 and suffix not in ("_intratumoral", "_peritumoral"):
         raise InputError(
             f"LASSO selected no feature at lambda.{opts['lambda_rule']} ({lam:.4g}): the labels are not "
             "predictable from these features at this penalty"
         )
-    names = [usable[i] for i in chosen]
+    names = [X.columns[i] for i in chosen]
     model = LinearModel(
-        coefficients={name: float(final.coef_[0][i]) for name, i in zip(names, chosen)},
-        intercept=float(final.intercept_[0]),
+        coefficients={name: float(fit.coef_[0][i]) for name, i in zip(names, chosen)},
+        intercept=float(fit.intercept_[0]),
         mean={n: float(mean[n]) for n in names},
         sd={n: float(sd[n]) for n in names},
     )
-    manifest = _manifest(data, model, path, lam, opts, seed, train_idx, test_idx)
-    return ModelBundle(manifest, model).with_file_hashes()
+    return LassoFit(names, model, path, lam)
+
+
+def _options(options: dict) -> dict:
+    opts = {**DEFAULTS, **options}
+    if opts["lambda_rule"] not in ("min", "1se"):
+        raise InputError("lambda rule must be 'min' or '1se'", value=opts["lambda_rule"])
+    if opts["model"] not in MODEL_REGIONS:
+        raise InputError(f"model must be one of {', '.join(MODEL_REGIONS)}", value=opts["model"])
+    if opts["two_stage"] and opts["model"] != "combined":
+        raise InputError("the two-stage fit applies to the combined model only", value=opts["model"])
+    if not 0.0 < float(opts["screen_alpha"]) <= 1.0:
+        raise InputError("the screen's p threshold must lie in (0, 1]", value=opts["screen_alpha"])
+    return opts
 
 
 def _split(data: TrainingSet, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +283,8 @@ def _split(data: TrainingSet, test_fraction: float, seed: int) -> tuple[np.ndarr
     return train_test_split(index, test_size=test_fraction, stratify=data.y, random_state=seed)
 
 
-def _manifest(data, model, path, lam, opts, seed, train_idx, test_idx) -> Manifest:
+def _manifest(data, final: LassoFit, opts, seed, train_idx, test_idx, log: StepLog) -> Manifest:
+    model, path, lam = final.model, final.path, final.lam
     performance = {}
     for part, idx in (("training", train_idx), ("testing", test_idx)):
         frame = data.X.iloc[idx]
@@ -190,7 +292,7 @@ def _manifest(data, model, path, lam, opts, seed, train_idx, test_idx) -> Manife
         y = data.y[idx]
         entry = {"n": len(idx), **confusion_metrics(y, prob, opts["threshold"]).as_dict()}
         if len(set(y)) == 2:
-            entry["auc"] = auc_delong(y, prob).as_dict()
+            entry["auc"] = auc_bootstrap(y, prob, seed=seed).as_dict()
         performance[part] = entry
     features = model.features
     return Manifest(
@@ -208,7 +310,8 @@ def _manifest(data, model, path, lam, opts, seed, train_idx, test_idx) -> Manife
         risk_groups=risk_group_names(data),
         normalisation={
             "status": "training",
-            "rule": "z = (x - mean) / sd of the training part (ddof=1)",
+            "rule": ("z = (x - mean) / sd of the training part (ddof=1)" if opts["zscore"]
+                     else "none (z-score step switched off: mean 0, sd 1)"),
             "cohort_size": len(train_idx),
         },
         intended_use=trained_intended_use(NAME),
@@ -217,6 +320,7 @@ def _manifest(data, model, path, lam, opts, seed, train_idx, test_idx) -> Manife
             "recipe": NAME,
             "seed": seed,
             "options": opts,
+            "steps": log.as_list(),
             "candidates": data.X.shape[1],
             "lambda_rule": opts["lambda_rule"],
             "lambda_chosen": lam,
