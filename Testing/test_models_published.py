@@ -15,6 +15,7 @@ from model_tables import cli_args, qian_table  # noqa: E402
 
 from TMERadiomicsLib.cli import calibrate_cmd, score_cmd  # noqa: E402
 from TMERadiomicsLib.errors import InputError  # noqa: E402
+from TMERadiomicsLib.evaluation import youden_threshold  # noqa: E402
 from TMERadiomicsLib.features.presets import load_preset  # noqa: E402
 from TMERadiomicsLib.models import bundled_model, calibrate, list_bundled_models, load_bundle  # noqa: E402
 from TMERadiomicsLib.models.published import qian_bundle  # noqa: E402
@@ -192,3 +193,48 @@ def test_score_cli_from_image_and_mask(tmp_path, capsys):
 
 def case_threshold(folder: Path) -> float:
     return json.loads((folder / "manifest.json").read_text())["threshold"]
+
+
+def test_table_3_operating_points_imply_15_or_16_of_51_called_high():
+    """The arithmetic of docs/models.md: Table 3's training metrics fix the confusion matrix."""
+    from TMERadiomicsLib.models.published import TABLE_3
+
+    called_high = {}
+    for model, parts in TABLE_3.items():
+        t = parts["training"]
+        # 51 = P + N; the only P for which sensitivity, specificity and accuracy agree to 3 decimals.
+        fits = [(p, 51 - p) for p in range(1, 51)
+                if round(round(t["sensitivity"] * p) / p, 3) == t["sensitivity"]
+                and round(round(t["specificity"] * (51 - p)) / (51 - p), 3) == t["specificity"]
+                and round((round(t["sensitivity"] * p) + round(t["specificity"] * (51 - p))) / 51, 3) == t["accuracy"]]
+        assert len(fits) == 1, model
+        p, n = fits[0]
+        tp, tn = round(t["sensitivity"] * p), round(t["specificity"] * n)
+        called_high[model] = tp + (n - tn)
+    assert called_high == {"intratumoral": 26, "peritumoral": 15, "combined": 16}
+
+
+def test_youden_calibration_uses_the_labels_and_is_the_default_with_them(tmp_path, capsys):
+    bundle = load_bundle(bundled_model("qian2024-peritumoral"))
+    sha = bundle.manifest.preset["sha256"]
+    reference = qian_table(bundle.required_features, sha, n=40, seed=2)
+    median = calibrate(bundle, reference)
+    radscore = median.score(reference)["radscore"].to_numpy()
+    rng = np.random.default_rng(0)
+    # Labels tied to the radscore, high for the top 12 of 40 with two swaps: Youden cuts near the 12th.
+    y = (radscore >= np.sort(radscore)[-12]).astype(int)
+    y[rng.choice(40, 2, replace=False)] ^= 1
+    labels = pd.DataFrame({"case_id": reference["case_id"], "m2_high": y})
+    youden = calibrate(bundle, reference, labels)
+    assert youden.manifest.threshold_rule.startswith("Youden")
+    assert youden.manifest.threshold == pytest.approx(youden_threshold(y, radscore))
+    assert median.manifest.threshold == pytest.approx(np.median(radscore))
+    assert calibrate(bundle, reference, labels, rule="median").manifest.threshold == median.manifest.threshold
+    with pytest.raises(InputError, match="needs the reference cohort's labels"):
+        calibrate(bundle, reference, rule="youden")
+    f, l = tmp_path / "f.csv", tmp_path / "l.csv"
+    reference.to_csv(f, index=False)
+    labels.to_csv(l, index=False)
+    argv = ["calibrate", "qian2024-peritumoral", str(f), "--labels", str(l), "--out", str(tmp_path / "cal")]
+    assert calibrate_cmd.run(cli_args(calibrate_cmd, argv)) == 0
+    assert json.loads(capsys.readouterr().out)["threshold"] == pytest.approx(youden.manifest.threshold)

@@ -2,9 +2,18 @@
 
 Qian 2024 publishes coefficients on z-scored features but neither the
 feature means and standard deviations nor an intercept. Calibration stores
-the reference cohort's per-feature mean and sd (ddof=1), the cohort-median
-radscore as the risk threshold (Qian split M2 infiltration at the median)
-and the cohort size. Only then does the bundle assign risk groups.
+the reference cohort's per-feature mean and sd (ddof=1), a radscore
+threshold and the cohort size. Only then does the bundle assign risk groups.
+
+Threshold rules (docs/models.md has the arithmetic):
+
+- ``youden``: the radscore maximising sensitivity + specificity - 1 on the
+  reference cohort's labels. Table 3's training operating points imply
+  15-16 of 51 cases called high for the peritumoral and combined models
+  (specificity 1.000 and 0.962), which a median cut (25-26 of 51) cannot give
+  and an optimal cut does; the default when labels are given.
+- ``median``: the cohort-median radscore, the only rule a cohort without
+  labels allows; the default then.
 """
 
 from __future__ import annotations
@@ -19,17 +28,28 @@ import pandas as pd
 from ..errors import InputError
 from .bundle import ModelBundle
 from .linear import LinearModel
-from .tables import name_list, require_finite, source_of
+from .tables import align, binary_labels, name_list, require_finite, source_of
 
 logger = logging.getLogger(__name__)
 
 # Fewer cases make the mean, sd and median too unstable to call a calibration.
 MIN_CALIBRATION_CASES = 10
+THRESHOLD_RULES = ("youden", "median")
 
 
-def calibrate(bundle: ModelBundle, combined: pd.DataFrame) -> ModelBundle:
-    """A copy of ``bundle`` calibrated on the cases of ``combined``."""
+def calibrate(bundle: ModelBundle, combined: pd.DataFrame, labels: pd.DataFrame | None = None, *,
+              label: str | None = None, median_split: bool = False, rule: str | None = None) -> ModelBundle:
+    """A copy of ``bundle`` calibrated on the cases of ``combined``.
+
+    ``rule`` is ``youden`` (needs ``labels``) or ``median``; by default
+    ``youden`` when labels are given, ``median`` otherwise.
+    """
     source = source_of(combined)
+    rule = rule or ("youden" if labels is not None else "median")
+    if rule not in THRESHOLD_RULES:
+        raise InputError(f"threshold rule must be one of {', '.join(THRESHOLD_RULES)}", value=rule)
+    if rule == "youden" and labels is None:
+        raise InputError("the youden threshold needs the reference cohort's labels (--labels)")
     model = bundle.estimator
     normalisation = bundle.manifest.normalisation or {}
     if not isinstance(model, LinearModel) or normalisation.get("status") not in ("not-published", "calibrated"):
@@ -51,11 +71,17 @@ def calibrate(bundle: ModelBundle, combined: pd.DataFrame) -> ModelBundle:
     if flat:
         raise InputError(f"features without spread in the calibration cohort: {name_list(flat)}", file=source)
     calibrated = replace(model, mean=values.mean().to_dict(), sd=sd.to_dict())
-    threshold = float(calibrated.radscore(values).median())
+    radscore = calibrated.radscore(values)
+    if rule == "youden":
+        threshold = _youden(combined, labels, radscore, label, median_split)
+        rule_text = "Youden index of the radscore on the calibration cohort's labels"
+    else:
+        threshold = float(radscore.median())
+        rule_text = "median radscore of the calibration cohort"
     manifest = replace(
         bundle.manifest,
         threshold=threshold,
-        threshold_rule="median radscore of the calibration cohort",
+        threshold_rule=rule_text,
         normalisation={
             "status": "calibrated",
             "rule": "z = (x - mean) / sd with the calibration cohort's mean and sd (ddof=1)",
@@ -66,6 +92,17 @@ def calibrate(bundle: ModelBundle, combined: pd.DataFrame) -> ModelBundle:
     )
     logger.info("calibrated %s on %d cases; threshold %.4f", manifest.name, len(combined), threshold)
     return ModelBundle(manifest, calibrated).with_file_hashes()
+
+
+def _youden(combined: pd.DataFrame, labels: pd.DataFrame, radscore: pd.Series, label: str | None,
+            median_split: bool) -> float:
+    from ..evaluation.metrics import youden_threshold
+
+    scored = combined[["case_id"]].assign(radscore=radscore.to_numpy())
+    scored.attrs = dict(combined.attrs)
+    scored, labels = align(scored, labels)
+    truth = binary_labels(labels, label, median_split)
+    return youden_threshold(truth.values.to_numpy(dtype=int), scored["radscore"].to_numpy(dtype=float))
 
 
 def _file_sha256(source: str | None) -> str | None:
