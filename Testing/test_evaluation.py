@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import sys
 from pathlib import Path
 
@@ -132,12 +133,34 @@ def test_table1_chooses_tests_as_documented():
     assert rows.loc["skewed", "test"] == "Mann-Whitney U"
     assert rows.loc["skewed", "p_value"] == pytest.approx(
         stats.mannwhitneyu(table["skewed"][y == 0], table["skewed"][y == 1]).pvalue)
-    assert rows.loc["binary", "test"] == "Fisher exact"
+    assert rows.loc["binary", "test"] == "Fisher exact (2x2)"
     assert rows.loc["binary", "p_value"] == pytest.approx(
         stats.fisher_exact(pd.crosstab(table["binary"], y).to_numpy()).pvalue)
-    assert rows.loc["stage", "test"] == "chi-square"
-    assert rows.loc["stage", "p_value"] == pytest.approx(
-        stats.chi2_contingency(pd.crosstab(table["stage"], y).to_numpy()).pvalue)
+    # Both papers used Fisher's exact test for larger tables too, not chi-square.
+    assert rows.loc["stage", "test"] == "Fisher exact (r x c), Monte Carlo"
+    exact = enumerated_fisher_3x2(pd.crosstab(table["stage"], y).to_numpy())
+    assert abs(rows.loc["stage", "p_value"] - exact) < 4 * rows.loc["stage", "mc_standard_error"]
+
+
+def enumerated_fisher_3x2(table: np.ndarray) -> float:
+    """Fisher's exact p of a 3 x 2 table by listing every table with its margins."""
+    from math import lgamma
+
+    rows, cols, n = table.sum(axis=1), table.sum(axis=0), table.sum()
+    const = sum(lgamma(r + 1) for r in rows) + sum(lgamma(c + 1) for c in cols) - lgamma(n + 1)
+
+    def log_p(t):
+        return const - sum(lgamma(x + 1) for x in t.ravel())
+
+    observed, total = log_p(table), 0.0
+    for a in range(min(rows[0], cols[0]) + 1):
+        for b in range(min(rows[1], cols[0] - a) + 1):
+            c = cols[0] - a - b
+            if 0 <= c <= rows[2]:
+                t = np.array([[a, rows[0] - a], [b, rows[1] - b], [c, rows[2] - c]])
+                if log_p(t) <= observed + 1e-7:
+                    total += np.exp(log_p(t))
+    return total
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +230,16 @@ def test_evaluate_cli_writes_report_and_refuses_mismatched_ids(trained_and_holdo
     with pytest.raises(InputError, match=f"in features only: {features.loc[0, 'case_id']}; in labels only: none"):
         evaluate_cmd.run(cli_args(evaluate_cmd, argv))
     assert not (tmp_path / "report2").exists()
+
+
+def test_default_ci_follows_the_paper(trained_and_holdout):
+    from TMERadiomicsLib.evaluation.evaluate import default_ci_method
+
+    bundle, features, labels = trained_and_holdout
+    # Qian's intervals are asymmetric (bootstrap); Han's symmetric (DeLong).
+    result = evaluate(bundle, features, labels, label="state", n_bootstrap=300)
+    assert result.auc.method == "bootstrap" and result.auc.n_resamples == 300
+    assert result.auc.p_value == pytest.approx(
+        stats.mannwhitneyu(*[result.scores["score"][result.scores["label"] == k] for k in (1, 0)],
+                           method="asymptotic", use_continuity=False).pvalue)
+    assert default_ci_method(replace(bundle, manifest=replace(bundle.manifest, name="han2024-rf"))) == "delong"

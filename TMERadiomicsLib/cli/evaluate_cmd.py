@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..errors import InputError
 from ..evaluation import evaluate, write_report
 from ..evaluation.report import result_dict
 from ..models import load_bundle
@@ -30,14 +31,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--label", help="label column (default: the only one)")
     parser.add_argument("--median-split", action="store_true", help="label is continuous: above the median is 1")
     parser.add_argument("--clinical", help="CSV of case_id plus clinical variables for Table 1")
-    parser.add_argument("--ci", choices=("delong", "bootstrap"), default="delong")
-    parser.add_argument("--n-bootstrap", type=int, default=2000)
+    parser.add_argument("--ci", choices=("delong", "bootstrap"),
+                        help="AUC CI: bootstrap (percentile, seeded; default for Qian bundles) or DeLong "
+                        "(default for han2024-rf and other bundles)")
+    parser.add_argument("--n-bootstrap", type=int, default=2000, help="bootstrap resamples (at least 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.n_bootstrap < 1:
+        raise InputError("--n-bootstrap must be at least 1", value=args.n_bootstrap)
     check_out_dir(args.out, args.overwrite)
     clinical = read_table(args.clinical) if args.clinical else None
     result = evaluate(

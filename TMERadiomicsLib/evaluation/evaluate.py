@@ -27,6 +27,11 @@ from .table1 import compare_groups
 CI_METHODS = ("delong", "bootstrap")
 
 
+def default_ci_method(bundle: ModelBundle) -> str:
+    """The CI each paper reports: Qian's are asymmetric (bootstrap), Han's symmetric (DeLong)."""
+    return "bootstrap" if bundle.manifest.name.startswith("qian2024") else "delong"
+
+
 @dataclass(frozen=True)
 class EvaluationResult:
     bundle: dict[str, object]  # name, version, score kind, threshold, calibrated
@@ -53,13 +58,19 @@ def evaluate(
     label: str | None = None,
     median_split: bool = False,
     clinical: pd.DataFrame | None = None,
-    ci: str = "delong",
+    ci: str | None = None,
     n_bootstrap: int = 2000,
     seed: int = 0,
 ) -> EvaluationResult:
-    """Evaluate ``bundle`` on the cases of ``features`` with ``labels``."""
+    """Evaluate ``bundle`` on the cases of ``features`` with ``labels``.
+
+    ``ci`` defaults to the method of the bundle's paper (``default_ci_method``).
+    """
+    ci = ci or default_ci_method(bundle)
     if ci not in CI_METHODS:
         raise InputError(f"CI method must be one of {CI_METHODS}", value=ci)
+    if ci == "bootstrap" and (isinstance(n_bootstrap, bool) or int(n_bootstrap) < 1):
+        raise InputError("--n-bootstrap must be at least 1", value=n_bootstrap)
     bundle.check_input(features)
     features, labels = align(features, labels)
     truth = binary_labels(labels, label, median_split)

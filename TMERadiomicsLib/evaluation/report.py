@@ -60,7 +60,8 @@ def metrics_table(result: EvaluationResult) -> pd.DataFrame:
         rows.insert(0, {"at": "bundle threshold", **result.at_bundle_threshold.as_dict()})
     auc = result.auc
     for row in rows:
-        row.update(auc=auc.auc, auc_ci_low=auc.ci_low, auc_ci_high=auc.ci_high, auc_method=auc.method)
+        row.update(auc=auc.auc, auc_ci_low=auc.ci_low, auc_ci_high=auc.ci_high, auc_method=auc.method,
+                   auc_p_value=auc.p_value)
     return pd.DataFrame(rows)
 
 
@@ -91,7 +92,8 @@ def render_html(result: EvaluationResult, pngs: dict[str, bytes]) -> str:
         f"<p>{result.n_cases} cases; label {escape(result.label['column'])} ({escape(result.label['rule'])}): "
         f"{result.label['n_positive']} positive, {result.label['n_negative']} negative. "
         f"Score: {escape(b['score'])}.</p>",
-        f"<p><b>AUC</b> {auc.auc:.3f} (95% CI {auc.ci_low:.3f}-{auc.ci_high:.3f}, {escape(auc.method)})</p>",
+        f"<p><b>AUC</b> {auc.auc:.3f} (95% CI {auc.ci_low:.3f}-{auc.ci_high:.3f}, {escape(auc.method)}; "
+        f"p = {auc.p_value:.3g} against 0.5, Wilcoxon rank-sum)</p>",
         "<h2>Threshold metrics</h2>",
         html_table(metrics_table(result)[["at", *_METRICS]]),
     ]

@@ -1,11 +1,14 @@
-"""Table-1 style comparison of two groups, as both papers report it.
+"""Table-1 style comparison of two groups with the tests both papers name.
 
 Continuous variables: Shapiro-Wilk in each group; when neither rejects
 normality at ``alpha``, Student's independent-samples t-test (summary
 mean +- sd), otherwise the two-sided Mann-Whitney U test (summary median
-[IQR]). Categorical variables (non-numeric, or at most ``MAX_LEVELS``
-integer levels): Fisher's exact test for a 2x2 table, the chi-square test of
-independence otherwise (summary: counts per level).
+[IQR]) (Qian: t-test/ANOVA or Mann-Whitney U after Shapiro-Wilk; Han:
+Student t or Wilcoxon after Shapiro-Wilk). Categorical variables
+(non-numeric, or at most ``MAX_LEVELS`` integer levels): Fisher's exact test
+(both papers), scipy's exact test for a 2x2 table and the seeded Monte Carlo
+r x c test of ``exact.py`` otherwise, whose standard error is in the row
+(summary: counts per level).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .exact import fisher_exact_rxc
 
 ALPHA = 0.05
 MAX_LEVELS = 5
@@ -79,14 +84,10 @@ def _shapiro(x: np.ndarray) -> float | None:
 def _categorical(v: pd.Series, g: np.ndarray) -> dict[str, object]:
     counts = pd.crosstab(v.astype(str).to_numpy(), g)
     counts = counts.reindex(columns=[0, 1], fill_value=0)
-    if counts.shape == (2, 2):
-        result = stats.fisher_exact(counts.to_numpy())
-        test, statistic = "Fisher exact", float(result.statistic)
-    else:
-        result = stats.chi2_contingency(counts.to_numpy())
-        test, statistic = "chi-square", float(result.statistic)
+    result = fisher_exact_rxc(counts.to_numpy())
     describe = lambda col: "; ".join(f"{level}: {int(n)}" for level, n in counts[col].items())
     return {
-        "type": "categorical", "test": test, "statistic": statistic, "p_value": float(result.pvalue),
-        "shapiro_p_group0": None, "shapiro_p_group1": None, "group0": describe(0), "group1": describe(1),
+        "type": "categorical", "test": result.method, "statistic": result.odds_ratio,
+        "p_value": result.p_value, "shapiro_p_group0": None, "shapiro_p_group1": None,
+        "group0": describe(0), "group1": describe(1), "mc_standard_error": result.mc_standard_error,
     }
