@@ -31,6 +31,7 @@ COMMANDS: tuple[str, ...] = (
     "score_cmd",
     "labels_cmd",
     "survival_cmd",
+    "response_cmd",
     "session_cmd",
     "icc_cmd",
     "perturb_cmd",

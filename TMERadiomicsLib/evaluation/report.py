@@ -39,14 +39,15 @@ def result_dict(result: EvaluationResult) -> dict[str, object]:
         "scores": result.scores.to_dict(orient="records"),
         "notes": result.notes,
     }
-    return _clean(data)
+    return json_ready(data)
 
 
-def _clean(value):
+def json_ready(value):
+    """Numbers and containers as JSON takes them: numpy scalars unwrapped, NaN null, inf as text."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_ready(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
