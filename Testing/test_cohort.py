@@ -148,3 +148,17 @@ def test_cohort_cli_writes_the_folder_and_refuses_bad_sizes(tmp_path, capsys):
     assert len(read_manifest(out / "manifest.csv")) == 10
     assert main(["cohort", "--out", str(tmp_path / "bad"), "--cases", "3"]) == 2
     assert "at least 10 cases" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def test_response_of_treated_cases_follows_the_phenotype():
+    cohort = make_cohort(400, seed=4, held_out=0.5)
+    response = cohort.response()
+    truth = cohort.truth().set_index("case_id")
+    assert set(response["case_id"]) == set(truth.index[truth["role"] == "held-out"])
+    assert set(response["recist"]) <= {"CR", "PR", "SD", "PD"}
+    hot = truth.loc[response["case_id"], "tme_hot"].to_numpy() == 1
+    objective = response["recist"].isin(["CR", "PR"]).to_numpy()
+    # Generating rates 0.55 (hot) and 0.10 (cold); 200 cases put each estimate within ~0.1.
+    assert objective[hot].mean() == pytest.approx(0.55, abs=0.12)
+    assert objective[~hot].mean() == pytest.approx(0.10, abs=0.08)
+    assert response.equals(make_cohort(400, seed=4, held_out=0.5).response())

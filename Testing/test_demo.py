@@ -112,3 +112,48 @@ def test_an_earlier_demo_is_kept(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--cases", "5"]) == 2
     assert main(["demo", "--out", str(out)]) == 2
     assert (out / "report.html").read_text() == "earlier"
+
+
+@pytest.mark.slow
+def test_each_recipe_trained_on_its_preset_and_regions_with_steps_recorded(demo):
+    out, summary = demo
+    models = {m["bundle"]: m for m in summary["models"]}
+    qian = load_bundle(out / "models" / "qian2024-lasso").manifest
+    han = load_bundle(out / "models" / "han2024-rf").manifest
+    assert qian.preset["name"] == "qian2024" and han.preset["name"] == "han2024"
+    assert not any(f.startswith("Ring_") for f in qian.required_features)
+    assert all(f.startswith(("Intra_", "Ring_")) for f in han.required_features)
+    for name, manifest in (("qian2024-lasso", qian), ("han2024-rf", han)):
+        steps = manifest.provenance["steps"]
+        assert models[name]["steps"] == [{k: s[k] for k in ("name", "enabled", "features_in", "features_out")}
+                                         for s in steps]
+    qian_steps = {s["name"]: s for s in qian.provenance["steps"]}
+    assert qian_steps["screen"]["enabled"] and qian_steps["screen"]["features_out"] < qian_steps["screen"]["features_in"]
+    assert qian_steps["lasso"]["features_out"] == len(qian.required_features)
+    han_steps = {s["name"]: s for s in han.provenance["steps"]}
+    assert han_steps["regions"]["parameters"]["regions"] == ["intratumoral", "ring"]
+    assert han_steps["importance_selection"]["features_out"] == len(han.required_features) == 20
+    # The han2024 features were extracted for the two regions only.
+    han_table = pd.read_csv(out / "features-han2024" / "features_combined.csv", nrows=1)
+    assert not any(c.startswith("Peri_") for c in han_table.columns)
+    html = (out / "report.html").read_text()
+    assert "Recipe steps" in html and "importance_selection" in html and "screen" in html
+
+
+@pytest.mark.slow
+def test_response_analysis_of_the_treated_held_out_cases(demo):
+    out, summary = demo
+    response = summary["response"]
+    cases = pd.read_csv(out / "response" / "cases.csv", dtype={"case_id": str})
+    treated = pd.read_csv(out / "cohort" / "response.csv", dtype={"case_id": str})
+    assert set(cases["case_id"]) == set(treated["case_id"]) and len(cases) == summary["cohort"]["held_out"]
+    scores = pd.read_csv(out / "evaluation" / "han2024-rf" / "scores.csv", dtype={"case_id": str}).set_index("case_id")
+    assert (cases["score"].to_numpy() == scores.loc[cases["case_id"], "score"].to_numpy()).all()
+    orr = response["auc"]["objective response (CR+PR vs SD+PD)"]
+    assert orr["auc"] == pytest.approx(roc_auc_score(cases["orr"], cases["score"]), abs=1e-12)
+    assert 0 < orr["p_value"] < 1 and orr["ci_low"] <= orr["auc"] <= orr["ci_high"]
+    assert response["kruskal_wallis"]["dof"] == len(response["kruskal_wallis"]["n_per_group"]) - 1
+    assert response["survival"]["logrank_p"] is not None
+    html = (out / "report.html").read_text()
+    assert "Immunotherapy response" in html and f"{orr['auc']:.4g}" in html
+    assert (out / "response" / "report.html").is_file()

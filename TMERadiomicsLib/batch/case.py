@@ -87,7 +87,9 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
     tumour = read_mask(spec.mask, reference=image, label=spec.label, case_id=spec.case_id,
                        resample=settings.resample_mask)
     regions = _region_options(spec, settings).build(spec.case_id, image, tumour)
-    features = extract_case(image, regions, settings.preset_path, case_id=spec.case_id)
+    masks = {name: mask for name, mask in regions.masks.items()
+             if not settings.feature_regions or name in settings.feature_regions}
+    features = extract_case(image, masks, settings.preset_path, case_id=spec.case_id)
     features.wide().to_csv(stage / "features_wide.csv", index=False)
     features.combined().to_csv(stage / "features_combined.csv", index=False)
     features.failures_table().to_csv(stage / "feature_failures.csv", index=False)

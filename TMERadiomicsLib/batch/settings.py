@@ -27,6 +27,7 @@ class BatchSettings:
     resample_mask: bool = False
     threads: int = 1  # SimpleITK / BLAS / OpenMP threads per case
     write_masks: bool = True
+    feature_regions: tuple[str, ...] = ()  # regions whose features are extracted; empty: all built
 
     def result_defining(self) -> dict[str, object]:
         """The settings that change a case's numbers (threads and mask output do not)."""

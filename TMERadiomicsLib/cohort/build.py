@@ -13,6 +13,7 @@ from ..errors import InputError
 from ..imageio import write_image
 from ..phantom import Phantom, as_int16, generate
 from . import transcriptome
+from .response import response_table
 from .state import TmeState, draw_state
 from .survival import survival_table
 
@@ -57,6 +58,11 @@ class Cohort:
                              M2_LABEL: (m2 > m2.median()).astype(int), HOT_LABEL: [s.hot for s in self.states]})
 
 
+    def response(self) -> pd.DataFrame:
+        """RECIST best response of the held-out cases, which play Han's immunotherapy-treated cohort."""
+        return response_table(self.states, self.roles, HELD_OUT, self.seed)
+
+
 def make_cohort(n_cases: int, seed: int = 0, *, held_out: float = 0.3, size: str = "small",
                 prefix: str = "SYN") -> Cohort:
     """N seeded cases; the last ``round(held_out * n)`` are the held-out set."""
@@ -97,7 +103,8 @@ def write_cohort(cohort: Cohort, out_dir: str | Path, *, progress: bool = False)
                      "role": role})
     paths = {"manifest": out / "manifest.csv", "truth": out / "truth.csv", "labels": out / "labels.csv",
              "expression": out / "expression.tsv", "signature": out / "signature.tsv",
-             "gene_sets": out / "gene_sets.gmt", "survival": out / "survival.csv", "description": out / "cohort.json"}
+             "gene_sets": out / "gene_sets.gmt", "survival": out / "survival.csv",
+             "response": out / "response.csv", "description": out / "cohort.json"}
     pd.DataFrame(rows).to_csv(paths["manifest"], index=False)
     cohort.truth().to_csv(paths["truth"], index=False)
     cohort.labels().to_csv(paths["labels"], index=False)
@@ -106,6 +113,7 @@ def write_cohort(cohort: Cohort, out_dir: str | Path, *, progress: bool = False)
     transcriptome.signature(ref).to_csv(paths["signature"], sep="\t")
     _write_gmt(transcriptome.gene_sets(ref), paths["gene_sets"])
     survival_table(cohort.states, cohort.seed).to_csv(paths["survival"], index=False)
+    cohort.response().to_csv(paths["response"], index=False)
     paths["description"].write_text(json.dumps(_description(cohort, paths, out), indent=2) + "\n")
     return paths
 
@@ -122,6 +130,7 @@ def _description(cohort: Cohort, paths: dict[str, Path], out: Path) -> dict:
         "cases": len(cohort.states),
         "roles": {role: cohort.roles.count(role) for role in (DEVELOPMENT, HELD_OUT)},
         "labels": {M2_LABEL: "true M2 share above the cohort median", HOT_LABEL: "1 immune-inflamed, 0 immune-desert"},
+        "response": "RECIST 1.1 best response (CR/PR/SD/PD) of the held-out cases, drawn from their hot/cold state",
         "note": "synthetic: the links from TME state to image, expression and survival are modelling "
                 "assumptions (see TMERadiomicsLib/cohort/state.py), not findings",
         "files": {name: str(path.relative_to(out)) for name, path in paths.items()},

@@ -15,7 +15,7 @@ from ..imageio import read_image, read_mask
 from ..overlay import render_overlay
 from ..region_options import RegionOptions
 from ..region_outputs import write_regions
-from .models_step import TrainedModel
+from .models_step import PRESET_REGIONS, TrainedModel
 
 # Colours of the risk-group overlay: the "high"/"hot" group warm, the other cool.
 GROUP_COLOURS = {0: (0.25, 0.55, 1.00), 1: (1.00, 0.35, 0.20)}
@@ -30,7 +30,7 @@ class NewCase:
 
 
 def score_new_case(models: list[TrainedModel], out_dir: Path, *, cohort_seed: int, index: int,
-                   case_id: str, preset: str, air_below: float) -> NewCase:
+                   case_id: str, air_below: float) -> NewCase:
     state, phantom = make_case(cohort_seed, index, case_id)
     # Through files, as the cohort went: the int16 image a scanner would store, not the float phantom.
     files = write_case(phantom, out_dir)
@@ -40,9 +40,14 @@ def score_new_case(models: list[TrainedModel], out_dir: Path, *, cohort_seed: in
     options = RegionOptions(exclude=(files["exclude_vessels"],), air_below=air_below)
     regions = options.build(case_id, image, tumour)
     files.update(write_regions(regions, out_dir / "regions", image))
-    combined = extract_case(image, regions, preset, case_id=case_id).combined()
-    combined.to_csv(out_dir / "features_combined.csv", index=False)
-    scores = pd.concat([_score(model, combined) for model in models], ignore_index=True)
+    # Each preset on the regions the demo extracts it for, as the cohort went.
+    combined = {}
+    for preset in dict.fromkeys(model.preset for model in models):
+        wanted = PRESET_REGIONS[preset]
+        masks = {name: mask for name, mask in regions.masks.items() if not wanted or name in wanted}
+        combined[preset] = extract_case(image, masks, preset, case_id=case_id).combined()
+        combined[preset].to_csv(out_dir / f"features_combined_{preset}.csv", index=False)
+    scores = pd.concat([_score(model, combined[model.preset]) for model in models], ignore_index=True)
     scores.to_csv(out_dir / "scores.csv", index=False)
     files["risk_overlay"] = _risk_overlay(image, regions.masks, scores, out_dir / "risk_groups.png", case_id)
     return NewCase(state, regions.summary_dict()["regions"], scores, files)

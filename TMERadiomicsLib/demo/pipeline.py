@@ -18,9 +18,10 @@ from ..cohort.build import DEVELOPMENT, HELD_OUT
 from ..errors import InputError
 from ..features.presets import load_preset
 from .labels_step import derive_labels
-from .models_step import build_models, evaluate_models
+from .models_step import PRESET_REGIONS, build_models, evaluate_models
 from .new_case import score_new_case
 from .report import write_demo_report
+from .response_step import analyse_treated
 
 # The phantom's air is ~4 a.u. and fat ~120 a.u.; 40 separates them with margin.
 DEMO_AIR_BELOW = 40.0
@@ -35,7 +36,6 @@ class DemoConfig:
     seed: int = 0
     held_out: float = 0.3
     jobs: int = 0  # 0: one worker per core, at most 2 (the demo's target machine)
-    preset: str = "qian2024"
 
     def check(self) -> None:
         """Refuse a configuration the steps cannot run, before anything is written."""
@@ -67,21 +67,26 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
         cohort = make_cohort(config.n_cases, config.seed, held_out=config.held_out)
         cohort_files = write_cohort(cohort, out_dir / "cohort", progress=progress)
     with timer("2/6 regions and features (batch)"):
-        combined = _features(cohort_files["manifest"], out_dir / "features", config)
+        combined = {preset: _features(cohort_files["manifest"], out_dir / f"features-{preset}", config, preset,
+                                      regions) for preset, regions in PRESET_REGIONS.items()}
     with timer("3/6 labels from RNA-seq"):
         derived = derive_labels(cohort_files, out_dir / "labels")
-    development, held_out = _split(combined, cohort), _split(combined, cohort, HELD_OUT)
+    development = {preset: _split(table, cohort) for preset, table in combined.items()}
+    held_out = {preset: _split(table, cohort, HELD_OUT) for preset, table in combined.items()}
     with timer("4/6 train, calibrate"):
         models = build_models(development, _split(derived.table, cohort), out_dir / "models",
                               seed=config.seed, progress=progress)
-    with timer("5/6 evaluate on held-out cases"):
+    with timer("5/6 evaluate on held-out cases, response"):
         evaluate_models(models, held_out, _split(derived.table, cohort, HELD_OUT), out_dir / "evaluation")
+        response = analyse_treated(models, cohort_files, out_dir / "response")
     with timer("6/6 score a new case"):
         new_case = score_new_case(models, out_dir / "new-case", cohort_seed=config.seed, index=config.n_cases,
-                                  case_id=NEW_CASE_ID, preset=config.preset, air_below=DEMO_AIR_BELOW)
-    summary = _summary(config, cohort, derived, models, new_case, timer.seconds, development, held_out)
+                                  case_id=NEW_CASE_ID, air_below=DEMO_AIR_BELOW)
+    n_development, n_held_out = len(development["qian2024"]), len(held_out["qian2024"])
+    summary = _summary(config, cohort, derived, models, new_case, timer.seconds, n_development, n_held_out,
+                       response)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    write_demo_report(out_dir / "report.html", summary, derived, models, new_case, out_dir)
+    write_demo_report(out_dir / "report.html", summary, derived, models, new_case, out_dir, response)
     return DemoResult(out_dir, summary, timer.seconds)
 
 
@@ -93,10 +98,13 @@ def _split(table: pd.DataFrame, cohort, role: str = DEVELOPMENT) -> pd.DataFrame
     return part
 
 
-def _features(manifest: Path, out: Path, config: DemoConfig) -> pd.DataFrame:
-    preset = load_preset(config.preset)
+def _features(manifest: Path, out: Path, config: DemoConfig, preset_name: str,
+              regions: tuple[str, ...]) -> pd.DataFrame:
+    """One preset's features of every case, for ``regions`` (empty: all); masks written once, with the first."""
+    preset = load_preset(preset_name)
     settings = BatchSettings(preset_path=str(preset.path.absolute()), preset_sha256=preset.sha256,
-                             air_below=DEMO_AIR_BELOW, threads=1)
+                             air_below=DEMO_AIR_BELOW, threads=1, feature_regions=regions,
+                             write_masks=not regions)
     summary = run_batch(read_manifest(manifest), settings, LocalPool(config.workers()), out,
                         run_record={"manifest": str(manifest), "preset": preset.name, "models": []})
     if summary["completed"] != summary["cases"]:
@@ -106,16 +114,18 @@ def _features(manifest: Path, out: Path, config: DemoConfig) -> pd.DataFrame:
     return combined
 
 
-def _summary(config, cohort, derived, models, new_case, seconds, development, held_out) -> dict:
+def _summary(config, cohort, derived, models, new_case, seconds, n_development, n_held_out, response) -> dict:
     return {
         "config": asdict(config),
-        "cohort": {"cases": len(cohort.states), "development": len(development), "held_out": len(held_out)},
+        "cohort": {"cases": len(cohort.states), "development": n_development, "held_out": n_held_out},
         "labels": {"agreement_with_truth": derived.agreement, "m2_fraction_pearson_r": derived.m2_correlation},
         "models": [{
             "bundle": m.name, "kind": m.kind, "label": m.label,
             "held_out_auc": m.evaluation.auc.auc, "auc_ci": [m.evaluation.auc.ci_low, m.evaluation.auc.ci_high],
-            "threshold": m.bundle.manifest.threshold,
+            "threshold": m.bundle.manifest.threshold, "preset": m.preset,
+            "steps": [{k: step[k] for k in ("name", "enabled", "features_in", "features_out")} for step in m.steps],
         } for m in models],
+        "response": response.summary,
         "new_case": {"case_id": new_case.state.case_id, "true_m2_fraction": new_case.state.m2_fraction,
                      "true_tme_hot": new_case.state.hot,
                      "scores": new_case.scores.drop(columns=["group_index"]).to_dict(orient="records")},

@@ -12,6 +12,7 @@ from ..outputs import atomic_write_text
 from .labels_step import DerivedLabels
 from .models_step import TrainedModel
 from .new_case import NewCase
+from .response_step import TreatedResponse
 
 SYNTHETIC_NOTE = (
     "Everything on this page comes from a synthetic cohort made by TMERadiomicsLib.cohort. It shows the "
@@ -22,12 +23,14 @@ SYNTHETIC_NOTE = (
 
 
 def write_demo_report(path: Path, summary: dict, derived: DerivedLabels, models: list[TrainedModel],
-                      new_case: NewCase, out_dir: Path) -> Path:
+                      new_case: NewCase, out_dir: Path, response: TreatedResponse) -> Path:
     parts = [
         "<h1>TMERadiomics end-to-end demo</h1>",
         f"<p><b>Synthetic data.</b> {escape(SYNTHETIC_NOTE)}</p>",
         *_cohort_section(summary, derived),
         *_models_section(models),
+        *_steps_section(models),
+        *_response_section(response),
         *_new_case_section(new_case, out_dir),
         "<h2>Run time</h2>",
         html_table(pd.DataFrame({"step": list(summary["seconds"]), "seconds": list(summary["seconds"].values())})),
@@ -70,6 +73,43 @@ def _models_section(models: list[TrainedModel]) -> list[str]:
         html_table(pd.DataFrame(rows)),
         embedded_png("roc.png", png),
     ]
+
+
+def _steps_section(models: list[TrainedModel]) -> list[str]:
+    """Each trained recipe's steps with the feature counts in and out, from its manifest."""
+    parts = ["<h2>Recipe steps</h2>",
+             "<p>Every step of each paper's pipeline as the trained bundle's manifest records it "
+             "(provenance.steps); steps switched off are listed as such.</p>"]
+    for m in models:
+        if not m.steps:
+            continue
+        rows = [{"step": s["name"], "ran": "yes" if s["enabled"] else "off", "features in": s["features_in"],
+                 "features out": s["features_out"],
+                 "parameters": "; ".join(f"{k}={v}" for k, v in s["parameters"].items())} for s in m.steps]
+        parts += [f"<h3>{escape(m.name)} (preset {escape(m.preset)})</h3>", html_table(pd.DataFrame(rows))]
+    return parts
+
+
+def _response_section(response: TreatedResponse) -> list[str]:
+    head = "<h2>Immunotherapy response (Han 2024's analysis)</h2>"
+    if response.result is None:
+        return [head, f"<p>Not run: {escape(response.summary['skipped'])}</p>"]
+    from ..response.report import auc_table, figures
+
+    r = response.result
+    k = r.kruskal
+    parts = [
+        head,
+        f"<p>The {len(r.cases)} held-out cases play Han's anti-PD-1/PD-L1-treated cohort: each has a RECIST best "
+        "response drawn from its latent hot/cold state (synthetic). Score: the han2024-rf probability; groups "
+        f"split at its median ({r.median:.3f}). Full report: response/report.html.</p>",
+        html_table(auc_table(r)),
+        f"<p>Kruskal-Wallis across RECIST categories: H = {k.statistic:.3f}, df {k.dof}, p = {k.p_value:.3g}.</p>",
+    ]
+    if r.survival is not None:
+        parts.append(f"<p>Survival by score group: log-rank p = {r.survival.logrank_p:.3g}.</p>")
+    parts += [embedded_png(name, data) for name, data in figures(r).items()]
+    return parts
 
 
 def _new_case_section(case: NewCase, out_dir: Path) -> list[str]:

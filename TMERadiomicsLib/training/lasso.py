@@ -64,6 +64,7 @@ from ..models.bundle import ModelBundle
 from ..models.linear import LinearModel
 from ..models.manifest import Manifest
 from .data import (
+    PREFIX_OF_REGION,
     TrainingSet,
     record_icc_filter,
     regions_of,
@@ -194,7 +195,7 @@ def train_lasso(data: TrainingSet, seed: int, options: dict, progress: bool = Fa
     if opts["model"] == "combined" and opts["two_stage"]:
         preselected = []
         for region in MODEL_REGIONS["combined"]:
-            prefix = "Intra_" if region == "intratumoral" else "Peri_"
+            prefix = PREFIX_OF_REGION[region]
             stage = _screen_and_lasso(X_train[[c for c in usable if c.startswith(prefix)]], y_train, opts, seed,
                                       progress, log, suffix=f"_{region}")
             preselected += stage.names
