@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="evaluate a model bundle on a labelled cohort",
         description=(
-            "AUC with 95%% CI (DeLong or bootstrap), accuracy, sensitivity, specificity, PPV, NPV at "
+            "AUC with 95% CI and p (bootstrap for Qian bundles, DeLong otherwise), accuracy, sensitivity, specificity, PPV, NPV at "
             "the bundle threshold and the Youden threshold, calibration with Hosmer-Lemeshow, ROC, "
             "waterfall and box plots, Table-1 group comparison; one HTML report plus CSV/JSON."
         ),

@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "response",
         help="rad-score against RECIST response and survival (Han 2024's immunotherapy analysis)",
         description=(
-            "Split cases at the median score (high/low); AUC with 95%% CI and p for objective response "
+            "Split cases at the median score (high/low); AUC with 95% CI and p for objective response "
             "(CR+PR vs SD+PD) and disease control (CR+PR+SD vs PD); Kruskal-Wallis across RECIST categories "
             "with pairwise Wilcoxon rank-sum; response by group (Fisher exact); Kaplan-Meier and log-rank "
             "by group. Writes CSV/JSON and one self-contained HTML report."
