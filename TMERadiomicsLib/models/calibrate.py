@@ -96,6 +96,7 @@ def calibrate(bundle: ModelBundle, combined: pd.DataFrame, labels: pd.DataFrame 
 
 def _youden(combined: pd.DataFrame, labels: pd.DataFrame, radscore: pd.Series, label: str | None,
             median_split: bool) -> float:
+    # Imported here: the evaluation package imports models, so a module-level import would be circular.
     from ..evaluation.metrics import youden_threshold
 
     scored = combined[["case_id"]].assign(radscore=radscore.to_numpy())
