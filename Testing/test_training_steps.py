@@ -199,3 +199,23 @@ def test_train_cli_flags_reach_the_steps(tables, tmp_path, capsys):
     with pytest.raises(InputError, match="--model applies to qian2024-lasso"):
         train_cmd.run(cli_args(train_cmd, bad))
     assert not (tmp_path / "h").exists()
+
+
+def test_han_out_of_fold_probabilities_use_each_folds_own_selection(tables):
+    """Rebuild the CV by hand: rank on the fold's training part, fit, predict the fold; Youden of that."""
+    from TMERadiomicsLib.evaluation import youden_threshold
+
+    options = {"n_estimators": 40, "max_features": ["sqrt"], "min_samples_leaf": [1], "select_top": 4}
+    bundle = train(*tables, "han2024-rf", seed=6, label="state", options=options)
+    features, labels = tables
+    columns = [c for c in features.columns if c.startswith(("Intra_", "Ring_"))]
+    X, y = features[columns].to_numpy(), labels["state"].to_numpy()
+    oof = np.empty(len(y))
+    for fit_idx, val_idx in StratifiedKFold(5, shuffle=True, random_state=6).split(X, y):
+        chosen = importance_ranking(X[fit_idx], y[fit_idx], 4, 40, 6)
+        forest = RandomForestClassifier(40, random_state=6, max_features="sqrt", min_samples_leaf=1)
+        oof[val_idx] = forest.fit(X[np.ix_(fit_idx, chosen)], y[fit_idx]).predict_proba(X[np.ix_(val_idx, chosen)])[:, 1]
+    assert bundle.manifest.threshold == pytest.approx(youden_threshold(y, oof))
+    assert bundle.manifest.performance["cross_validated"]["auc"]["auc"] == pytest.approx(roc_auc_score(y, oof))
+    final = importance_ranking(X, y, 4, 40, 6)
+    assert bundle.required_features == [columns[i] for i in final]
