@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import InputError
 from ..interrupt import EXIT_INTERRUPTED, Interrupted, sigterm_as_interrupt
+from .lazy import resolve_defaults
 
 # Module names of the sub-commands, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = resolve_defaults(parser.parse_args(argv))
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

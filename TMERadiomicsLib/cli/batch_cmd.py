@@ -12,13 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..batch import BatchSettings, DaskCluster, LocalPool, read_manifest, run_batch
-from ..batch.settings import cpu_count
 from ..errors import InputError
-from ..features.presets import load_preset
-from ..models import load_bundle
-from ..models.resources import bundle_path
-from ..phantom import DEFAULT_PHASE
+from .lazy import LazyDefault
 from .regions_cmd import add_region_options, check_widths
 
 
@@ -43,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N worker processes")
     parser.add_argument("--threads-per-case", type=int, metavar="N",
                         help="SimpleITK/BLAS threads per case (default: cores / workers; 1 with --scheduler)")
-    parser.add_argument("--phase", type=int, default=DEFAULT_PHASE,
+    parser.add_argument("--phase", type=int, default=LazyDefault(".phantom", "DEFAULT_PHASE"),
                         help="DCE phase of 4-D images, 0 = pre-contrast (default: %(default)s)")
     parser.add_argument("--resample-mask", action="store_true",
                         help="resample masks onto the image grid instead of failing the case on a mismatch")
@@ -56,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..batch import BatchSettings, DaskCluster, LocalPool, read_manifest, run_batch
+    from ..features.presets import load_preset
+    from ..models import load_bundle
+    from ..models.resources import bundle_path
+
     check_widths(args)
     workers = _check_counts(args)
     preset = load_preset(args.preset)
@@ -93,6 +93,8 @@ def _check_counts(args: argparse.Namespace) -> int:
 def _threads(args: argparse.Namespace, workers: int) -> int:
     if args.threads_per_case:
         return args.threads_per_case
+    from ..batch.settings import cpu_count
+
     # A remote cluster's cores are unknown here; one thread per case never oversubscribes.
     return 1 if args.scheduler else max(1, cpu_count() // workers)
 

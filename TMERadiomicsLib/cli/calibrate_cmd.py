@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..models import calibrate, load_bundle
-from ..models.resources import bundle_path
-from ..models.tables import read_table
-from ..outputs import check_out_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..models import calibrate, load_bundle
+    from ..models.resources import bundle_path
+    from ..models.tables import read_table
+    from ..outputs import check_out_dir
+
     check_out_dir(args.out, args.overwrite)
     calibrated = calibrate(load_bundle(bundle_path(args.bundle)), read_table(args.features))
     out = calibrated.save(args.out, args.overwrite)

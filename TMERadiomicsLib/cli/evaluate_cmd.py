@@ -5,12 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..evaluation import evaluate, write_report
-from ..evaluation.report import result_dict
-from ..models import load_bundle
-from ..models.resources import bundle_path
-from ..models.tables import read_table
-from ..outputs import check_out_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..evaluation import evaluate, write_report
+    from ..evaluation.report import result_dict
+    from ..models import load_bundle
+    from ..models.resources import bundle_path
+    from ..models.tables import read_table
+    from ..outputs import check_out_dir
+
     check_out_dir(args.out, args.overwrite)
     clinical = read_table(args.clinical) if args.clinical else None
     result = evaluate(
