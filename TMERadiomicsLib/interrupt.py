@@ -11,6 +11,12 @@ The contract every long command follows:
 - The CLI's top-level guard prints that message as one line and exits with
   ``EXIT_INTERRUPTED`` (130, the shell's code for a SIGINT stop). A bare
   ``KeyboardInterrupt`` that reaches the guard is reported the same way.
+- A shell sends Ctrl-C to every process of the foreground job, workers
+  included. Workers started inside ``children_ignore_sigint`` ignore it, so
+  only their owner reacts: it ends them, and no worker prints a traceback of
+  its own or goes on to the next queued case.
+- The cleanup itself runs ``shielded``: a second, impatient Ctrl-C cannot cut
+  it short and leave a staging folder behind.
 """
 
 from __future__ import annotations
@@ -46,3 +52,40 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM are ignored: for short cleanups only.
+
+    Outside the main thread signals never arrive, and the block runs unchanged.
+    """
+    with _ignoring(signal.SIGINT, signal.SIGTERM):
+        yield
+
+
+@contextlib.contextmanager
+def children_ignore_sigint() -> Iterator[None]:
+    """Processes started within the block ignore Ctrl-C for life.
+
+    An ignored signal stays ignored across fork and exec, which no worker
+    initializer can match: a worker still importing its modules when Ctrl-C
+    comes would print a traceback. A Ctrl-C during the block itself (the few
+    milliseconds of starting processes) is lost; keep the block to that.
+    """
+    with _ignoring(signal.SIGINT):
+        yield
+
+
+@contextlib.contextmanager
+def _ignoring(*signals: signal.Signals) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            if handler is not None:  # None: set outside Python; nothing to put back
+                signal.signal(number, handler)

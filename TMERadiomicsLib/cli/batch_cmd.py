@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(CSV: case_id, image, mask; optional label, reader, session, exclude, exclude_*), in "
         "parallel. Per-case results go to OUT/cases/<case_id>/, cohort tables to OUT/. Run the "
         "same command again to resume: finished cases with unchanged inputs are skipped. "
-        "Prints the run summary as JSON.",
+        "Prints the run summary as JSON. Exit code 0: every case completed; 3: the run ended but "
+        "some or all cases failed (see OUT/failures.csv); 2: bad input; 130: stopped by Ctrl-C or "
+        "SIGTERM (finished cases kept).",
     )
     parser.add_argument("manifest", type=Path, metavar="MANIFEST.csv", help="the cohort manifest")
     parser.add_argument("--preset", required=True, help="bundled preset name or parameter-file path")
@@ -52,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..batch import BatchSettings, DaskCluster, LocalPool, read_manifest, run_batch
+    from ..batch.runner import exit_code
     from ..features.presets import load_preset
     from ..models import load_bundle
     from ..models.resources import bundle_path
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"batch: {summary['completed']} completed, {summary['failed']} failed, "
           f"{summary['not_completed']} not completed of {summary['cases']} cases; tables in {args.out}",
           file=sys.stderr)
-    return 0 if summary["not_completed"] == 0 else 1
+    return exit_code(summary)
 
 
 def _check_counts(args: argparse.Namespace) -> int:

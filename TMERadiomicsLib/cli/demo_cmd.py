@@ -32,12 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..demo import DemoConfig, run_demo
+    from ..demo.pipeline import stopped_cleanly
     from ..outputs import check_out_dir, staged_dir
 
     config = DemoConfig(n_cases=args.cases, seed=args.seed, held_out=args.held_out, jobs=args.jobs)
     config.check()  # before anything is written
     out = check_out_dir(args.out, args.overwrite)
-    with staged_dir(out) as stage:
+    with stopped_cleanly(out), staged_dir(out) as stage:
         result = run_demo(stage, config)
     print(json.dumps({k: result.summary[k] for k in ("cohort", "labels", "models")}, indent=2, default=str))
     print(f"demo written to {out}; open {out / 'report.html'}", file=sys.stderr)
