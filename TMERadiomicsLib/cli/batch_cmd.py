@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         peritumoral_mm=args.peritumoral_mm, ring_mm=args.ring_mm,
         exclude=tuple(str(p.absolute()) for p in _existing(args.exclude)),
         air_below=args.air_below, largest_component=args.largest_component, phase=args.phase,
+        allow_empty_regions=args.allow_empty_regions,
         resample_mask=args.resample_mask, threads=_threads(args, workers), write_masks=not args.no_masks,
     )
     backend = (DaskCluster(address=args.scheduler) if args.scheduler

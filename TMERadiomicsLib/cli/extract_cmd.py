@@ -45,12 +45,11 @@ def _companions(out: Path) -> dict[str, Path]:
 
 
 def _check_outputs(out: Path, overwrite: bool) -> dict[str, Path]:
+    from ..outputs import check_out_file
+
     paths = _companions(out)
     for path in paths.values():
-        if path.exists() and not overwrite:
-            raise InputError("output file exists; use --overwrite to replace it", file=path)
-        if path.is_dir():
-            raise InputError("output path is a folder", file=path)
+        check_out_file(path, overwrite)
     return paths
 
 

@@ -161,13 +161,12 @@ def run_ssgsea(args: argparse.Namespace) -> int:
 def run_phenotype(args: argparse.Namespace) -> int:
     from ..labels import phenotypes
     from ..labels.tables import named_inputs, numeric_columns, read_case_table, to_csv_bytes
-    from ..outputs import atomic_write_bytes
+    from ..outputs import atomic_write_bytes, check_out_file
 
     out = Path(args.out)
     files = _phenotype_files(out, args)
     for path in files:
-        if path.exists() and not args.overwrite:
-            raise InputError("output file exists; use --overwrite to replace it", file=path)
+        check_out_file(path, args.overwrite)
     abundance = numeric_columns(read_case_table(args.abundance))
     if args.method == "median" and not args.cell:
         raise InputError("--method median needs --cell NAME")
@@ -239,7 +238,12 @@ def run_correlate(args: argparse.Namespace) -> int:
         (stage / "fdr.csv").write_bytes(to_csv_bytes(result.fdr))
         correlation.heatmap(result, stage / "heatmap.png")
     significant = int((result.fdr < 0.05).to_numpy().sum())
-    _report({"out": args.out, "features": list(result.rho.index), "pairs_fdr_below_0.05": significant})
+    for what, columns in result.skipped.items():
+        if columns:
+            print(f"note: {len(columns)} constant {what.replace('_', ' ')} left out (undefined rank correlation): "
+                  f"{', '.join(columns)}", file=sys.stderr)
+    _report({"out": args.out, "features": list(result.rho.index), "pairs_fdr_below_0.05": significant,
+             "skipped_constant": result.skipped})
     return 0
 
 

@@ -74,11 +74,23 @@ class LazyChoices(Sequence):
 
 
 def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
-    """Replace every ``LazyDefault`` left in the parsed arguments by its value."""
-    for name, value in vars(args).items():
+    """Replace every ``LazyDefault`` left in the parsed arguments by its value.
+
+    The names so filled are kept in ``args.defaulted``, so a command can tell
+    an option the user gave from one left at its default (``given``).
+    """
+    defaulted = set()
+    for name, value in list(vars(args).items()):
         if isinstance(value, LazyDefault):
             setattr(args, name, value.value())
+            defaulted.add(name)
+    args.defaulted = frozenset(defaulted)
     return args
+
+
+def given(args: argparse.Namespace, name: str) -> bool:
+    """Whether the user gave the option whose default is a ``LazyDefault``."""
+    return name not in getattr(args, "defaulted", frozenset())
 
 
 __all__: Sequence[str] = ("LazyChoices", "LazyDefault", "resolve_defaults")

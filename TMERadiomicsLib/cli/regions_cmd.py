@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from .lazy import LazyDefault
+from .lazy import LazyDefault, given
 
 if TYPE_CHECKING:
     import SimpleITK as sitk
@@ -39,6 +39,9 @@ def add_region_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exclude", type=Path, action="append", default=[], metavar="MASK", help="mask removed from peritumoral and ring (vessels, chest wall, skin, organs); repeatable")
     parser.add_argument("--air-below", type=float, metavar="VALUE", help="remove voxels with intensity below VALUE from peritumoral and ring")
     parser.add_argument("--largest-component", action="store_true", help="keep only the largest connected component of the tumour")
+    parser.add_argument("--allow-empty-regions", action="store_true",
+                        help="accept a peritumoral or ring region that the exclusions leave empty (its features "
+                        "are NaN) instead of failing the case")
 
 
 def case_id_of(args: argparse.Namespace) -> str:
@@ -55,7 +58,7 @@ def load_case(args: argparse.Namespace) -> tuple[str, sitk.Image, sitk.Image]:
     from ..preprocessing import read_dce
 
     case_id = case_id_of(args)
-    image = read_dce(args.image, args.phase, case_id=case_id)
+    image = read_dce(args.image, args.phase, case_id=case_id, phase_chosen=given(args, "phase"))
     tumour = read_mask(args.mask, reference=image, label=args.label, case_id=case_id, resample=args.resample_mask)
     return case_id, image, tumour
 
@@ -75,6 +78,7 @@ def region_options(args: argparse.Namespace) -> RegionOptions:
         air_below=args.air_below,
         largest_component=args.largest_component,
         resample_mask=args.resample_mask,
+        allow_empty=args.allow_empty_regions,
     )
 
 

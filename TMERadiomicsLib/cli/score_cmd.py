@@ -43,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="FEATURES.csv (combined features), or IMAGE TUMOUR_MASK")
     parser.add_argument("--out", help="also write the scores to this CSV file")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     image_options = parser.add_argument_group("IMAGE TUMOUR_MASK form")
     image_options.add_argument("--case-id", help="case identifier (default: the image file name)")
     image_options.add_argument("--label", type=int, help="value of the tumour in a label map")
@@ -58,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
     from ..models import load_bundle
     from ..models.resources import bundle_path
     from ..models.tables import read_table
-    from ..outputs import atomic_write_text
+    from ..outputs import atomic_write_text, check_out_file
 
+    if args.out:
+        check_out_file(args.out, args.overwrite)
     bundle = load_bundle(bundle_path(args.bundle))
     if len(args.inputs) == 1:
         table = read_table(args.inputs[0])

@@ -174,6 +174,18 @@ def _check(tumour: sitk.Image, settings: PerturbationSettings, case_id: str | No
         raise InputError("smoothness_mm must be > 0", case=case_id, value=settings.smoothness_mm)
     if _voxels(tumour) == 0:
         raise InputError("tumour mask is empty", case=case_id)
+    radius = equivalent_radius_mm(tumour)
+    for name in ("max_shift_mm", "noise_mm"):
+        value = getattr(settings, name)
+        if value is not None and value >= radius:
+            raise InputError(f"{name} must be smaller than the tumour's equivalent-sphere radius ({radius:.2f} mm): "
+                             "larger draws no longer outline this tumour (Dice near 0)", case=case_id, value=value)
+
+
+def equivalent_radius_mm(mask: sitk.Image) -> float:
+    """Radius of the sphere with the mask's volume."""
+    volume = _voxels(mask) * float(np.prod(mask.GetSpacing()))
+    return (3.0 * volume / (4.0 * math.pi)) ** (1.0 / 3.0)
 
 
 def _voxels(mask: sitk.Image) -> int:
@@ -205,7 +217,7 @@ def perturbation_features(
     """
     perturbations = perturbed_masks(tumour, settings, case_id=case_id)
     tables = []
-    for item in tqdm(perturbations, desc=f"perturbations of {case_id}", unit="mask", disable=not progress):
+    for item in tqdm(perturbations, desc=f"perturbations of {case_id}", unit="mask", disable=None if progress else True):
         regions = build(item.mask, image, peritumoral_mm=peritumoral_mm, ring_mm=ring_mm, case_id=case_id)
         table = extract_case(image, regions, preset, case_id=case_id).tidy()
         table.insert(1, "perturbation", item.index)
