@@ -99,3 +99,14 @@ def test_closed_stdout_is_a_quiet_normal_end():
     done = _run_with_closed_stdout("presets", "--json")
     assert done.returncode == 0
     assert done.stderr == ""
+
+
+def test_progress_in_a_log_file_has_no_carriage_returns(tmp_path):
+    """stderr redirected to a file (not a terminal): no tqdm bars redrawn with carriage returns."""
+    log = tmp_path / "log.txt"
+    with open(log, "w") as handle:
+        done = subprocess.run([sys.executable, "-m", "TMERadiomicsLib", "phantom", "--out", str(tmp_path / "p")],
+                              stdout=subprocess.DEVNULL, stderr=handle, timeout=300)
+    assert done.returncode == 0
+    assert "\r" not in log.read_text()
+    assert (tmp_path / "p" / "phase5.nrrd").is_file()

@@ -48,7 +48,7 @@ def train_forest(data: TrainingSet, seed: int, options: dict, progress: bool = F
     folds = list(StratifiedKFold(opts["cv_folds"], shuffle=True, random_state=seed).split(X, y))
     grid = list(ParameterGrid({"max_features": list(opts["max_features"]),
                                "min_samples_leaf": list(opts["min_samples_leaf"])}))
-    bar = tqdm(total=len(grid) * len(folds), desc="han2024-rf CV", disable=not progress)
+    bar = tqdm(total=len(grid) * len(folds), desc="han2024-rf CV", disable=None if progress else True)
     results = [_cross_validate(X, y, folds, params, opts["n_estimators"], seed, bar) for params in grid]
     bar.close()
     # First best on ties, as GridSearchCV ranks them.
