@@ -30,7 +30,8 @@ from .signed_distance import refinement_factors
 # rise of peak RSS: ~20 bytes on the full phantom with a 120 mm band (6.8 GB),
 # ~23 bytes on the small phantom with a 40 mm band (0.41 GB); rounded up.
 BYTES_PER_FINE_VOXEL = 24
-# Default ceiling of that estimate; a 5 mm band on a 448x448x160 image needs ~0.05 GB.
+# Default ceiling of that estimate; on the full phantom (448x448x160) a 5 mm band needs
+# ~0.01 GB and the limit falls near 95 mm.
 MEMORY_LIMIT_GB = 4.0
 
 
