@@ -286,3 +286,18 @@ def test_correlate_skips_constant_columns_with_a_note(tmp_path, capsys):
     assert report["skipped_constant"] == {"features": ["Intra_lbp-2D_firstorder_Minimum"], "cell_types": ["Neutrophils"]}
     rho = pd.read_csv(tmp_path / "corr" / "rho.csv", index_col=0)
     assert list(rho.columns) == ["Macrophages M2"] and len(rho) == 2
+
+
+def test_cibersort_zero_jobs(expression, tmp_path, capsys):
+    _fails(capsys, ["labels", "cibersort", expression / "mixture.tsv", expression / "signature.tsv", "--out",
+                    tmp_path / "cs", "--jobs", "0"], "argument --jobs: must be 1 or more, not 0")
+    assert _listing(tmp_path) == []
+
+
+def test_kmeans_k_max_below_two(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"case_id": [f"c{i}" for i in range(10)], **{f"cell{j}": rng.random(10) for j in range(4)}}).to_csv(
+        tmp_path / "abundance.csv", index=False)
+    _fails(capsys, ["labels", "phenotype", tmp_path / "abundance.csv", "--method", "kmeans", "--k-max", "0",
+                    "--out", tmp_path / "tme.csv"], "k_max) must be at least 2", "(value: 0)")
+    assert _listing(tmp_path) == ["abundance.csv"]

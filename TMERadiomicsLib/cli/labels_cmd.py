@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from .argtypes import positive_int
 from .lazy import LazyChoices
 
 DUPLICATE_RULES = LazyChoices(".labels.expression", "DUPLICATE_RULES")
@@ -53,7 +54,7 @@ def _register_cibersort(methods: argparse._SubParsersAction) -> None:
     parser.add_argument("--duplicates", choices=DUPLICATE_RULES, metavar="RULE", default="first",
                         help="rule for repeated gene symbols: %(choices)s (default: first row kept)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the permutation draws")
-    parser.add_argument("--jobs", type=int, default=1, help="processes for the SVR fits")
+    parser.add_argument("--jobs", type=positive_int, default=1, help="processes for the SVR fits")
     parser.add_argument("--solver", choices=LazyChoices(".labels.cibersort", "SOLVERS"), metavar="SOLVER", default="libsvm",
                         help="nu-SVR solver: libsvm (NuSVR, as R's e1071) or qp (same problem, exact, ~30x faster)")
     _common(parser)
