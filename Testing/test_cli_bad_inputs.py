@@ -301,3 +301,25 @@ def test_kmeans_k_max_below_two(tmp_path, capsys):
     _fails(capsys, ["labels", "phenotype", tmp_path / "abundance.csv", "--method", "kmeans", "--k-max", "0",
                     "--out", tmp_path / "tme.csv"], "k_max) must be at least 2", "(value: 0)")
     assert _listing(tmp_path) == ["abundance.csv"]
+
+
+def test_perturb_masks_beyond_the_memory_limit(case, tmp_path, capsys):
+    # 112x112x40 voxels: 10^6 masks would hold 501.8 GB.
+    _fails(capsys, ["perturb", case["image"], case["mask"], "--out", tmp_path / "q", "--n", "1000000"],
+           "1000000 perturbed masks of this image would hold 501.8 GB in memory; the limit is 4 GB")
+    assert _listing(tmp_path) == []
+
+
+def test_perturb_band_wider_than_field_of_view(case, tmp_path, capsys):
+    _fails(capsys, ["perturb", case["image"], case["mask"], "--out", tmp_path / "q", "--peritumoral-mm", "500"],
+           "--peritumoral-mm is wider than the image's field of view")
+    assert _listing(tmp_path) == []
+
+
+def test_batch_more_local_workers_than_memory_holds(tmp_path, capsys):
+    memory_gb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9
+    workers = int(memory_gb) + 1
+    for flag in ("--jobs", "--dask-local"):
+        _fails(capsys, ["batch", tmp_path / "manifest.csv", "--preset", "default", "--out", tmp_path / "out",
+                        flag, str(workers)], f"{flag} {workers} local workers may need about {workers} GB")
+    assert _listing(tmp_path) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -86,12 +87,23 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(summary)
 
 
+# Peak memory one worker may reach on a full-size case (features of three regions),
+# used to refuse a local worker count the machine cannot hold.
+WORKER_MEMORY_GB = 1.0
+
+
 def _check_counts(args: argparse.Namespace) -> int:
     for flag, value in (("--jobs", args.jobs), ("--dask-local", args.dask_local),
                         ("--threads-per-case", args.threads_per_case)):
         if value is not None and value < 1:
             raise InputError(f"{flag} must be at least 1", value=value)
-    return args.dask_local or (1 if args.scheduler else args.jobs)
+    workers = args.dask_local or (1 if args.scheduler else args.jobs)
+    memory_gb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9
+    if workers * WORKER_MEMORY_GB > memory_gb:
+        flag = "--dask-local" if args.dask_local else "--jobs"
+        raise InputError(f"{flag} {workers} local workers may need about {workers * WORKER_MEMORY_GB:g} GB "
+                         f"({WORKER_MEMORY_GB:g} GB each), more than this machine's {memory_gb:.0f} GB", value=workers)
+    return workers
 
 
 def _threads(args: argparse.Namespace, workers: int) -> int:
