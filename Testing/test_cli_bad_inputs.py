@@ -323,3 +323,16 @@ def test_batch_more_local_workers_than_memory_holds(tmp_path, capsys):
         _fails(capsys, ["batch", tmp_path / "manifest.csv", "--preset", "default", "--out", tmp_path / "out",
                         flag, str(workers)], f"{flag} {workers} local workers may need about {workers} GB")
     assert _listing(tmp_path) == []
+
+
+def test_batch_case_with_regions_emptied_is_a_recorded_failure(case, tmp_path, capsys):
+    manifest = tmp_path / "manifest.csv"
+    pd.DataFrame({"case_id": ["A"], "image": [case["image"]], "mask": [case["mask"]]}).to_csv(manifest, index=False)
+    out = tmp_path / "out"
+    code = main(["batch", str(manifest), "--preset", "default", "--out", str(out), "--air-below", "1e9"])
+    capsys.readouterr()
+    assert code == 3  # finished, every case failed (docs/batch.md)
+    failures = pd.read_csv(out / "failures.csv")
+    assert list(failures["case_id"]) == ["A"]
+    assert failures["reason"].str.contains("peritumoral and ring regions are empty after removing air below").all()
+    assert not (out / "cases" / "A" / "features_wide.csv").exists()
