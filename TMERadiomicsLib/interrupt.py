@@ -17,20 +17,41 @@ The contract every long command follows:
   its own or goes on to the next queued case.
 - The cleanup itself runs ``shielded``: a second, impatient Ctrl-C cannot cut
   it short and leave a staging folder behind.
+- ``skip_collection_at_exit``: the interpreter's last garbage collection at
+  exit, over the whole scientific stack, was most of the time from Ctrl-C to
+  the shell prompt; the CLI skips it.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import signal
 import threading
 from collections.abc import Iterator
 
 EXIT_INTERRUPTED = 130
+_collection_skipped = False
 
 
 class Interrupted(Exception):
     """A long command was stopped by the user; the message says what was kept."""
+
+
+def skip_collection_at_exit() -> None:
+    """At interpreter exit, freeze the heap so that shutdown skips its full garbage collection.
+
+    With SimpleITK, pandas, scikit-learn and PyRadiomics loaded, that one
+    collection took 2.0-2.6 s on a loaded 2-core machine, 0.25 s frozen.
+    Module teardown still frees every object by reference count and atexit
+    handlers still run; only unreachable cycles are left to the OS, whose
+    finalisers Python never promises at exit anyway.
+    """
+    global _collection_skipped
+    if not _collection_skipped:
+        atexit.register(gc.freeze)
+        _collection_skipped = True
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import InputError
-from ..interrupt import EXIT_INTERRUPTED, Interrupted, sigterm_as_interrupt
+from ..interrupt import EXIT_INTERRUPTED, Interrupted, sigterm_as_interrupt, skip_collection_at_exit
 from .lazy import resolve_defaults
 
 # Module names of the sub-commands, in the order ``--help`` lists them.
@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # PyRadiomics logs routine notes (e.g. GLCM symmetry) as warnings.
     logging.getLogger("radiomics").setLevel(logging.INFO if args.verbose else logging.ERROR)
+    skip_collection_at_exit()  # ~2 s less from Ctrl-C (or any end) to the prompt
     return _run_guarded(args)
 
 
