@@ -26,9 +26,9 @@ from .imageio import read_mask
 from .signed_distance import refinement_factors
 
 # Peak working memory of ``regions.build`` per voxel of the signed distance's
-# fine grid (float32 fields, masks and ITK's distance map). Measured as the
-# rise of peak RSS: ~20 bytes on the full phantom with a 120 mm band (6.8 GB),
-# ~23 bytes on the small phantom with a 40 mm band (0.41 GB); rounded up.
+# fine grid (float32 fields, masks and ITK's distance map): ~23 bytes, both
+# on the full phantom with a 120 mm band (6.8 GB peak, issue 14) and as the
+# rise of peak RSS on the small phantom with a 40 mm band (0.41 GB); rounded up.
 BYTES_PER_FINE_VOXEL = 24
 # Default ceiling of that estimate; on the full phantom (448x448x160) a 5 mm band needs
 # ~0.01 GB and the limit falls near 95 mm.
