@@ -336,3 +336,11 @@ def test_batch_case_with_regions_emptied_is_a_recorded_failure(case, tmp_path, c
     assert list(failures["case_id"]) == ["A"]
     assert failures["reason"].str.contains("peritumoral and ring regions are empty after removing air below").all()
     assert not (out / "cases" / "A" / "features_wide.csv").exists()
+
+
+def test_closed_stdout_on_score_keeps_its_out_file(tmp_path):
+    bundle = load_bundle(bundled_model("qian2024-intratumoral"))
+    qian_table(bundle.required_features, bundle.manifest.preset["sha256"], n=5).to_csv(tmp_path / "f.csv", index=False)
+    done = _closed_stdout_run("score", "qian2024-intratumoral", tmp_path / "f.csv", "--out", tmp_path / "s.csv")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert pd.read_csv(tmp_path / "s.csv").shape[0] == 5
