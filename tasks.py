@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -59,6 +60,10 @@ def main(argv: list[str]) -> int:
         command = [str(BIN / "python"), "-m", "pytest", *rest]
     else:
         command = [str(BIN / "tmeradiomics"), "demo", *(rest or _default_demo_args())]
+    # The job is in our process group, so Ctrl-C reaches it and it cleans up and
+    # exits 130 on its own; subprocess.run would SIGKILL it 0.25 s into that cleanup
+    # (leaving the demo's staging folder) and print a traceback. So only wait.
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
     return subprocess.run(command, cwd=ROOT, env=env).returncode
 
 
