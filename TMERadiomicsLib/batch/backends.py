@@ -129,7 +129,7 @@ def _end_local_workers(client) -> None:
     """Kill our LocalCluster's worker processes: a graceful close waits for running cases."""
     for worker in client.cluster.scheduler.workers.values():
         with contextlib.suppress(ProcessLookupError, TypeError):  # gone already, or no pid yet
-            os.kill(worker.pid, signal.SIGKILL)
+            os.kill(worker.pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows has no SIGKILL
 
 
 def _outcome(future) -> CaseResult | BaseException:
