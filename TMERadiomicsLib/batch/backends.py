@@ -70,10 +70,11 @@ class DaskCluster:
         from distributed import as_completed as dask_completed
 
         with self._client() as client:
-            futures = {client.submit(run_case, spec, settings, cases_dir, key, pure=False,
-                                     key=f"tmeradiomics-case-{spec.case_id}-{key[:12]}"): spec
-                       for spec, key in tasks}
+            futures = {}
             try:
+                for spec, key in tasks:
+                    futures[client.submit(run_case, spec, settings, cases_dir, key, pure=False,
+                                          key=f"tmeradiomics-case-{spec.case_id}-{key[:12]}")] = spec
                 for future in dask_completed(futures):
                     yield futures[future], _outcome(future)
             except BaseException:
