@@ -88,6 +88,11 @@ class DaskCluster:
 
     @contextlib.contextmanager
     def _client(self):
+        with _distributed_logs_follow_root(), self._connected() as client:
+            yield client
+
+    @contextlib.contextmanager
+    def _connected(self):
         from distributed import Client, LocalCluster
 
         if self.address:
@@ -104,6 +109,19 @@ class DaskCluster:
             # Ctrl-C reaches the workers too; only this process should act on it.
             client.run(_ignore_sigint)
             yield client
+
+
+@contextlib.contextmanager
+def _distributed_logs_follow_root() -> Iterator[None]:
+    """Dask's INFO logs (and the tracebacks of connections that ending workers close)
+    only with ``--verbose``: its own config sets INFO, which our root handler would print."""
+    logger = logging.getLogger("distributed")
+    previous = logger.level
+    logger.setLevel(max(logging.getLogger().getEffectiveLevel(), logging.INFO))
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def _end_pool(pool: ProcessPoolExecutor) -> None:
