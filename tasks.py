@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Set up the project's virtual environment and run its two main jobs.
 
-    python3 tasks.py demo [--out DIR]   set up, then run the end-to-end demo
+    python3 tasks.py demo [DEMO ARGS]   set up, then run the end-to-end demo
+                                        (default: --out demo-output --overwrite, so
+                                        a second run replaces the first one's files)
     python3 tasks.py test [PYTEST ARGS] set up, then run every test
 
 Only Python 3.11+ is needed on the machine: the first run creates ``.venv``
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -56,8 +59,22 @@ def main(argv: list[str]) -> int:
     if job == "test":
         command = [str(BIN / "python"), "-m", "pytest", *rest]
     else:
-        command = [str(BIN / "tmeradiomics"), "demo", *(rest or ["--out", "demo-output"])]
+        command = [str(BIN / "tmeradiomics"), "demo", *(rest or _default_demo_args())]
+    # The job is in our process group, so Ctrl-C reaches it and it cleans up and
+    # exits 130 on its own; subprocess.run would SIGKILL it 0.25 s into that cleanup
+    # (leaving the demo's staging folder) and print a traceback. So only wait.
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
     return subprocess.run(command, cwd=ROOT, env=env).returncode
+
+
+def _default_demo_args() -> list[str]:
+    out = ROOT / "demo-output"
+    if out.exists():
+        print(f"tasks.py: running the demo into {out}, replacing the previous run's files "
+              "(give --out DIR to keep them)", flush=True)
+    else:
+        print(f"tasks.py: running the demo into {out}", flush=True)
+    return ["--out", str(out), "--overwrite"]
 
 
 if __name__ == "__main__":

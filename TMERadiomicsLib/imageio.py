@@ -12,7 +12,9 @@ may reach an output file.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +38,25 @@ def read_any(path: PathLike, *, case_id: str | None = None) -> sitk.Image:
     if not path.exists():
         raise InputError("file not found", file=path, case=case_id)
     try:
-        if path.is_dir():
-            return _read_dicom_series(path, case_id)
-        return sitk.ReadImage(str(path))
+        with _itk_warnings_off():
+            if path.is_dir():
+                return _read_dicom_series(path, case_id)
+            return sitk.ReadImage(str(path))
     except RuntimeError as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown"
         raise InputError(f"cannot read image ({reason})", file=path, case=case_id) from None
+
+
+@contextlib.contextmanager
+def _itk_warnings_off() -> Iterator[None]:
+    """Silence ITK's C++ warnings (e.g. GDCM's "No Series were found" on a folder
+    of non-DICOM files): what went wrong reaches the user as an ``InputError``."""
+    previous = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(previous)
 
 
 def _read_dicom_series(folder: Path, case_id: str | None) -> sitk.Image:

@@ -7,7 +7,12 @@ Every command that writes files goes through here:
 - ``staged_dir`` gives a temporary sibling folder to write into and moves its
   files into place only when the block finishes without an exception, so an
   earlier result is never half-replaced;
+- ``check_out_file`` does for a single output file what ``check_out_dir``
+  does for a folder;
 - ``atomic_write_bytes`` / ``atomic_write_text`` write one file by rename.
+
+Files and folders made here get the modes any other file would get under the
+user's umask (``tempfile`` alone would leave them 0600 / 0700).
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
+
+# The process umask, read once at import (reading it means setting it, which
+# is not thread-safe, so not on every write).
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+DIR_MODE = 0o777 & ~_UMASK
 
 
 def check_out_dir(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -36,10 +48,32 @@ def check_out_dir(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
             "output folder exists and holds other files; use --overwrite to replace them",
             file=path,
         )
-    parent = path if path.is_dir() else _existing_parent(path)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError("output folder is not writable", file=parent)
+    check_writable(path if path.is_dir() else _existing_parent(path))
     return path
+
+
+def check_out_file(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Validate an output file before any work starts: not a folder, not an
+    existing file unless ``overwrite``, in a folder that can be written."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError("output path is a folder", file=target)
+    if target.exists() and not overwrite:
+        raise InputError("output file exists; use --overwrite to replace it", file=target)
+    check_writable(target.parent if target.parent.is_dir() else _existing_parent(target))
+    return target
+
+
+def check_writable(folder: Path) -> None:
+    """Refuse a folder where files cannot be created.
+
+    Tried for real (a temporary folder made and removed): permission bits do
+    not tell for root, read-only mounts or ``/proc``.
+    """
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".tmeradiomics-probe-", dir=folder))
+    except OSError as error:
+        raise InputError(f"cannot write there: {error.strerror or error}", file=folder) from None
 
 
 def _existing_parent(path: Path) -> Path:
@@ -59,8 +93,12 @@ def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
     """
     final = Path(out_dir)
     final_parent = final.absolute().parent
-    final_parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final_parent))
+    try:
+        final_parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final_parent))
+    except OSError as error:
+        raise InputError(f"cannot create the output folder: {error.strerror or error}", file=final) from None
+    os.chmod(stage, DIR_MODE)
     try:
         yield stage
         final.mkdir(parents=True, exist_ok=True)
@@ -81,6 +119,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -315,7 +315,7 @@ def write_phantom(phantom: Phantom, out_dir: str | Path, *, progress: bool = Fal
 
     out = Path(out_dir)
     paths = {}
-    for phase in tqdm(range(len(phantom.times_s)), desc="writing phases", unit="phase", disable=not progress):
+    for phase in tqdm(range(len(phantom.times_s)), desc="writing phases", unit="phase", disable=None if progress else True):
         paths[f"phase{phase}"] = write_image(as_int16(phantom.image(phase)), out / f"phase{phase}.nrrd")
     paths["image"] = write_image(as_int16(phantom.image(DEFAULT_PHASE)), out / "image.nrrd")
     paths["tumour"] = write_image(phantom.tumour, out / "tumour.nrrd")

@@ -55,12 +55,20 @@ def _check_phase(phase: int, count: int, file, case_id) -> None:
         raise InputError(f"DCE phase must lie in 0..{count - 1}", file=file, case=case_id, value=phase)
 
 
-def read_dce(paths: str | os.PathLike | Sequence[str | os.PathLike], phase: int = DEFAULT_PHASE, *, case_id=None) -> sitk.Image:
-    """Read one DCE phase from a 4-D file, or from one file or DICOM folder per phase."""
+def read_dce(paths: str | os.PathLike | Sequence[str | os.PathLike], phase: int = DEFAULT_PHASE, *, case_id=None,
+             phase_chosen: bool = False) -> sitk.Image:
+    """Read one DCE phase from a 4-D file, or from one file or DICOM folder per phase.
+
+    A single-phase file is the image itself; with ``phase_chosen`` (the user
+    named a phase) it is an error rather than a phase silently ignored.
+    """
     if isinstance(paths, (str, os.PathLike)):
         image = read_any(paths, case_id=case_id)
         if _phase_count(image) > 1:
             image = select_phase(image, phase, file=paths, case_id=case_id)
+        elif phase_chosen:
+            raise InputError("--phase applies to 4-D (multi-phase) images; this image has one phase, so leave "
+                             "--phase out", file=paths, case=case_id, value=phase)
         check_image(image, file=paths, case_id=case_id)
         return image
     paths = list(paths)

@@ -52,7 +52,9 @@ def qian_table(features: list[str], preset_sha256: str, n: int = 30, seed: int =
 
 
 def cli_args(command: ModuleType, argv: list[str]) -> argparse.Namespace:
-    """Parse ``argv`` with the real parser of one sub-command module."""
+    """Parse ``argv`` with the real parser of one sub-command module, defaults filled in as ``main`` does."""
+    from TMERadiomicsLib.cli.lazy import resolve_defaults
+
     parser = argparse.ArgumentParser()
     command.register(parser.add_subparsers(dest="command"))
-    return parser.parse_args(argv)
+    return resolve_defaults(parser.parse_args(argv))

@@ -87,6 +87,7 @@ def test_scores_equal_the_bundle_on_the_merged_table(cohort, pool_run):
     scores = merged["scores"]
     assert list(scores["case_id"]) == list(expected["case_id"])
     assert set(scores["bundle"]) == {bundle.manifest.name}
+    assert set(scores["bundle_sha256"]) == {json.loads((cohort[2] / "manifest.json").read_text())["bundle_sha256"]}
     assert np.isfinite(scores["radscore"]).all()
     np.testing.assert_allclose(scores["radscore"], expected["radscore"], rtol=1e-12)
 

@@ -67,10 +67,22 @@ def test_only_shared_cases_are_used(tables):
     assert result.rho.iat[0, 0] == pytest.approx(rho, abs=1e-12)
 
 
+def test_constant_columns_are_left_out_and_listed(tables):
+    features, cells = tables
+    plain = correlate(features, cells, top_k=3)
+    flat = correlate(features.assign(Peri_flat=1.0, Ring_flat=0.0), cells.assign(Neutrophils=0.0), top_k=3)
+    assert flat.skipped == {"features": ["Peri_flat", "Ring_flat"], "cell_types": ["Neutrophils"]}
+    assert "Neutrophils" not in flat.rho.columns
+    pd.testing.assert_frame_equal(flat.rho, plain.rho)
+    pd.testing.assert_frame_equal(flat.fdr, plain.fdr)
+
+
 def test_bad_input(tables):
     features, cells = tables
-    with pytest.raises(InputError, match="constant"):
-        correlate(features.assign(Peri_flat=1.0), cells)
+    with pytest.raises(InputError, match="named feature constant"):
+        correlate(features.assign(Peri_flat=1.0), cells, names=["Peri_flat"])
+    with pytest.raises(InputError, match="every feature column is constant"):
+        correlate(features.assign(**{c: 1.0 for c in features.columns}), cells)
     with pytest.raises(InputError, match="not in the features table"):
         correlate(features, cells, names=["Intra_missing"])
     with pytest.raises(InputError, match="only 0 case IDs"):

@@ -127,8 +127,24 @@ def test_set_filtering_and_constant_genes():
     assert result.set_sizes == {"big": 49}
     assert result.info["genes_constant_removed"] == 1
     assert result.info["sets_dropped"] == {"tiny": 1, "none": 0}
-    with pytest.raises(InputError, match="no gene set"):
+    with pytest.raises(InputError, match="no gene of any of the 1 gene sets .* same gene identifiers"):
         ssgsea(expression, {"none": ["NOPE"]})
+    # Genes match but the size limits exclude every set: the advice is about the limits, not identifiers.
+    with pytest.raises(InputError, match=r"matched sizes range from 0 to 49\); lower --min-size") as caught:
+        ssgsea(expression, sets, min_size=100)
+    assert "identifiers" not in str(caught.value)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"alpha": -1.0}, "alpha, the rank weight exponent, must be 0 or more"),
+    ({"alpha": float("nan")}, "alpha"),
+    ({"min_size": 0}, "at least 1"),
+    ({"min_size": 5, "max_size": 2}, "below the smallest"),
+])
+def test_bad_options_are_refused_before_work(options, message):
+    expression = _expression(ties=False)
+    with pytest.raises(InputError, match=message):
+        ssgsea(expression, _sets(expression), **options)
 
 
 def test_zero_variance_sample_is_refused():

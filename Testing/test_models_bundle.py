@@ -18,6 +18,7 @@ from model_tables import PRESET_SHA, combined_table  # noqa: E402
 from TMERadiomicsLib.errors import InputError  # noqa: E402
 from TMERadiomicsLib.models import load_bundle  # noqa: E402
 from TMERadiomicsLib.models.bundle import sha256_bytes  # noqa: E402
+from TMERadiomicsLib.models.manifest import manifest_digest  # noqa: E402
 from TMERadiomicsLib.training import train  # noqa: E402
 
 FAST_RF = {"n_estimators": 40, "max_features": ["sqrt"], "min_samples_leaf": [1, 3]}
@@ -50,8 +51,10 @@ def _copy(src: Path, dst: Path) -> Path:
 
 
 def _edit_manifest(folder: Path, **changes) -> None:
+    """Edit and re-seal the manifest, as a crafted bundle would, to reach the checks behind the digest."""
     data = json.loads((folder / "manifest.json").read_text())
     data.update(changes)
+    data["bundle_sha256"] = manifest_digest(data)
     (folder / "manifest.json").write_text(json.dumps(data))
 
 

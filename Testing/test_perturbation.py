@@ -11,6 +11,7 @@ from TMERadiomicsLib.errors import InputError
 from TMERadiomicsLib.reproducibility.perturbation import (
     DistanceField,
     PerturbationSettings,
+    equivalent_radius_mm,
     perturbation_features,
     perturbed_masks,
 )
@@ -107,6 +108,14 @@ def test_bad_settings_and_masks_are_input_errors():
         perturbed_masks(mask, PerturbationSettings(noise_mm=-1.0))
     with pytest.raises(InputError, match="tumour mask is empty"):
         perturbed_masks(box_mask(box=(slice(0, 0),) * 3))
+    radius = equivalent_radius_mm(mask)
+    voxels = int(sitk.GetArrayViewFromImage(mask).sum())
+    assert 4 / 3 * np.pi * radius**3 == pytest.approx(voxels * np.prod(mask.GetSpacing()))
+    for name in ("noise_mm", "max_shift_mm"):
+        with pytest.raises(InputError, match=f"{name} must be smaller than the tumour's equivalent-sphere radius"):
+            perturbed_masks(mask, PerturbationSettings(**{name: 1e9}))
+        with pytest.raises(InputError, match="equivalent-sphere radius"):
+            perturbed_masks(mask, PerturbationSettings(**{name: radius}))
     tiny = box_mask(spacing=(1.0, 1.0, 1.0), box=(slice(5, 6), slice(20, 21), slice(20, 21)))
     with pytest.raises(InputError, match="removed the whole tumour"):
         DistanceField(tiny, 1.0).perturb(-0.6)

@@ -218,7 +218,7 @@ class TMERadiomicsLogic:
         name = bundle.manifest.score
         return {"Model": bundle.manifest.name, "Score name": name, "Score": float(scored[name]),
                 "Probability": float(scored["probability"]), "Risk group": str(scored["risk_group"]),
-                "Status": str(scored["status"])}
+                "Status": str(scored["status"]), "Bundle SHA-256": str(scored["bundle_sha256"])}
 
     def _segmentationOf(self, featuresTableNode):
         node_id = tables.table_attribute(featuresTableNode, "SegmentationNodeID")

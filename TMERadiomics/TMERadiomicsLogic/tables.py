@@ -21,7 +21,7 @@ ATTRIBUTE = "TMERadiomics.{}"
 KIND = "TMERadiomics.Table"
 FEATURE_COLUMN_NAME = "Name"  # combined-view name, as in stable_features.txt
 ICC_KINDS = {"intra": "Intra", "inter": "Inter", "perturbation": "Perturbation"}
-SCORE_COLUMNS = ("Model", "Score name", "Score", "Probability", "Risk group", "Status")
+SCORE_COLUMNS = ("Model", "Score name", "Score", "Probability", "Risk group", "Status", "Bundle SHA-256")
 
 
 def features_frame(combined: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:

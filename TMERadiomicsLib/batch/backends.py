@@ -4,6 +4,12 @@ Both run the same ``run_case`` and yield its results as cases finish. A
 task that dies without a result (worker killed, out of memory) is yielded
 as an exception paired with its case, so the coordinator records it as not
 completed and a resume computes it again.
+
+When the caller stops early (Ctrl-C, SIGTERM, an error, or closing the
+generator), queued cases are cancelled and the workers are ended at once:
+the process pool's own exit would wait for every queued case, which is
+what made Ctrl-C take 80 s. Workers ignore Ctrl-C themselves
+(``interrupt.children_ignore_sigint``); their owner ends them.
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from ..errors import InputError
+from ..interrupt import children_ignore_sigint, shielded
 from .case import CaseResult, run_case
 from .manifest import CaseSpec
 from .settings import BatchSettings
@@ -25,6 +33,8 @@ from .threads import die_with_parent
 Task = tuple[CaseSpec, str]  # a case and its fingerprint
 Outcome = tuple[CaseSpec, "CaseResult | BaseException"]
 DASK_CONNECT_TIMEOUT_S = 30
+# A terminated worker exits at once; the wait only bounds a worker stuck in the kernel.
+WORKER_EXIT_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -36,11 +46,17 @@ class LocalPool:
     def run(self, tasks: Sequence[Task], settings: BatchSettings, cases_dir: str) -> Iterator[Outcome]:
         # spawn, not fork: the coordinator holds threads (tqdm) and SimpleITK state.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-            futures = {pool.submit(run_case, spec, settings, cases_dir, key): spec for spec, key in tasks}
+        pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
+        try:
+            with children_ignore_sigint():  # submit starts the workers
+                futures = {pool.submit(run_case, spec, settings, cases_dir, key): spec for spec, key in tasks}
             for future in as_completed(futures):
                 yield futures[future], _outcome(future)
+        except BaseException:  # KeyboardInterrupt here, or GeneratorExit when the caller stops
+            _end_pool(pool)
+            raise
+        pool.shutdown()
 
 
 @dataclass(frozen=True)
@@ -54,14 +70,29 @@ class DaskCluster:
         from distributed import as_completed as dask_completed
 
         with self._client() as client:
-            futures = {client.submit(run_case, spec, settings, cases_dir, key, pure=False,
-                                     key=f"tmeradiomics-case-{spec.case_id}-{key[:12]}"): spec
-                       for spec, key in tasks}
-            for future in dask_completed(futures):
-                yield futures[future], _outcome(future)
+            futures = {}
+            try:
+                for spec, key in tasks:
+                    futures[client.submit(run_case, spec, settings, cases_dir, key, pure=False,
+                                          key=f"tmeradiomics-case-{spec.case_id}-{key[:12]}")] = spec
+                for future in dask_completed(futures):
+                    yield futures[future], _outcome(future)
+            except BaseException:
+                # Queued cases never start. A remote worker cannot stop a running case,
+                # which ends on its own (atomically); our own LocalCluster's workers are ended.
+                with shielded():
+                    client.cancel(list(futures), force=True)
+                    if not self.address:
+                        _end_local_workers(client)
+                raise
 
     @contextlib.contextmanager
     def _client(self):
+        with _distributed_logs_follow_root(), self._connected() as client:
+            yield client
+
+    @contextlib.contextmanager
+    def _connected(self):
         from distributed import Client, LocalCluster
 
         if self.address:
@@ -75,7 +106,49 @@ class DaskCluster:
         with LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
                           dashboard_address=None, host="127.0.0.1",
                           silence_logs=logging.WARNING) as cluster, Client(cluster) as client:
+            # Ctrl-C reaches the workers too; only this process should act on it.
+            client.run(_ignore_sigint)
             yield client
+
+
+@contextlib.contextmanager
+def _distributed_logs_follow_root() -> Iterator[None]:
+    """Dask's INFO logs (and the tracebacks of connections that ending workers close)
+    only with ``--verbose``: its own config sets INFO, which our root handler would print."""
+    logger = logging.getLogger("distributed")
+    previous = logger.level
+    logger.setLevel(max(logging.getLogger().getEffectiveLevel(), logging.INFO))
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _end_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued cases and end the workers now, running cases included."""
+    with shielded():
+        # No public handle on the workers before Python 3.14 (terminate_workers).
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join(WORKER_EXIT_WAIT_S)
+            if worker.is_alive():
+                worker.kill()
+                worker.join(WORKER_EXIT_WAIT_S)
+
+
+def _ignore_sigint() -> None:
+    """Run on each LocalCluster worker (in its main thread)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _end_local_workers(client) -> None:
+    """Kill our LocalCluster's worker processes: a graceful close waits for running cases."""
+    for worker in client.cluster.scheduler.workers.values():
+        with contextlib.suppress(ProcessLookupError, TypeError):  # gone already, or no pid yet
+            os.kill(worker.pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows has no SIGKILL
 
 
 def _outcome(future) -> CaseResult | BaseException:

@@ -107,6 +107,7 @@ def _region_options(spec: CaseSpec, settings: BatchSettings) -> RegionOptions:
         exclude=tuple(Path(p) for p in settings.exclude) + tuple(spec.exclude),
         air_below=settings.air_below,
         largest_component=settings.largest_component,
+        allow_empty=settings.allow_empty_regions,
         resample_mask=settings.resample_mask,
     )
 

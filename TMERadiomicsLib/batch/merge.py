@@ -74,7 +74,7 @@ def score(combined: pd.DataFrame, bundles: list[ModelBundle]) -> tuple[pd.DataFr
             failures.append(_case_failure("*", f"scoring {bundle.manifest.name}", str(error)))
             continue
         tables.append(scored.assign(bundle=bundle.manifest.name, version=bundle.manifest.version))
-    columns = ["bundle", "version", "case_id", "radscore", "probability", "risk_group", "status"]
+    columns = ["bundle", "version", "case_id", "radscore", "probability", "risk_group", "status", "bundle_sha256"]
     return _concat(tables, columns)[columns] if tables else pd.DataFrame(columns=columns), failures
 
 

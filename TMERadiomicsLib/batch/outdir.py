@@ -31,10 +31,15 @@ def prepare_out_dir(out: Path, run_record: dict, overwrite: bool = False) -> Pat
             pass
     except OSError as error:
         raise InputError(f"output folder is not writable: {error.strerror or error}", file=out) from None
-    for stale in (out / CASES).glob(".*.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    remove_partial_cases(out)
     atomic_write_text(out / RUN_FILE, json.dumps(run_record, indent=2, default=str))
     return out
+
+
+def remove_partial_cases(out: Path) -> None:
+    """Remove the staging folders of cases that never finished (their workers are gone)."""
+    for stale in cases_dir(out).glob(".*.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def cases_dir(out: Path) -> Path:

@@ -2,6 +2,10 @@
 
 A case is skipped when its ``status.json`` exists and carries the same
 fingerprint (inputs, preset hash, region settings); everything else runs.
+
+Ctrl-C or SIGTERM (as ``KeyboardInterrupt``) ends the workers, removes the
+staging folders of unfinished cases and raises ``Interrupted`` saying how
+many finished cases are kept; the same command resumes from them.
 """
 
 from __future__ import annotations
@@ -18,16 +22,20 @@ from typing import Protocol
 from tqdm import tqdm
 
 from ..errors import InputError
+from ..interrupt import Interrupted, shielded
 from ..models import ModelBundle
 from ..outputs import atomic_write_text
 from .backends import Outcome, Task
 from .case import FAILED, OK, CaseResult
 from .manifest import CaseSpec
 from .merge import CohortTables, merge
-from .outdir import cases_dir, prepare_out_dir
+from .outdir import cases_dir, prepare_out_dir, remove_partial_cases
 from .settings import BatchSettings, fingerprint
 
 logger = logging.getLogger(__name__)
+
+# Exit code of a batch that ran to its end but with failed or lost cases (see docs/batch.md).
+EXIT_CASES_FAILED = 3
 
 
 class Backend(Protocol):
@@ -68,20 +76,49 @@ def run_batch(specs: Sequence[CaseSpec], settings: BatchSettings, backend: Backe
     folder = cases_dir(out)
     tasks, results = plan(specs, settings, folder, retry_failed)
     lost: dict[str, str] = {}
-    with tqdm(total=len(specs), initial=len(results), desc="cases", unit="case",
-              file=sys.stderr, dynamic_ncols=True) as bar:
-        for spec, outcome in backend.run(tasks, settings, str(folder)):
+    outcomes = backend.run(tasks, settings, str(folder))
+    try:
+        _collect(outcomes, len(specs), results, lost)
+        tables = merge(folder, list(specs), results, list(bundles))
+        tables.write(out)
+    except KeyboardInterrupt:
+        raise _stopped(outcomes, specs, settings, out, retry_failed) from None
+    finally:
+        outcomes.close()
+    summary = _summary(specs, results, lost, len(tasks), tables, time.perf_counter() - started)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=str))
+    return summary
+
+
+def _collect(outcomes: Iterator[Outcome], cases: int, results: dict[str, CaseResult], lost: dict[str, str]) -> None:
+    """Record each case as its worker reports it, with a progress bar."""
+    # disable=None: no bar when stderr is not a terminal (a log file would fill with carriage returns).
+    with tqdm(total=cases, initial=len(results), desc="cases", unit="case",
+              file=sys.stderr, dynamic_ncols=True, disable=None) as bar:
+        for spec, outcome in outcomes:
             if isinstance(outcome, CaseResult):
                 results[spec.case_id] = outcome
             else:
                 lost[spec.case_id] = f"{type(outcome).__name__}: {outcome}"
                 logger.warning("case %s did not complete: %s", spec.case_id, lost[spec.case_id])
             bar.update(1)
-    tables = merge(folder, list(specs), results, list(bundles))
-    tables.write(out)
-    summary = _summary(specs, results, lost, len(tasks), tables, time.perf_counter() - started)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=str))
-    return summary
+
+
+def _stopped(outcomes: Iterator[Outcome], specs: Sequence[CaseSpec], settings: BatchSettings, out: Path,
+             retry_failed: bool) -> Interrupted:
+    """After Ctrl-C or SIGTERM: end the workers, remove unfinished cases' stages, say what is kept."""
+    with shielded():
+        outcomes.close()  # ends the workers before their staging folders go
+        remove_partial_cases(out)
+        # Counted on disk: a worker may have finished a case the coordinator had not heard of yet.
+        _, kept = plan(specs, settings, cases_dir(out), retry_failed)
+    return Interrupted(f"{len(kept)} of {len(specs)} cases finished and are kept in {cases_dir(out)}; "
+                       "run the same command again to resume")
+
+
+def exit_code(summary: dict) -> int:
+    """0 when every case completed, else ``EXIT_CASES_FAILED`` (some or all failed or lost)."""
+    return 0 if summary["completed"] == summary["cases"] else EXIT_CASES_FAILED
 
 
 def _summary(specs, results, lost, ran: int, tables: CohortTables, seconds: float) -> dict:

@@ -23,6 +23,7 @@ class BatchSettings:
     exclude: tuple[str, ...] = ()  # exclusion masks applied to every case
     air_below: float | None = None
     largest_component: bool = False
+    allow_empty_regions: bool = False  # else a case whose exclusions empty a region fails
     phase: int = DEFAULT_PHASE
     resample_mask: bool = False
     threads: int = 1  # SimpleITK / BLAS / OpenMP threads per case

@@ -2,8 +2,21 @@
 
 Each sub-command lives in its own module of this package and exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` to the
-function that runs it. ``main`` turns an ``InputError`` into one line on
-stderr and exit code 2, with no traceback.
+function that runs it.
+
+``main`` is the one top-level guard: whatever a command raises ends as one
+line on stderr and a documented exit code, never a traceback (``--debug``
+re-raises for developers):
+
+==========================  =====  ==========================================
+what happened               exit   line printed
+==========================  =====  ==========================================
+success                     0
+bad input (``InputError``)  2      ``tmeradiomics CMD: error: ...``
+Ctrl-C / SIGTERM            130    ``tmeradiomics CMD: interrupted: ...``
+stdout closed by the reader 0      nothing (``| head`` is a normal end)
+anything else               1      ``tmeradiomics CMD: internal error: ...``
+==========================  =====  ==========================================
 """
 
 from __future__ import annotations
@@ -11,11 +24,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import InputError
+from ..interrupt import EXIT_INTERRUPTED, Interrupted, sigterm_as_interrupt, skip_collection_at_exit
+from .lazy import resolve_defaults
 
 # Module names of the sub-commands, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -39,6 +55,7 @@ COMMANDS: tuple[str, ...] = (
 )
 
 EXIT_INPUT_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an unexpected error instead of one line",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)
@@ -56,18 +78,64 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = resolve_defaults(parser.parse_args(argv))
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     # PyRadiomics logs routine notes (e.g. GLCM symmetry) as warnings.
     logging.getLogger("radiomics").setLevel(logging.INFO if args.verbose else logging.ERROR)
+    skip_collection_at_exit()  # ~2 s less from Ctrl-C (or any end) to the prompt
+    return _run_guarded(args)
+
+
+def _run_guarded(args: argparse.Namespace) -> int:
+    """Run the command; turn every way it can end into one line and an exit code."""
+    prefix = f"tmeradiomics {args.command}"
     try:
-        return int(args.func(args) or 0)
+        with sigterm_as_interrupt():
+            code = int(args.func(args) or 0)
+            # Flush here, not at interpreter exit, so a closed pipe is caught below.
+            sys.stdout.flush()
+            return code
     except InputError as error:
-        print(f"tmeradiomics {args.command}: error: {error}", file=sys.stderr)
+        print(f"{prefix}: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except Interrupted as stop:
+        print(f"{prefix}: interrupted: {stop}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as stop:
+        # sigterm_as_interrupt names the signal; a plain Ctrl-C has no message.
+        print(f"{prefix}: interrupted ({str(stop) or 'Ctrl-C'})", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except Exception as error:
+        if args.debug:
+            raise
+        print(
+            f"{prefix}: internal error: {type(error).__name__}: {_one_line(error)} "
+            "(run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL_ERROR
+
+
+def _silence_stdout() -> None:
+    """The reader closed stdout (``| head``): point it at devnull so the
+    interpreter's final flush does not fail again (the Python docs' recipe
+    for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        # stdout is not a real file (captured in tests): nothing to redirect.
+        pass
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or "(no message)"
 
 
 if __name__ == "__main__":

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from ..batch import BatchSettings, DaskCluster, LocalPool, read_manifest, run_batch
-from ..batch.settings import cpu_count
 from ..errors import InputError
-from ..features.presets import load_preset
-from ..models import load_bundle
-from ..models.resources import bundle_path
-from ..phantom import DEFAULT_PHASE
+from .lazy import LazyDefault
 from .regions_cmd import add_region_options, check_widths
 
 
@@ -30,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(CSV: case_id, image, mask; optional label, reader, session, exclude, exclude_*), in "
         "parallel. Per-case results go to OUT/cases/<case_id>/, cohort tables to OUT/. Run the "
         "same command again to resume: finished cases with unchanged inputs are skipped. "
-        "Prints the run summary as JSON.",
+        "Prints the run summary as JSON. Exit code 0: every case completed; 3: the run ended but "
+        "some or all cases failed (see OUT/failures.csv); 2: bad input; 130: stopped by Ctrl-C or "
+        "SIGTERM (finished cases kept).",
     )
     parser.add_argument("manifest", type=Path, metavar="MANIFEST.csv", help="the cohort manifest")
     parser.add_argument("--preset", required=True, help="bundled preset name or parameter-file path")
@@ -43,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N worker processes")
     parser.add_argument("--threads-per-case", type=int, metavar="N",
                         help="SimpleITK/BLAS threads per case (default: cores / workers; 1 with --scheduler)")
-    parser.add_argument("--phase", type=int, default=DEFAULT_PHASE,
+    parser.add_argument("--phase", type=int, default=LazyDefault(".phantom", "DEFAULT_PHASE"),
                         help="DCE phase of 4-D images, 0 = pre-contrast (default: %(default)s)")
     parser.add_argument("--resample-mask", action="store_true",
                         help="resample masks onto the image grid instead of failing the case on a mismatch")
@@ -56,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..batch import BatchSettings, DaskCluster, LocalPool, read_manifest, run_batch
+    from ..batch.runner import exit_code
+    from ..features.presets import load_preset
+    from ..models import load_bundle
+    from ..models.resources import bundle_path
+
     check_widths(args)
     workers = _check_counts(args)
     preset = load_preset(args.preset)
@@ -66,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         peritumoral_mm=args.peritumoral_mm, ring_mm=args.ring_mm,
         exclude=tuple(str(p.absolute()) for p in _existing(args.exclude)),
         air_below=args.air_below, largest_component=args.largest_component, phase=args.phase,
+        allow_empty_regions=args.allow_empty_regions,
         resample_mask=args.resample_mask, threads=_threads(args, workers), write_masks=not args.no_masks,
     )
     backend = (DaskCluster(address=args.scheduler) if args.scheduler
@@ -79,7 +84,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"batch: {summary['completed']} completed, {summary['failed']} failed, "
           f"{summary['not_completed']} not completed of {summary['cases']} cases; tables in {args.out}",
           file=sys.stderr)
-    return 0 if summary["not_completed"] == 0 else 1
+    return exit_code(summary)
+
+
+# Peak memory one worker may reach on a full-size case (features of three regions),
+# used to refuse a local worker count the machine cannot hold.
+WORKER_MEMORY_GB = 1.0
 
 
 def _check_counts(args: argparse.Namespace) -> int:
@@ -87,12 +97,20 @@ def _check_counts(args: argparse.Namespace) -> int:
                         ("--threads-per-case", args.threads_per_case)):
         if value is not None and value < 1:
             raise InputError(f"{flag} must be at least 1", value=value)
-    return args.dask_local or (1 if args.scheduler else args.jobs)
+    workers = args.dask_local or (1 if args.scheduler else args.jobs)
+    memory_gb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9
+    if workers * WORKER_MEMORY_GB > memory_gb:
+        flag = "--dask-local" if args.dask_local else "--jobs"
+        raise InputError(f"{flag} {workers} local workers may need about {workers * WORKER_MEMORY_GB:g} GB "
+                         f"({WORKER_MEMORY_GB:g} GB each), more than this machine's {memory_gb:.0f} GB", value=workers)
+    return workers
 
 
 def _threads(args: argparse.Namespace, workers: int) -> int:
     if args.threads_per_case:
         return args.threads_per_case
+    from ..batch.settings import cpu_count
+
     # A remote cluster's cores are unknown here; one thread per case never oversubscribes.
     return 1 if args.scheduler else max(1, cpu_count() // workers)
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..models import calibrate, load_bundle
-from ..models.calibrate import THRESHOLD_RULES
-from ..models.resources import bundle_path
-from ..models.tables import read_table
-from ..outputs import check_out_dir
+from .lazy import LazyChoices
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,13 +25,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--labels", help="labels CSV of the reference cohort (case_id plus label column)")
     parser.add_argument("--label", help="label column (default: the only one)")
     parser.add_argument("--median-split", action="store_true", help="label is continuous: above the median is 1")
-    parser.add_argument("--threshold", choices=THRESHOLD_RULES,
-                        help="threshold rule (default: youden with --labels, median without)")
+    parser.add_argument("--threshold", choices=LazyChoices(".models.calibrate", "THRESHOLD_RULES"), metavar="RULE",
+                        help="threshold rule: %(choices)s (default: youden with --labels, median without)")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..models import calibrate, load_bundle
+    from ..models.resources import bundle_path
+    from ..models.tables import read_table
+    from ..outputs import check_out_dir
+
     check_out_dir(args.out, args.overwrite)
     labels = read_table(args.labels) if args.labels else None
     calibrated = calibrate(load_bundle(bundle_path(args.bundle)), read_table(args.features), labels,

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..cohort import make_cohort, write_cohort
-from ..outputs import check_out_dir, staged_dir
+from .argtypes import seed
+
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--cases", type=int, default=90, help="number of cases (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="cohort seed (default: %(default)s)")
+    parser.add_argument("--seed", type=seed, default=0, help="cohort seed (default: %(default)s)")
     parser.add_argument("--held-out", type=float, default=0.3,
                         help="share of cases marked held-out in the manifest's role column (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace the files of an existing output folder")
@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..cohort import make_cohort, write_cohort
+    from ..outputs import check_out_dir, staged_dir
+
     cohort = make_cohort(args.cases, args.seed, held_out=args.held_out)  # refuses bad sizes before writing
     out = check_out_dir(args.out, args.overwrite)
     with staged_dir(out) as stage:

@@ -7,12 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from ..demo import DemoConfig, run_demo
-from ..outputs import check_out_dir, staged_dir
+from .lazy import LazyDefault
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    defaults = DemoConfig()
     parser = subparsers.add_parser(
         "demo",
         help="run the end-to-end demo on a synthetic radiogenomic cohort",
@@ -22,21 +20,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "score a new case and write DIR/report.html.",
     )
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: %(default)s)")
-    parser.add_argument("--cases", type=int, default=defaults.n_cases, help="cohort size (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="cohort seed (default: %(default)s)")
-    parser.add_argument("--held-out", type=float, default=defaults.held_out,
+    parser.add_argument("--cases", type=int, default=LazyDefault(".demo", "DemoConfig.n_cases"), help="cohort size (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=LazyDefault(".demo", "DemoConfig.seed"), help="cohort seed (default: %(default)s)")
+    parser.add_argument("--held-out", type=float, default=LazyDefault(".demo", "DemoConfig.held_out"),
                         help="share of the cohort held out for evaluation (default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=defaults.jobs,
+    parser.add_argument("--jobs", type=int, default=LazyDefault(".demo", "DemoConfig.jobs"),
                         help="worker processes for the features (default: 0 = one per core, at most 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace the files of an existing output folder")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..demo import DemoConfig, run_demo
+    from ..demo.pipeline import stopped_cleanly
+    from ..outputs import check_out_dir, staged_dir
+
     config = DemoConfig(n_cases=args.cases, seed=args.seed, held_out=args.held_out, jobs=args.jobs)
     config.check()  # before anything is written
     out = check_out_dir(args.out, args.overwrite)
-    with staged_dir(out) as stage:
+    with stopped_cleanly(out), staged_dir(out) as stage:
         result = run_demo(stage, config)
     print(json.dumps({k: result.summary[k] for k in ("cohort", "labels", "models")}, indent=2, default=str))
     print(f"demo written to {out}; open {out / 'report.html'}", file=sys.stderr)

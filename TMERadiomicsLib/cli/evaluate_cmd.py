@@ -5,13 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import InputError
-from ..evaluation import evaluate, write_report
-from ..evaluation.report import result_dict
-from ..models import load_bundle
-from ..models.resources import bundle_path
-from ..models.tables import read_table
-from ..outputs import check_out_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..evaluation import evaluate, write_report
+    from ..evaluation.report import result_dict
+    from ..models import load_bundle
+    from ..models.resources import bundle_path
+    from ..models.tables import read_table
+    from ..errors import InputError
+    from ..outputs import check_out_dir
+
     if args.n_bootstrap < 1:
         raise InputError("--n-bootstrap must be at least 1", value=args.n_bootstrap)
     check_out_dir(args.out, args.overwrite)

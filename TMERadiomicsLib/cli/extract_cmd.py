@@ -15,10 +15,6 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
-from ..features import extract_case, load_preset
-from ..imageio import read_mask
-from ..outputs import atomic_write_text
-from ..regions import REGION_NAMES
 from .regions_cmd import add_case_arguments, add_region_options, build_regions, check_widths, load_case
 
 
@@ -34,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_region_options(parser)
     parser.add_argument("--preset", default="qian2024", help="preset name or parameter file (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True, help="output CSV (wide table)")
-    parser.add_argument("--regions", default=",".join(REGION_NAMES),
-                        help="comma-separated regions to extract (default: %(default)s)")
+    parser.add_argument("--regions", help="comma-separated regions to extract, of intratumoral, peritumoral "
+                        "and ring (default: all three)")
     parser.add_argument("--region-mask", action="append", default=[], metavar="NAME=FILE",
                         help="use a ready mask for region NAME instead of building it; repeatable")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -49,16 +45,19 @@ def _companions(out: Path) -> dict[str, Path]:
 
 
 def _check_outputs(out: Path, overwrite: bool) -> dict[str, Path]:
+    from ..outputs import check_out_file
+
     paths = _companions(out)
     for path in paths.values():
-        if path.exists() and not overwrite:
-            raise InputError("output file exists; use --overwrite to replace it", file=path)
-        if path.is_dir():
-            raise InputError("output path is a folder", file=path)
+        check_out_file(path, overwrite)
     return paths
 
 
-def _requested_regions(text: str) -> list[str]:
+def _requested_regions(text: str | None) -> list[str]:
+    from ..regions import REGION_NAMES
+
+    if text is None:
+        return list(REGION_NAMES)
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in REGION_NAMES]
     if unknown or not names:
@@ -77,6 +76,8 @@ def _ready_masks(specs: list[str], wanted: list[str]) -> dict[str, Path]:
 
 
 def _region_masks(args, wanted, ready, case_id, image, tumour) -> dict:
+    from ..imageio import read_mask
+
     masks = {name: read_mask(path, reference=image, case_id=case_id, resample=args.resample_mask, allow_empty=True)
              for name, path in ready.items()}
     if "intratumoral" in wanted and "intratumoral" not in masks:
@@ -88,6 +89,9 @@ def _region_masks(args, wanted, ready, case_id, image, tumour) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..features import extract_case, load_preset
+    from ..outputs import atomic_write_text
+
     check_widths(args)
     wanted = _requested_regions(args.regions)
     ready = _ready_masks(args.region_mask, wanted)

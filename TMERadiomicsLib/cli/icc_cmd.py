@@ -6,15 +6,17 @@ import argparse
 import json
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..outputs import atomic_write_bytes, atomic_write_text, check_out_dir, staged_dir
-from ..reproducibility.plots import icc_distribution_png
-from ..reproducibility.stability import DEFAULT_THRESHOLD, KINDS, Reliability, reliability, stable_list_text
-from ..store import StudyStore
-from ..store.connection import DEFAULT_TIMEOUT_S
+from .argtypes import non_negative_float
+from .lazy import LazyDefault
 from .perturb_cmd import FEATURES_FILE
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..reproducibility.stability import Reliability
 
 STABLE_FILE = "stable_features.txt"
 
@@ -37,15 +39,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--perturbations", nargs="+", metavar="DIR", help="output folders of 'tmeradiomics perturb'")
     parser.add_argument("--form", choices=("A,1", "C,1"), default="A,1",
                         help="ICC form: A,1 two-way random absolute agreement (default) or C,1 consistency")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="stable when ICC > this (default 0.75)")
-    parser.add_argument("--require", help=f"comma list from {','.join(KINDS)} that must pass "
+    parser.add_argument("--threshold", type=float, default=LazyDefault(".reproducibility.stability", "DEFAULT_THRESHOLD"),
+                        help="stable when ICC > this (default %(default)s)")
+    parser.add_argument("--require", help="comma list of the ICC kinds (intra, inter, perturbation) that must pass "
                         "(default: intra,inter with --db, perturbation without)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait for a locked database")
+    parser.add_argument("--timeout", type=non_negative_float,
+                        default=LazyDefault(".store.connection", "DEFAULT_TIMEOUT_S"),
+                        help="seconds to wait for a locked database (default %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..outputs import atomic_write_bytes, atomic_write_text, check_out_dir, staged_dir
+    from ..reproducibility.plots import icc_distribution_png
+    from ..reproducibility.stability import reliability, stable_list_text
+
     out = check_out_dir(args.out, args.overwrite)
     if not args.db and not args.perturbations:
         raise InputError("give --db, --perturbations or both")
@@ -65,11 +74,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _study_features(args: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
+    from ..store import StudyStore
+
     with StudyStore(args.db, create=False, timeout=args.timeout) as store:
         return store.preset_features(args.preset)
 
 
 def _perturbation_features(folders: list[str], preset: dict | None) -> pd.DataFrame:
+    import pandas as pd
+
     tables = []
     for folder in folders:
         path = Path(folder) / FEATURES_FILE

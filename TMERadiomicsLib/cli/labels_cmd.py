@@ -12,15 +12,11 @@ import io
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..errors import InputError
-from ..labels import cibersort as cs
-from ..labels import correlation, phenotypes, ssgsea
-from ..labels.expression import DUPLICATE_RULES, read_gmt, read_matrix
-from ..labels.tables import (feature_columns, named_inputs, numeric_columns, read_case_table, to_csv_bytes,
-                             to_json)
-from ..outputs import atomic_write_bytes, check_out_dir, staged_dir
+from .argtypes import positive_int
+from .lazy import LazyChoices
+
+DUPLICATE_RULES = LazyChoices(".labels.expression", "DUPLICATE_RULES")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,12 +49,13 @@ def _register_cibersort(methods: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-qn", dest="qn", action="store_false",
                         help="skip quantile normalisation (CIBERSORT's advice for RNA-seq)")
     parser.add_argument("--absolute", action="store_true", help="absolute mode")
-    parser.add_argument("--abs-method", choices=cs.ABS_METHODS, default="sig.score")
-    parser.add_argument("--duplicates", choices=DUPLICATE_RULES, default="first",
-                        help="rule for repeated gene symbols (default: first row kept)")
+    parser.add_argument("--abs-method", choices=LazyChoices(".labels.cibersort", "ABS_METHODS"), metavar="METHOD",
+                        default="sig.score", help="absolute-mode score: %(choices)s (default: %(default)s)")
+    parser.add_argument("--duplicates", choices=DUPLICATE_RULES, metavar="RULE", default="first",
+                        help="rule for repeated gene symbols: %(choices)s (default: first row kept)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the permutation draws")
-    parser.add_argument("--jobs", type=int, default=1, help="processes for the SVR fits")
-    parser.add_argument("--solver", choices=cs.SOLVERS, default="libsvm",
+    parser.add_argument("--jobs", type=positive_int, default=1, help="processes for the SVR fits")
+    parser.add_argument("--solver", choices=LazyChoices(".labels.cibersort", "SOLVERS"), metavar="SOLVER", default="libsvm",
                         help="nu-SVR solver: libsvm (NuSVR, as R's e1071) or qp (same problem, exact, ~30x faster)")
     _common(parser)
     parser.set_defaults(func=run_cibersort)
@@ -77,7 +74,8 @@ def _register_ssgsea(methods: argparse._SubParsersAction) -> None:
                         help="keep raw scores (no division by the global range)")
     parser.add_argument("--min-size", type=int, default=1, help="smallest matched set size kept")
     parser.add_argument("--max-size", type=int, default=None, help="largest matched set size kept")
-    parser.add_argument("--duplicates", choices=DUPLICATE_RULES, default="first")
+    parser.add_argument("--duplicates", choices=DUPLICATE_RULES, metavar="RULE", default="first",
+                        help="rule for repeated gene symbols: %(choices)s (default: first row kept)")
     _common(parser)
     parser.set_defaults(func=run_ssgsea)
 
@@ -115,6 +113,13 @@ def _register_correlate(methods: argparse._SubParsersAction) -> None:
 
 
 def run_cibersort(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..labels import cibersort as cs
+    from ..labels.expression import read_matrix
+    from ..labels.tables import named_inputs, to_csv_bytes, to_json
+    from ..outputs import check_out_dir, staged_dir
+
     check_out_dir(args.out, args.overwrite)
     mixture = read_matrix(args.expression, duplicates=args.duplicates, what="expression")
     signature = read_matrix(args.signature, duplicates="error", what="signature")
@@ -134,6 +139,11 @@ def run_cibersort(args: argparse.Namespace) -> int:
 
 
 def run_ssgsea(args: argparse.Namespace) -> int:
+    from ..labels import ssgsea
+    from ..labels.expression import read_gmt, read_matrix
+    from ..labels.tables import named_inputs, to_csv_bytes, to_json
+    from ..outputs import check_out_dir, staged_dir
+
     check_out_dir(args.out, args.overwrite)
     expression = read_matrix(args.expression, duplicates=args.duplicates, what="expression")
     gene_sets = read_gmt(args.gmt)
@@ -150,11 +160,14 @@ def run_ssgsea(args: argparse.Namespace) -> int:
 
 
 def run_phenotype(args: argparse.Namespace) -> int:
+    from ..labels import phenotypes
+    from ..labels.tables import named_inputs, numeric_columns, read_case_table, to_csv_bytes
+    from ..outputs import atomic_write_bytes, check_out_file
+
     out = Path(args.out)
     files = _phenotype_files(out, args)
     for path in files:
-        if path.exists() and not args.overwrite:
-            raise InputError("output file exists; use --overwrite to replace it", file=path)
+        check_out_file(path, args.overwrite)
     abundance = numeric_columns(read_case_table(args.abundance))
     if args.method == "median" and not args.cell:
         raise InputError("--method median needs --cell NAME")
@@ -182,6 +195,9 @@ def _phenotype_files(out: Path, args: argparse.Namespace) -> list[Path]:
 
 
 def _kmeans_payload(abundance, args: argparse.Namespace, files: list[Path]) -> tuple[dict, dict]:
+    from ..labels import phenotypes
+    from ..labels.tables import to_csv_bytes, to_json
+
     k = None if str(args.k).lower() == "auto" else _int(args.k, "--k")
     result = phenotypes.kmeans_phenotypes(abundance, k=k, k_max=args.k_max, seed=args.seed,
                                           non_immune=args.non_immune)
@@ -203,6 +219,10 @@ def _int(text: str, option: str) -> int:
 
 
 def run_correlate(args: argparse.Namespace) -> int:
+    from ..labels import correlation
+    from ..labels.tables import feature_columns, named_inputs, numeric_columns, read_case_table, to_csv_bytes
+    from ..outputs import check_out_dir, staged_dir
+
     check_out_dir(args.out, args.overwrite)
     features_table = read_case_table(args.features)
     columns = feature_columns(features_table)
@@ -219,7 +239,12 @@ def run_correlate(args: argparse.Namespace) -> int:
         (stage / "fdr.csv").write_bytes(to_csv_bytes(result.fdr))
         correlation.heatmap(result, stage / "heatmap.png")
     significant = int((result.fdr < 0.05).to_numpy().sum())
-    _report({"out": args.out, "features": list(result.rho.index), "pairs_fdr_below_0.05": significant})
+    for what, columns in result.skipped.items():
+        if columns:
+            print(f"note: {len(columns)} constant {what.replace('_', ' ')} left out (undefined rank correlation): "
+                  f"{', '.join(columns)}", file=sys.stderr)
+    _report({"out": args.out, "features": list(result.rho.index), "pairs_fdr_below_0.05": significant,
+             "skipped_constant": result.skipped})
     return 0
 
 
@@ -231,4 +256,6 @@ def _read_names(path: str) -> list[str]:
 
 
 def _report(summary: dict) -> None:
+    from ..labels.tables import to_json
+
     print(to_json(summary))

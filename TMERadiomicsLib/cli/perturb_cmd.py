@@ -7,13 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from ..features import load_preset
-from ..imageio import read_image, read_mask, write_image
-from ..outputs import atomic_write_text, check_out_dir, staged_dir
-from ..reproducibility.perturbation import PerturbationSettings, perturbation_features
+from .argtypes import seed
 
 FEATURES_FILE = "perturbation_features.csv"
 
@@ -34,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("mask", help="tumour mask on the image's grid")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--n", type=int, default=10, help="number of perturbations (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.add_argument("--case", help="case ID written to the outputs (default: the mask file name)")
     parser.add_argument("--label", type=int, help="mask value of the tumour in a label map")
     parser.add_argument("--max-shift-mm", type=float, help="largest grow/shrink (default half the finest spacing)")
@@ -56,6 +50,14 @@ def case_id_from(mask: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from ..features import load_preset
+    from ..imageio import read_image, read_mask, write_image
+    from ..outputs import atomic_write_text, check_out_dir, staged_dir
+    from ..reproducibility.perturbation import PerturbationSettings, perturbation_features
+
     out = check_out_dir(args.out, args.overwrite)
     case_id = args.case or case_id_from(args.mask)
     preset = load_preset(args.preset)

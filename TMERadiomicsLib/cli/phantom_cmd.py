@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..outputs import check_out_dir, staged_dir
-from ..phantom import SIZES, make_phantom, write_phantom
+from .argtypes import seed
+from .lazy import LazyChoices
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,13 +19,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "image.nrrd (the second post-contrast phase), tumour.nrrd, vessels.nrrd and phantom.json.",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--size", choices=sorted(SIZES), default="small", help="small (112x112x40, fast) or full (448x448x160) (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--size", choices=LazyChoices(".phantom", "SIZES"), metavar="SIZE", default="small", help="small (112x112x40, fast) or full (448x448x160) (default: %(default)s)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace the files of an existing output folder")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..outputs import check_out_dir, staged_dir
+    from ..phantom import make_phantom, write_phantom
+
     out = check_out_dir(args.out, args.overwrite)
     if args.size == "full":
         print("generating the full-size phantom (about 15 s)...", file=sys.stderr, flush=True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..features.catalogue import count_by_image_type, feature_names
-from ..features.presets import list_presets, load_preset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def describe(name: str) -> dict:
+    from ..features.catalogue import count_by_image_type, feature_names
+    from ..features.presets import load_preset
+
     preset = load_preset(name)
     return {
         "name": preset.name,
@@ -33,6 +34,8 @@ def describe(name: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..features.presets import list_presets
+
     presets = [describe(name) for name in list_presets()]
     if args.json:
         print(json.dumps(presets, indent=2))

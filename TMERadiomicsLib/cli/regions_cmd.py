@@ -10,17 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import SimpleITK as sitk
-
-from .. import regions
 from ..errors import InputError
-from ..imageio import read_mask
-from ..outputs import check_out_dir, staged_dir
-from ..phantom import DEFAULT_PHASE
-from ..preprocessing import read_dce
-from ..region_options import RegionOptions
-from ..region_outputs import write_regions
+from .lazy import LazyDefault, given
+
+if TYPE_CHECKING:
+    import SimpleITK as sitk
+
+    from ..region_options import RegionOptions
+    from ..regions import Regions
 
 
 def add_case_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +28,7 @@ def add_case_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("mask", type=Path, metavar="TUMOUR_MASK", help="tumour mask on the image's grid")
     parser.add_argument("--case-id", help="case identifier written into every output (default: the image file name)")
     parser.add_argument("--label", type=int, help="value of the tumour in a label map (required when the mask is not binary)")
-    parser.add_argument("--phase", type=int, default=DEFAULT_PHASE, help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
+    parser.add_argument("--phase", type=int, default=LazyDefault(".phantom", "DEFAULT_PHASE"), help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
     parser.add_argument("--resample-mask", action="store_true", help="resample masks onto the image grid (nearest neighbour) instead of refusing a geometry mismatch")
 
 
@@ -40,6 +39,9 @@ def add_region_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exclude", type=Path, action="append", default=[], metavar="MASK", help="mask removed from peritumoral and ring (vessels, chest wall, skin, organs); repeatable")
     parser.add_argument("--air-below", type=float, metavar="VALUE", help="remove voxels with intensity below VALUE from peritumoral and ring")
     parser.add_argument("--largest-component", action="store_true", help="keep only the largest connected component of the tumour")
+    parser.add_argument("--allow-empty-regions", action="store_true",
+                        help="accept a peritumoral or ring region that the exclusions leave empty (its features "
+                        "are NaN) instead of failing the case")
 
 
 def case_id_of(args: argparse.Namespace) -> str:
@@ -52,18 +54,23 @@ def case_id_of(args: argparse.Namespace) -> str:
 
 def load_case(args: argparse.Namespace) -> tuple[str, sitk.Image, sitk.Image]:
     """Read and validate the image (one DCE phase) and the tumour mask."""
+    from ..imageio import read_mask
+    from ..preprocessing import read_dce
+
     case_id = case_id_of(args)
-    image = read_dce(args.image, args.phase, case_id=case_id)
+    image = read_dce(args.image, args.phase, case_id=case_id, phase_chosen=given(args, "phase"))
     tumour = read_mask(args.mask, reference=image, label=args.label, case_id=case_id, resample=args.resample_mask)
     return case_id, image, tumour
 
 
-def build_regions(args: argparse.Namespace, case_id: str, image: sitk.Image, tumour: sitk.Image) -> regions.Regions:
+def build_regions(args: argparse.Namespace, case_id: str, image: sitk.Image, tumour: sitk.Image) -> Regions:
     """Read the exclusion masks and build the regions with the command-line options."""
     return region_options(args).build(case_id, image, tumour)
 
 
 def region_options(args: argparse.Namespace) -> RegionOptions:
+    from ..region_options import RegionOptions
+
     return RegionOptions(
         peritumoral_mm=args.peritumoral_mm,
         ring_mm=args.ring_mm,
@@ -71,6 +78,7 @@ def region_options(args: argparse.Namespace) -> RegionOptions:
         air_below=args.air_below,
         largest_component=args.largest_component,
         resample_mask=args.resample_mask,
+        allow_empty=args.allow_empty_regions,
     )
 
 
@@ -96,6 +104,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..outputs import check_out_dir, staged_dir
+    from ..region_outputs import write_regions
+
     check_widths(args)
     out = check_out_dir(args.out, args.overwrite)
     case_id, image, tumour = load_case(args)

@@ -14,16 +14,16 @@ import logging
 import sys
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..features import extract_case
-from ..models import ModelBundle, load_bundle
-from ..models.resources import bundle_path
-from ..models.tables import read_table
-from ..outputs import atomic_write_text
-from ..phantom import DEFAULT_PHASE
+from .lazy import LazyDefault
 from .regions_cmd import add_region_options, build_regions, check_widths, load_case
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..models import ModelBundle
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="FEATURES.csv (combined features), or IMAGE TUMOUR_MASK")
     parser.add_argument("--out", help="also write the scores to this CSV file")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     image_options = parser.add_argument_group("IMAGE TUMOUR_MASK form")
     image_options.add_argument("--case-id", help="case identifier (default: the image file name)")
     image_options.add_argument("--label", type=int, help="value of the tumour in a label map")
-    image_options.add_argument("--phase", type=int, default=DEFAULT_PHASE,
+    image_options.add_argument("--phase", type=int, default=LazyDefault(".phantom", "DEFAULT_PHASE"),
                                help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
     image_options.add_argument("--resample-mask", action="store_true",
                                help="resample masks onto the image grid instead of refusing a mismatch")
@@ -55,6 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..models import load_bundle
+    from ..models.resources import bundle_path
+    from ..models.tables import read_table
+    from ..outputs import atomic_write_text, check_out_file
+
+    if args.out:
+        check_out_file(args.out, args.overwrite)
     bundle = load_bundle(bundle_path(args.bundle))
     if len(args.inputs) == 1:
         table = read_table(args.inputs[0])
@@ -71,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _features_from_image(bundle: ModelBundle, args: argparse.Namespace) -> pd.DataFrame:
     """Regions and features of one case, only for the regions the bundle uses."""
+    from ..features import extract_case
+
     args.image, args.mask = Path(args.inputs[0]), Path(args.inputs[1])
     check_widths(args)
     case_id, image, tumour = load_case(args)

@@ -6,11 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..store import StudyStore
-from ..store.connection import DEFAULT_TIMEOUT_S
-from ..store.extraction import extract_missing
-from ..store.study import session_time
-from ..store.ingest import segmentation_from_files
+from .argtypes import non_negative_float
+from .lazy import LazyDefault
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _db_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", required=True, help="study database file (SQLite)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+    parser.add_argument("--timeout", type=non_negative_float, default=LazyDefault(".store.connection", "DEFAULT_TIMEOUT_S"),
                         help="seconds to wait for a database locked by another process (default %(default)s)")
 
 
@@ -84,6 +81,10 @@ def _list_parser(actions: argparse._SubParsersAction) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from ..store import StudyStore
+    from ..store.ingest import segmentation_from_files
+    from ..store.study import session_time
+
     # Files are read and checked before the database is opened (or created).
     when = session_time(args.session_time) if args.session_time else None
     seg = segmentation_from_files(
@@ -105,6 +106,9 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_extract(args: argparse.Namespace) -> int:
+    from ..store import StudyStore
+    from ..store.extraction import extract_missing
+
     with StudyStore(args.db, create=False, timeout=args.timeout) as store:
         report = extract_missing(store, args.preset, progress=not args.no_progress)
     print(json.dumps({
@@ -118,6 +122,8 @@ def run_extract(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from ..store import StudyStore
+
     with StudyStore(args.db, create=False, timeout=args.timeout) as store:
         sessions = store.sessions()
         presets = store.presets()

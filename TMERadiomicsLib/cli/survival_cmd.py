@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..labels import survival
-from ..labels.phenotypes import label_name
-from ..labels.tables import named_inputs, numeric_columns, read_case_table, to_csv_bytes, to_json
-from ..outputs import check_out_dir, staged_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +60,19 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
 
 
 def _joined(args: argparse.Namespace, columns: list[str] | None, numeric: bool = True) -> tuple[pd.DataFrame, dict]:
+    import pandas as pd
+
+    from ..labels import survival
+    from ..labels.tables import numeric_columns, read_case_table
+
     table = read_case_table(args.survival)
     frame = survival.survival_frame(table, args.time, args.event, drop_incomplete=args.drop_incomplete,
                                     source=args.survival)
     values = read_case_table(args.values)
+    missing = [c for c in columns or () if c not in values.columns]
+    if missing:
+        raise InputError(f"no column {', '.join(map(repr, missing))} in the table; it has "
+                         f"{', '.join(map(str, values.columns))}", file=args.values)
     values = numeric_columns(values, columns) if numeric else values[columns]
     shared = frame.index.intersection(values.index)
     counts = {"cases_joined": int(len(shared)), "only_in_survival": int(len(frame.index.difference(values.index))),
@@ -81,6 +88,10 @@ def _joined(args: argparse.Namespace, columns: list[str] | None, numeric: bool =
 
 
 def run_cox(args: argparse.Namespace) -> int:
+    from ..labels import survival
+    from ..labels.tables import named_inputs, to_csv_bytes, to_json
+    from ..outputs import check_out_dir, staged_dir
+
     check_out_dir(args.out, args.overwrite)
     frame, counts = _joined(args, args.covariates)
     covariates = [c for c in frame.columns if c not in (args.time, args.event)]
@@ -109,6 +120,11 @@ def run_cox(args: argparse.Namespace) -> int:
 
 
 def run_km(args: argparse.Namespace) -> int:
+    from ..labels import survival
+    from ..labels.phenotypes import label_name
+    from ..labels.tables import named_inputs, to_csv_bytes, to_json
+    from ..outputs import check_out_dir, staged_dir
+
     check_out_dir(args.out, args.overwrite)
     frame, counts = _joined(args, [args.column], numeric=args.cutoff is not None)
     group, extra = args.column, {}

@@ -6,9 +6,7 @@ import argparse
 import json
 
 from ..errors import InputError
-from ..models.tables import read_table
-from ..outputs import check_out_dir
-from ..training import RECIPES, read_stable_features, train
+from .lazy import LazyChoices
 
 REGIONS = ("intratumoral", "peritumoral", "ring")
 # Option -> (recipe it belongs to, key in the recipe's options).
@@ -40,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("features", help="combined-features CSV")
     parser.add_argument("labels", help="labels CSV: case_id plus label column(s)")
-    parser.add_argument("--recipe", required=True, choices=sorted(RECIPES))
+    parser.add_argument("--recipe", required=True, choices=LazyChoices(".training", "RECIPES"), metavar="RECIPE",
+                        help="training recipe: %(choices)s")
     parser.add_argument("--out", required=True, help="folder for the bundle")
     parser.add_argument("--label", help="label column (default: the only one)")
     parser.add_argument("--median-split", action="store_true",
@@ -83,6 +82,10 @@ def recipe_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..models.tables import read_table
+    from ..outputs import check_out_dir
+    from ..training import read_stable_features, train
+
     check_out_dir(args.out, args.overwrite)
     options = recipe_options(args)
     stable = read_stable_features(args.stable_features) if args.stable_features else None

@@ -97,7 +97,7 @@ def write_cohort(cohort: Cohort, out_dir: str | Path, *, progress: bool = False)
     out = Path(out_dir)
     rows = []
     for index, (state, role) in enumerate(tqdm(list(zip(cohort.states, cohort.roles)), desc="cohort cases",
-                                               unit="case", disable=not progress)):
+                                               unit="case", disable=None if progress else True)):
         files = write_case(cohort.phantom(index), out / "cases" / state.case_id)
         rows.append({"case_id": state.case_id, **{k: str(p.relative_to(out)) for k, p in files.items()},
                      "role": role})

@@ -1,10 +1,17 @@
-"""The demo's steps, in order, each timed and reported on stderr."""
+"""The demo's steps, in order, each timed and reported on stderr.
+
+The demo writes into a staged folder (``outputs.staged_dir``): stopped by
+Ctrl-C or SIGTERM, its workers end (``batch``), the stage is removed and the
+output folder keeps what it held before; ``stopped_cleanly`` says so in one
+line.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +24,7 @@ from ..cohort import make_cohort, write_cohort
 from ..cohort.build import DEVELOPMENT, HELD_OUT
 from ..errors import InputError
 from ..features.presets import load_preset
+from ..interrupt import Interrupted
 from .labels_step import derive_labels
 from .models_step import PRESET_REGIONS, build_models, evaluate_models
 from .new_case import score_new_case
@@ -88,6 +96,16 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     write_demo_report(out_dir / "report.html", summary, derived, models, new_case, out_dir, response)
     return DemoResult(out_dir, summary, timer.seconds)
+
+
+@contextmanager
+def stopped_cleanly(out_dir: Path) -> Iterator[None]:
+    """Around the staged run: Ctrl-C or SIGTERM ends as ``Interrupted`` naming what is left."""
+    try:
+        yield
+    except (KeyboardInterrupt, Interrupted):
+        raise Interrupted(f"the unfinished demo was removed and {out_dir} is as it was before; "
+                          "run the same command again to start over") from None
 
 
 def _split(table: pd.DataFrame, cohort, role: str = DEVELOPMENT) -> pd.DataFrame:

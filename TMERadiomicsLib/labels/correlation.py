@@ -11,7 +11,7 @@ feature x cell pairs with Benjamini-Hochberg.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,11 +25,17 @@ from ..errors import InputError
 
 @dataclass(frozen=True)
 class CorrelationResult:
-    """Features x cell types matrices of rho, p and BH-adjusted p, plus a long table."""
+    """Features x cell types matrices of rho, p and BH-adjusted p, plus a long table.
+
+    ``skipped`` lists the columns left out because they are constant over the
+    shared cases (their rank correlation is undefined): ``{"features": [...],
+    "cell_types": [...]}``.
+    """
 
     rho: pd.DataFrame
     p: pd.DataFrame
     fdr: pd.DataFrame
+    skipped: dict[str, list[str]] = field(default_factory=dict)
 
     def long(self) -> pd.DataFrame:
         """One row per pair: feature, cell_type, rho, p, fdr."""
@@ -64,26 +70,37 @@ def correlate(features: pd.DataFrame, abundance: pd.DataFrame, *, names: Sequenc
     """Spearman rho, p and BH-FDR between ``top_k`` features and every cell type.
 
     Both tables are indexed by case ID; only shared cases are used (at
-    least 4). Constant columns are refused: their rank correlation is undefined.
+    least 4). Constant columns are left out and listed in ``skipped``: their
+    rank correlation is undefined (a feature named in ``names`` must vary).
     """
     shared = features.index.intersection(abundance.index)
     if len(shared) < 4:
         raise InputError(f"only {len(shared)} case IDs are in both the features and the abundance table")
     feats = features.loc[shared].astype(np.float64)
     cells = abundance.loc[shared].astype(np.float64)
-    _refuse_constant(feats, "feature")
-    _refuse_constant(cells, "cell type")
+    flat_features, flat_cells = _constant(feats), _constant(cells)
+    named_flat = [n for n in names or () if n in flat_features]
+    if named_flat:
+        raise InputError("named feature constant over all cases; its Spearman correlation is undefined",
+                         value=named_flat[:10])
+    feats, cells = _varying(feats, flat_features, "feature"), _varying(cells, flat_cells, "cell type")
     chosen = _choose(feats, cells, names, top_k)
     rho, p = spearman_matrix(feats[chosen].to_numpy(), cells.to_numpy())
     fdr = multipletests(p.ravel(), method="fdr_bh")[1].reshape(p.shape)
     index = pd.Index(chosen, name="feature")
-    return CorrelationResult(*(pd.DataFrame(m, index=index, columns=cells.columns) for m in (rho, p, fdr)))
+    frames = (pd.DataFrame(m, index=index, columns=cells.columns) for m in (rho, p, fdr))
+    return CorrelationResult(*frames, skipped={"features": flat_features, "cell_types": flat_cells})
 
 
-def _refuse_constant(table: pd.DataFrame, what: str) -> None:
-    flat = [str(c) for c in table.columns if table[c].nunique() < 2]
-    if flat:
-        raise InputError(f"{what} constant over all cases; its Spearman correlation is undefined", value=flat[:10])
+def _constant(table: pd.DataFrame) -> list[str]:
+    return [str(c) for c in table.columns if table[c].nunique() < 2]
+
+
+def _varying(table: pd.DataFrame, flat: list[str], what: str) -> pd.DataFrame:
+    if len(flat) == table.shape[1]:
+        raise InputError(f"every {what} column is constant over all cases; Spearman correlation is undefined",
+                         value=flat[:10])
+    return table.drop(columns=flat)
 
 
 def _choose(feats: pd.DataFrame, cells: pd.DataFrame, names: Sequence[str] | None, top_k: int) -> list[str]:

@@ -107,6 +107,8 @@ def choose_k(data: np.ndarray, k_max: int = 6, *, seed: int = 0, n_init: int = 2
     Gap picks the smallest k with gap(k) >= gap(k+1) - se(k+1) (Tibshirani
     2001), else k_max. The vote's ties go to the smaller k.
     """
+    if k_max < 2:
+        raise InputError("the largest number of clusters compared (k_max) must be at least 2", value=k_max)
     k_max = min(k_max, data.shape[0] - 1)
     if k_max < 2:
         raise InputError("at least 3 cases are needed to compare numbers of clusters", value=data.shape[0])

@@ -27,6 +27,7 @@ set at once.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +39,7 @@ from ..errors import InputError
 
 log = logging.getLogger(__name__)
 
+_SHOW_DROPPED = 10  # dropped sets named in the warning; the rest are counted
 _CHUNK = 64  # samples per block: bounds memory at ~n_genes * 64 * 8 bytes per array
 
 
@@ -60,6 +62,7 @@ def ssgsea(
     max_size: int | None = None,
 ) -> SsgseaResult:
     """ssGSEA scores of a genes x samples matrix for named gene sets."""
+    _check_options(alpha, min_size, max_size)
     values, genes, samples = _checked(expression)
     keep = _varying_genes(values)
     if not keep.all():
@@ -75,6 +78,16 @@ def ssgsea(
             "genes_constant_removed": int((~keep).sum()), "sets_dropped": dropped,
             "min_size": min_size, "max_size": max_size}
     return SsgseaResult(table, dict(zip(names, sizes.astype(int).tolist())), info)
+
+
+def _check_options(alpha: float, min_size: int, max_size: int | None) -> None:
+    if not (math.isfinite(alpha) and alpha >= 0):
+        raise InputError("alpha, the rank weight exponent, must be 0 or more (GSVA's tau; 0.25 for ssGSEA)",
+                         value=alpha)
+    if min_size < 1:
+        raise InputError("the smallest gene-set size kept must be at least 1", value=min_size)
+    if max_size is not None and max_size < min_size:
+        raise InputError(f"the largest gene-set size kept is below the smallest ({min_size})", value=max_size)
 
 
 def _checked(expression: pd.DataFrame) -> tuple[np.ndarray, pd.Index, list[str]]:
@@ -111,16 +124,27 @@ def _membership(genes: pd.Index, gene_sets: Mapping[str, Sequence[str]], min_siz
         cols.append(matched)
         names.append(str(name))
         sizes.append(matched.size)
-    if dropped:
-        log.warning("%d gene sets dropped for their matched size (min %d, max %s): %s",
-                    len(dropped), min_size, max_size, dropped)
     if not names:
-        raise InputError(f"no gene set has between {min_size} and {max_size or 'any'} genes in the expression "
-                         f"matrix ({genes.size} genes); check the gene identifiers", value=dropped)
+        raise InputError(_nothing_kept(dropped, min_size, max_size, genes.size))
+    if dropped:
+        shown = ", ".join(f"{name} ({size})" for name, size in list(dropped.items())[:_SHOW_DROPPED])
+        more = f" and {len(dropped) - _SHOW_DROPPED} more" if len(dropped) > _SHOW_DROPPED else ""
+        log.warning("%d gene sets dropped for their matched size (min %d, max %s): %s%s",
+                    len(dropped), min_size, max_size, shown, more)
     data = np.ones(sum(len(c) for c in cols))
     matrix = sparse.csr_matrix((data, (np.concatenate(rows), np.concatenate(cols))),
                                shape=(len(names), genes.size))
     return matrix, names, np.asarray(sizes, dtype=np.float64), dropped
+
+
+def _nothing_kept(dropped: dict[str, int], min_size: int, max_size: int | None, n_genes: int) -> str:
+    """Why no set is left, with the advice that fits: identifiers, or the size limits."""
+    largest = max(dropped.values(), default=0)
+    if largest == 0:
+        return (f"no gene of any of the {len(dropped)} gene sets is in the expression matrix ({n_genes} genes); "
+                "check that both use the same gene identifiers (e.g. HGNC symbols, not Ensembl IDs)")
+    return (f"no gene set has between {min_size} and {max_size or 'any'} genes in the expression matrix (matched "
+            f"sizes range from {min(dropped.values())} to {largest}); lower --min-size or raise --max-size")
 
 
 def rank_positions(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -3,8 +3,10 @@
 Loading checks the format version, the SHA-256 of every parameter file and
 the estimator's shape against the manifest before anything is used; it
 parses JSON or a skops archive restricted to trusted types, so it never runs
-code from the bundle. Scoring checks the preset hash and the required
-feature columns of the input and names what is missing.
+code from the bundle. The manifest itself is sealed by ``bundle_sha256``
+(see ``manifest``), which every scored row carries. Scoring checks the
+preset hash and the required feature columns of the input and names what is
+missing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..outputs import atomic_write_bytes, check_out_dir, staged_dir
 from . import forest as forest_io
 from . import linear as linear_io
 from .linear import LinearModel
-from .manifest import MANIFEST_NAME, Manifest, read_manifest
+from .manifest import DIGEST_FIELD, MANIFEST_NAME, Manifest, read_manifest
 from .tables import missing_features, name_list, source_of
 
 logger = logging.getLogger(__name__)
@@ -91,7 +93,8 @@ class ModelBundle:
         """Score every case of a combined-features table.
 
         Returns ``case_id``, ``radscore`` (linear models), ``probability``
-        (when the model gives one), ``risk_group`` and ``status``. A case with
+        (when the model gives one), ``risk_group``, ``status`` and
+        ``bundle_sha256``, the digest of the bundle that scored it. A case with
         missing values in required features is listed with those features in
         ``status`` and not scored; the others are.
         """
@@ -108,6 +111,7 @@ class ModelBundle:
             result.loc[row, "status"] = f"missing inputs: {', '.join(absent)}"
         if complete.any():
             self._score_complete(values[complete], result, complete)
+        result[DIGEST_FIELD] = self.manifest.digest
         return result
 
     def _score_complete(self, values: pd.DataFrame, result: pd.DataFrame, rows: np.ndarray) -> None:

@@ -6,10 +6,17 @@ the required feature columns in order, the estimator's parameter files with
 their SHA-256, the threshold and risk-group names, the intended use, the
 performance and the provenance. Reading it validates every field a scorer
 relies on, so a bundle is refused before any estimator file is opened.
+
+The manifest seals itself: ``bundle_sha256`` is the SHA-256 of the canonical
+JSON of every other field (sorted keys, no whitespace). As those fields hold
+the SHA-256 of each parameter file, the one digest covers the whole bundle;
+an edit anywhere (a threshold, a coefficient) is refused on load, and every
+score names the digest of the bundle it came from.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -20,6 +27,7 @@ from ..errors import InputError
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+DIGEST_FIELD = "bundle_sha256"
 ESTIMATOR_KINDS = ("linear", "random_forest")
 SCORE_KINDS = ("radscore", "probability")
 # Parameter files are plain names inside the bundle folder: no separators, so
@@ -58,7 +66,13 @@ class Manifest:
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+        """The manifest as written, sealed with its digest."""
+        return json.dumps({**asdict(self), DIGEST_FIELD: self.digest}, indent=2, sort_keys=False) + "\n"
+
+    @property
+    def digest(self) -> str:
+        """The bundle digest: SHA-256 over every field (see the module docstring)."""
+        return manifest_digest(asdict(self))
 
     @property
     def calibrated(self) -> bool:
@@ -78,6 +92,13 @@ def read_manifest(folder: Path) -> Manifest:
     return manifest_from_dict(data, path)
 
 
+def manifest_digest(fields: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of ``fields`` without the digest field itself."""
+    body = {name: value for name, value in fields.items() if name != DIGEST_FIELD}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def manifest_from_dict(data: Any, path: Path | None = None) -> Manifest:
     """Build a ``Manifest`` from parsed JSON, refusing anything malformed."""
     if not isinstance(data, dict):
@@ -89,6 +110,8 @@ def manifest_from_dict(data: Any, path: Path | None = None) -> Manifest:
             file=path,
             value=version,
         )
+    data = dict(data)
+    recorded = data.pop(DIGEST_FIELD, None)
     known = set(Manifest.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
@@ -97,8 +120,18 @@ def manifest_from_dict(data: Any, path: Path | None = None) -> Manifest:
     if missing:
         raise InputError(f"manifest lacks field {missing[0]!r}", file=path)
     manifest = Manifest(**data)
+    _check_digest(manifest, recorded, path)
     _check(manifest, path)
     return manifest
+
+
+def _check_digest(manifest: Manifest, recorded: object, path: Path | None) -> None:
+    if recorded is None:
+        raise InputError(f"manifest has no {DIGEST_FIELD}, so edits to it cannot be detected; "
+                         "rebuild, re-train or re-calibrate the bundle with this TMERadiomics", file=path)
+    if recorded != manifest.digest:
+        raise InputError(f"bundle was modified: manifest.json no longer matches its {DIGEST_FIELD} "
+                         "(edited after the bundle was written); refusing to load it", file=path)
 
 
 def _check(m: Manifest, path: Path | None) -> None:

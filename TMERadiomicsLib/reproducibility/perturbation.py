@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..features import Preset, extract_case
-from ..regions import build
+from ..region_options import MEMORY_LIMIT_GB, RegionOptions
 from ..signed_distance import midway_distance
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,22 @@ def _check(tumour: sitk.Image, settings: PerturbationSettings, case_id: str | No
         raise InputError("smoothness_mm must be > 0", case=case_id, value=settings.smoothness_mm)
     if _voxels(tumour) == 0:
         raise InputError("tumour mask is empty", case=case_id)
+    masks_gb = settings.n * float(np.prod(tumour.GetSize())) / 1e9  # the masks are kept, one byte per voxel
+    if masks_gb > MEMORY_LIMIT_GB:
+        raise InputError(f"{settings.n} perturbed masks of this image would hold {masks_gb:.1f} GB in memory; the "
+                         f"limit is {MEMORY_LIMIT_GB:g} GB", case=case_id, value=settings.n)
+    radius = equivalent_radius_mm(tumour)
+    for name in ("max_shift_mm", "noise_mm"):
+        value = getattr(settings, name)
+        if value is not None and value >= radius:
+            raise InputError(f"{name} must be smaller than the tumour's equivalent-sphere radius ({radius:.2f} mm): "
+                             "larger draws no longer outline this tumour (Dice near 0)", case=case_id, value=value)
+
+
+def equivalent_radius_mm(mask: sitk.Image) -> float:
+    """Radius of the sphere with the mask's volume."""
+    volume = _voxels(mask) * float(np.prod(mask.GetSpacing()))
+    return (3.0 * volume / (4.0 * math.pi)) ** (1.0 / 3.0)
 
 
 def _voxels(mask: sitk.Image) -> int:
@@ -203,10 +219,12 @@ def perturbation_features(
     Returns the tidy table ``case_id, perturbation, region, feature, value``
     and the perturbations themselves.
     """
+    options = RegionOptions(peritumoral_mm=peritumoral_mm, ring_mm=ring_mm)
+    options.check_against(case_id, tumour)  # band widths refused before any mask is drawn
     perturbations = perturbed_masks(tumour, settings, case_id=case_id)
     tables = []
-    for item in tqdm(perturbations, desc=f"perturbations of {case_id}", unit="mask", disable=not progress):
-        regions = build(item.mask, image, peritumoral_mm=peritumoral_mm, ring_mm=ring_mm, case_id=case_id)
+    for item in tqdm(perturbations, desc=f"perturbations of {case_id}", unit="mask", disable=None if progress else True):
+        regions = options.build(case_id, image, item.mask)
         table = extract_case(image, regions, preset, case_id=case_id).tidy()
         table.insert(1, "perturbation", item.index)
         tables.append(table)

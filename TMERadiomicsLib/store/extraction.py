@@ -49,7 +49,7 @@ def extract_missing(store: StudyStore, preset: str | Preset, *, progress: bool =
         _check_unchanged(stored)
     extracted = 0
     for index, stored in enumerate(tqdm(todo, desc=f"extracting {preset.name}", unit="segmentation",
-                                        disable=not progress)):
+                                        disable=None if progress else True)):
         if step is not None:
             step(index, len(todo))
         rows = _features(stored, preset)

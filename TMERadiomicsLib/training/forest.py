@@ -94,7 +94,7 @@ def train_forest(data: TrainingSet, seed: int, options: dict, progress: bool = F
     fold_columns = [_selected(X[fit_idx], y[fit_idx], top, opts, seed) for fit_idx, _ in folds]
     grid = list(ParameterGrid({"max_features": list(opts["max_features"]),
                                "min_samples_leaf": list(opts["min_samples_leaf"])}))
-    bar = tqdm(total=len(grid) * len(folds), desc="han2024-rf CV", disable=not progress)
+    bar = tqdm(total=len(grid) * len(folds), desc="han2024-rf CV", disable=None if progress else True)
     results = [_cross_validate(X, y, folds, fold_columns, params, opts["n_estimators"], seed, bar)
                for params in grid]
     bar.close()

@@ -160,7 +160,7 @@ def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int,
     lambdas = lambda_grid(z, y, n_lambdas)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     deviance = np.empty((folds, len(lambdas)))
-    splits = tqdm(splitter.split(z, y), total=folds, desc="qian2024-lasso CV", disable=not progress)
+    splits = tqdm(splitter.split(z, y), total=folds, desc="qian2024-lasso CV", disable=None if progress else True)
     for k, (fit_idx, val_idx) in enumerate(splits):
         mean, sd = z[fit_idx].mean(axis=0), z[fit_idx].std(axis=0, ddof=1)
         sd[sd == 0] = 1.0
