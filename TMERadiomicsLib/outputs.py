@@ -73,7 +73,7 @@ def check_writable(folder: Path) -> None:
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".tmeradiomics-probe-", dir=folder))
     except OSError as error:
-        raise InputError(f"cannot write there: {error.strerror or error}", file=folder) from None
+        raise InputError(f"output folder cannot be written: {error.strerror or error}", file=folder) from None
 
 
 def _existing_parent(path: Path) -> Path:

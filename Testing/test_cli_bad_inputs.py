@@ -152,13 +152,13 @@ def test_negative_seed(case, tmp_path, capsys, argv):
 def test_out_under_proc_is_refused_before_work(case, capsys, command):
     out = "/proc/tmeradiomics-test/out" + (".csv" if command == "extract" else "")
     _fails(capsys, [command, case["image"], case["mask"], "--out", out, "--preset", "default"][: 5 if command == "regions" else 7],
-           "cannot write there")
+           "output folder cannot be written")
 
 
 def test_extract_into_unwritable_folder_fails_before_reading_images(tmp_path, capsys):
     # /proc cannot be written even by root; the images do not exist, so a late check would name them instead.
     _fails(capsys, ["extract", tmp_path / "missing.nrrd", tmp_path / "missing_mask.nrrd", "--preset", "default",
-                    "--out", "/proc/f.csv"], "file /proc", "cannot write there")
+                    "--out", "/proc/f.csv"], "file /proc", "output folder cannot be written")
 
 
 def test_survival_km_unknown_column(tmp_path, capsys):

@@ -89,6 +89,6 @@ def test_check_out_file(tmp_path):
     assert check_out_file(existing, overwrite=True) == existing
     with pytest.raises(InputError, match="output path is a folder"):
         check_out_file(tmp_path)
-    with pytest.raises(InputError, match="cannot write there"):
+    with pytest.raises(InputError, match="output folder cannot be written"):
         check_out_file("/proc/tmeradiomics/a.csv")
     assert existing.read_text() == "earlier" and [p.name for p in tmp_path.iterdir()] == ["a.csv"]
