@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Union
 
 import numpy as np
 import SimpleITK as sitk
 
 from .errors import InputError
 
-PathLike = str | os.PathLike
+PathLike = Union[str, os.PathLike]  # not `|`: evaluated at import, and Slicer 5.8 runs Python 3.9
 
 # Relative tolerance on spacing and absolute tolerances on origin (mm) and
 # direction cosines within which two grids count as the same. Scanner exports
