@@ -57,3 +57,41 @@ def test_features_match_the_library(run):
     assert list(got.columns) == list(expected.columns)
     assert got["case_id"].tolist() == ["A"]
     np.testing.assert_allclose(got.iloc[0, 3:].to_numpy(float), expected.iloc[0, 3:].to_numpy(float), rtol=1e-12)
+
+
+def load_script():
+    """The batch script as a module (its ``__main__`` block does not run)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tmeradiomics_batch_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_any_failure_is_a_non_zero_status(run, tmp_path, capsys):
+    """A failure that is not a ValueError (here the output folder sits under a file) still gives a status."""
+    folder, _ = run
+    script = load_script()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    status = script.guarded_main([str(folder / "manifest.csv"), "--out", str(blocker / "out"), "--preset", "default"])
+    assert status == 1
+    assert "NotADirectoryError" in capsys.readouterr().err
+    assert script.guarded_main(["--no-such-option"]) == 2
+
+
+def test_inside_slicer_the_script_leaves_through_slicer_util_exit(monkeypatch):
+    """With an application (``slicer.app``), the status goes to ``slicer.util.exit``, which quits Slicer."""
+    import slicer
+
+    script = load_script()
+    statuses = []
+    monkeypatch.setattr(slicer, "app", object(), raising=False)
+    monkeypatch.setattr(slicer.util, "exit", statuses.append, raising=False)
+    script.leave(3)
+    assert statuses == [3]
+    monkeypatch.delattr(slicer, "app")
+    with pytest.raises(SystemExit) as stop:
+        script.leave(1)
+    assert stop.value.code == 1 and statuses == [3]
