@@ -460,7 +460,7 @@ class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
                                      requester="TMERadiomics")
             else:
                 slicer.util.pip_install(["-c", str(constraints), *lines])
-        importlib.invalidate_caches()  # let find_spec see what was just installed
+        dependencies.forget()  # let the panel see what was just installed
 
 
 class TMERadiomicsTest(ScriptedLoadableModuleTest):

@@ -9,6 +9,8 @@ an ImportError half-way through with the scene half-changed.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import importlib.metadata
 import importlib.util
 import re
@@ -120,11 +122,18 @@ def constraints() -> list[str]:
     return pins
 
 
+@functools.lru_cache(maxsize=None)  # the panel asks on every update; forget() after installing
 def installed_version(distribution: str) -> str | None:
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def forget() -> None:
+    """Drop what was learnt about installed packages (call after installing)."""
+    installed_version.cache_clear()
+    importlib.invalidate_caches()
 
 
 def _distribution(line: str) -> str:
