@@ -432,9 +432,9 @@ class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
     def showTable(self, table) -> None:
         """Show a table in a table view, switching to a layout with one when the current layout has none."""
         layoutManager = slicer.app.layoutManager()
-        tablesModule = getattr(slicer.modules, "tables", None)
-        if layoutManager is not None and tablesModule is not None:
-            layoutManager.setLayout(tablesModule.logic().GetLayoutWithTable(layoutManager.layout))
+        if layoutManager is not None:  # None without a main window (--no-main-window)
+            tablesLogic = slicer.modules.tables.logic()
+            layoutManager.setLayout(tablesLogic.GetLayoutWithTable(layoutManager.layout))
         selection = slicer.app.applicationLogic().GetSelectionNode()
         selection.SetActiveTableID(table.GetID())
         slicer.app.applicationLogic().PropagateTableSelection()
