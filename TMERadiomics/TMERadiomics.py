@@ -175,13 +175,27 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateButtons)
         self._parameterNode = inputParameterNode
         if self._parameterNode:
-            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self._parameterNodeGuiTag = self._connectGui(self._parameterNode)
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateButtons)
             self.ui.presetComboBox.setCurrentText(self._parameterNode.preset)
             self.ui.tumorSegmentSelector.setCurrentNode(self._parameterNode.segmentation)
             self.ui.tumorSegmentSelector.setCurrentSegmentID(self._parameterNode.tumorSegmentId)
             self.ui.studyDatabasePathLineEdit.currentPath = self._parameterNode.studyDatabase
             self.updateButtons()
+
+    def _connectGui(self, parameterNode):
+        """Bind the widgets named by ``SlicerParameterName`` in the .ui; returns the tag that disconnects them.
+
+        What ``connectGui`` does, through ``connectParametersToGui``: Slicer 5.8's
+        ``connectGui`` drops the tag (returns None), so ``disconnectGui`` could
+        never disconnect and every enter() would add another binding.
+        """
+        mapping = {}
+        for widget in vars(self.ui).values():  # as connectGui(self.ui) reads it
+            name = widget.property("SlicerParameterName")
+            if name:
+                mapping[name] = widget
+        return parameterNode.connectParametersToGui(mapping)
 
     # ---- wiring --------------------------------------------------------
 
