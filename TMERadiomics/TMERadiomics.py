@@ -420,16 +420,17 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if not missing:
             self.updateButtons()
             return
-        lines = dependencies.to_install(missing)
+        lines, noDepsLines = dependencies.to_install(missing)
         if not slicer.util.confirmOkCancelDisplay(
-            "TMERadiomics needs these Python packages, which this Slicer does not have:\n\n" + "\n".join(lines)
+            "TMERadiomics needs these Python packages, which this Slicer does not have:\n\n"
+            + "\n".join([*lines, *noDepsLines])
             + "\n\nInstall them now? This downloads from PyPI and may take a few minutes. Slicer's own numpy, "
             "scipy and SimpleITK are kept as they are.",
             windowTitle="TMERadiomics - Install Python packages",
         ):
             return
         with slicer.util.tryWithErrorDisplay("Installing Python packages failed.", waitCursor=True):
-            self.logic.installPackages(lines)
+            self.logic.installPackages(lines, noDepsLines)
         self.updateButtons()
 
 
@@ -454,13 +455,15 @@ class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
         slicer.app.applicationLogic().PropagateTableSelection()
 
     @staticmethod
-    def installPackages(lines: list) -> None:
-        """pip-install requirement ``lines`` with Slicer's numpy, scipy and SimpleITK held at their versions.
+    def installPackages(lines: list, noDepsLines: list = ()) -> None:
+        """pip-install requirement ``lines`` (and ``noDepsLines`` with ``--no-deps``), Slicer's numpy,
+        scipy and SimpleITK held at their versions by a constraints file.
 
-        ``slicer.packaging.pip_ensure`` (where it exists: Slicer 5.12) also offers a
-        restart when an installed package was already imported; before it,
-        ``slicer.util.pip_install`` with the same constraints file. The user
-        has already confirmed, so neither asks again.
+        ``slicer.packaging.pip_ensure`` (where it exists: Slicer 5.12) also
+        offers a restart when an installed package was already imported;
+        before it, ``slicer.util.pip_install`` with the same constraints. Both
+        take pip's own arguments as a list, which the ``--no-deps`` step uses.
+        The user has already confirmed, so neither asks again.
         """
         with tempfile.TemporaryDirectory() as folder:
             constraints = Path(folder) / "slicer-constraints.txt"
@@ -469,11 +472,13 @@ class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
                 packaging = importlib.import_module("slicer.packaging")
             except ImportError:
                 packaging = None
-            if packaging is not None and hasattr(packaging, "pip_ensure"):
-                packaging.pip_ensure(lines, constraints=str(constraints), prompt_install=False,
+            if lines and packaging is not None and hasattr(packaging, "pip_ensure"):
+                packaging.pip_ensure(list(lines), constraints=str(constraints), prompt_install=False,
                                      requester="TMERadiomics")
-            else:
+            elif lines:
                 slicer.util.pip_install(["-c", str(constraints), *lines])
+            if noDepsLines:
+                slicer.util.pip_install(["--no-deps", "-c", str(constraints), *noDepsLines])
         dependencies.forget()  # let the panel see what was just installed
 
 

@@ -79,6 +79,18 @@ def test_requirements_follow_the_library_bounds():
         assert f'"{line}"' in text, f"{line} differs from pyproject.toml's dependencies"
 
 
+def test_pyradiomics_dependencies_beyond_slicers_are_installed_by_name():
+    """What --no-deps leaves out of pyradiomics-bhklab must be Slicer's packages or installed by name."""
+    import importlib.metadata
+    import re
+
+    requires = importlib.metadata.requires("pyradiomics-bhklab") or []
+    needed = {re.split(r"[<>=!~\[;\s]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r}
+    from_slicer = needed - set(dependencies.RADIOMICS_DEPENDENCIES)
+    assert from_slicer == {"numpy", "SimpleITK"} and from_slicer <= set(dependencies.SHIPPED)
+    assert set(dependencies.RADIOMICS_DEPENDENCIES) <= needed
+
+
 def test_installing_never_replaces_slicers_numpy_scipy_simpleitk():
     pins = dependencies.constraints()
     import importlib.metadata
@@ -87,7 +99,10 @@ def test_installing_never_replaces_slicers_numpy_scipy_simpleitk():
         assert f"{name}=={importlib.metadata.version(name)}" in pins
     with pytest.raises(ValueError, match="should come with Slicer"):
         dependencies.to_install(["numpy", "pandas"])
-    assert dependencies.to_install(["sklearn", "radiomics"]) == ["scikit-learn>=1.3", "pyradiomics-bhklab>=3.1.4"]
+    # PyRadiomics asks pip for numpy and SimpleITK: it goes in without its dependencies, the others by name.
+    assert dependencies.to_install(["sklearn", "radiomics"]) == (
+        ["scikit-learn>=1.3", "PyWavelets", "pykwalify", "six"], ["pyradiomics-bhklab>=3.1.4"])
+    assert dependencies.to_install(["pandas"]) == (["pandas>=2.0,<3"], [])
 
 
 def test_a_missing_package_is_named_with_how_to_get_it(monkeypatch):

@@ -31,6 +31,12 @@ DISTRIBUTIONS = {
     "radiomics": "pyradiomics-bhklab",
 }
 SHIPPED = ("numpy", "scipy", "SimpleITK")
+# pyradiomics-bhklab is installed without its dependencies (pip --no-deps): it
+# asks for numpy and SimpleITK, which Slicer ships (5.8's SimpleITK is built in,
+# without the metadata pip looks for, so pip would add a second copy). Its other
+# dependencies are installed as usual.
+NO_DEPS = ("pyradiomics-bhklab",)
+RADIOMICS_DEPENDENCIES = ("PyWavelets", "pykwalify", "six")
 NEEDED = {
     "regions": ("SimpleITK", "numpy", "scipy"),
     "features": ("SimpleITK", "numpy", "scipy", "pandas", "yaml", "radiomics", "skimage"),
@@ -102,14 +108,22 @@ def requirements_by_distribution() -> dict[str, str]:
     return {_distribution(line): line for line in requirements()}
 
 
-def to_install(names: list[str]) -> list[str]:
-    """The requirement lines that install the missing import names (Slicer's own packages excluded)."""
+def to_install(names: list[str]) -> tuple[list[str], list[str]]:
+    """(requirement lines, lines to install with ``--no-deps``) that provide the missing import names.
+
+    Slicer's own packages are never among them.
+    """
     wanted = requirements_by_distribution()
     shipped = [name for name in names if name in SHIPPED]
     if shipped:
         raise ValueError(f"{', '.join(shipped)} should come with Slicer; reinstall Slicer rather than "
                          "installing them into it")
-    return [wanted[DISTRIBUTIONS[name]] for name in names]
+    lines = [wanted[DISTRIBUTIONS[name]] for name in names]
+    no_deps = [line for line in lines if _distribution(line) in NO_DEPS]
+    lines = [line for line in lines if line not in no_deps]
+    if "radiomics" in names:
+        lines += list(RADIOMICS_DEPENDENCIES)
+    return lines, no_deps
 
 
 def constraints() -> list[str]:
