@@ -126,7 +126,7 @@ def setup_job(job: Job) -> None:
     sources = [ROOT / "pyproject.toml", RIG / job.constraints]
     if job.requirements[0] == "-r":
         sources.append(RIG / job.requirements[1])
-    wanted = _hash(*sources, extra=repr(job))
+    wanted = _hash(*sources, extra=f"{job.python} {job.requirements}")  # what it is built from, not what it runs
     if stamp.exists() and stamp.read_text().strip() == wanted:
         return
     print(f"tasks.py: building {job.venv.relative_to(ROOT)} (Python {job.python})", flush=True)
