@@ -313,6 +313,9 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     assert [segments.segment_region(segmentation, i) for i in new] == ["intratumoral", "peritumoral", "ring"]
     assert ui.featuresTableSelector.currentNode() not in (None, features)
 
+    assert ui.reproducibilityCollapsibleButton.collapsed and not ui.saveSessionButton.isVisibleTo(widget.parent)
+    ui.reproducibilityCollapsibleButton.collapsed = False  # the user opens the section
+    assert ui.saveSessionButton.isVisibleTo(widget.parent)
     database = tmp_path / "study.sqlite"
     ui.studyDatabasePathLineEdit.currentPath = str(database)
     ui.caseIdLineEdit.text = "case-3"

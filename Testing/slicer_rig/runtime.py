@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
+import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 import types
@@ -255,6 +257,7 @@ class Rig:
 
     def uninstall(self) -> None:
         sys.excepthook = self.saved_excepthook
+        shutil.rmtree(self.settings_dir, ignore_errors=True)
         if self.finder in sys.meta_path:
             sys.meta_path.remove(self.finder)
         for name in [n for n in sys.modules if n.split(".")[0] in SWAPPED]:
