@@ -135,7 +135,8 @@ def setup_job(job: Job) -> None:
     subprocess.run(_interpreter(job.python) + ["-m", "venv", str(job.venv)], env=env, check=True)
     pip = [str(job.python_bin), "-m", "pip", *PIP_QUIET]
     subprocess.run(pip + ["install", "--upgrade", "pip"], check=True)
-    subprocess.run(pip + ["install", "-c", job.constraints, *job.requirements], cwd=RIG, check=True)
+    # --no-compile: Python compiles what a job imports; byte-compiling all of vtk, Qt and scipy costs minutes.
+    subprocess.run(pip + ["install", "--no-compile", "-c", job.constraints, *job.requirements], cwd=RIG, check=True)
     stamp.write_text(wanted)
 
 
