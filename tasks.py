@@ -130,6 +130,7 @@ def setup_job(job: Job) -> None:
     if stamp.exists() and stamp.read_text().strip() == wanted:
         return
     print(f"tasks.py: building {job.venv.relative_to(ROOT)} (Python {job.python})", flush=True)
+    started = time.monotonic()
     shutil.rmtree(job.venv, ignore_errors=True)
     env = dict(os.environ, PYENV_VERSION=job.python)
     subprocess.run(_interpreter(job.python) + ["-m", "venv", str(job.venv)], env=env, check=True)
@@ -138,6 +139,7 @@ def setup_job(job: Job) -> None:
     # --no-compile: Python compiles what a job imports; byte-compiling all of vtk, Qt and scipy costs minutes.
     subprocess.run(pip + ["install", "--no-compile", "-c", job.constraints, *job.requirements], cwd=RIG, check=True)
     stamp.write_text(wanted)
+    print(f"tasks.py: built {job.venv.relative_to(ROOT)} in {time.monotonic() - started:.0f} s", flush=True)
 
 
 def run_job(job: Job, env: dict) -> int:
