@@ -12,7 +12,8 @@ registry; later runs reinstall only when what an environment is built from
 changed (a stamp file holds its hash).
 
 ``test`` also runs the jobs of the Slicer releases the module supports, each
-in its own environment under ``.venv/compat/`` built on pyenv's interpreters
+in its own environment under ``~/.cache/tmeradiomics/compat/`` (or
+``$TMERADIOMICS_COMPAT_CACHE``) built on pyenv's interpreters
 (``PYENV_VERSION=3.9.18 python3.9``, ``PYENV_VERSION=3.12.1 python3.12``;
 ``TMERADIOMICS_PYTHON3_9`` / ``TMERADIOMICS_PYTHON3_12`` name another one):
 
@@ -40,7 +41,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".tmeradiomics-installed"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-COMPAT = VENV / "compat"
+# Outside the clone, keyed by what each environment is built from: a CI run in a fresh clone on the
+# same machine reuses them (the library is taken from the clone through PYTHONPATH, never installed).
+COMPAT = Path(os.environ.get("TMERADIOMICS_COMPAT_CACHE") or Path.home() / ".cache" / "tmeradiomics" / "compat")
+PROJECT = ("project",)  # a Job's requirements: the package's dependencies and its test extra
 RIG = ROOT / "Testing" / "slicer_rig"
 PIP_QUIET = ["--disable-pip-version-check", "-q"]
 
@@ -63,9 +67,22 @@ class Job:
     tests: tuple
     bare_slicer: str = ""  # the Slicer release a bare job stands for (TMERADIOMICS_BARE_SLICER)
 
+    def pip_arguments(self) -> list:
+        if self.requirements != PROJECT:
+            return list(self.requirements)
+        import tomllib
+
+        project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+        return [*project["dependencies"], *project["optional-dependencies"]["test"]]
+
+    def built_from(self) -> str:
+        """Hash of what the environment is built from (not of the tests its job runs)."""
+        sources = [RIG / self.constraints] + ([RIG / self.requirements[1]] if self.requirements[0] == "-r" else [])
+        return _hash(*sources, extra=f"{self.python} {self.pip_arguments()}")
+
     @property
     def venv(self) -> Path:
-        return COMPAT / self.name
+        return COMPAT / f"{self.name}-{self.built_from()[:12]}"
 
     @property
     def python_bin(self) -> Path:
@@ -75,10 +92,10 @@ class Job:
 JOBS = (
     Job("bare-5.8", "3.9.18", ("-r", "requirements-slicer-5.8.1.txt"), "constraints-slicer-5.8.1.txt",
         ("Testing/test_slicer_bare.py",), "v5.8.1"),
-    Job("lib-3.9", "3.9.18", ("-e", f"{ROOT}[test]"), "constraints-slicer-5.8.1.txt", tuple(LIBRARY_TESTS)),
+    Job("lib-3.9", "3.9.18", PROJECT, "constraints-slicer-5.8.1.txt", tuple(LIBRARY_TESTS)),
     Job("bare-5.12", "3.12.1", ("-r", "requirements-slicer-5.12.3.txt"), "constraints-slicer-5.12.3.txt",
         ("Testing/test_slicer_bare.py",), "v5.12.3"),
-    Job("lib-3.12", "3.12.1", ("-e", f"{ROOT}[test]"), "constraints-slicer-5.12.3.txt",
+    Job("lib-3.12", "3.12.1", PROJECT, "constraints-slicer-5.12.3.txt",
         tuple(LIBRARY_TESTS + SLICER_TESTS)),
 )
 
@@ -123,29 +140,29 @@ def _interpreter(version: str) -> list:
 def setup_job(job: Job) -> None:
     """Create the job's environment once; rebuild it only when its requirements changed."""
     stamp = job.venv / ".tmeradiomics-installed"
-    sources = [ROOT / "pyproject.toml", RIG / job.constraints]
-    if job.requirements[0] == "-r":
-        sources.append(RIG / job.requirements[1])
-    wanted = _hash(*sources, extra=f"{job.python} {job.requirements}")  # what it is built from, not what it runs
+    wanted = job.built_from()
     if stamp.exists() and stamp.read_text().strip() == wanted:
         return
-    print(f"tasks.py: building {job.venv.relative_to(ROOT)} (Python {job.python})", flush=True)
+    print(f"tasks.py: building {job.venv} (Python {job.python})", flush=True)
     started = time.monotonic()
-    shutil.rmtree(job.venv, ignore_errors=True)
+    for old in COMPAT.glob(f"{job.name}-*"):  # earlier builds of this job, and a half-built one
+        shutil.rmtree(old, ignore_errors=True)
     env = dict(os.environ, PYENV_VERSION=job.python)
     subprocess.run(_interpreter(job.python) + ["-m", "venv", str(job.venv)], env=env, check=True)
     pip = [str(job.python_bin), "-m", "pip", *PIP_QUIET]
     subprocess.run(pip + ["install", "--upgrade", "pip"], check=True)
     # --no-compile: Python compiles what a job imports; byte-compiling all of vtk, Qt and scipy costs minutes.
-    subprocess.run(pip + ["install", "--no-compile", "-c", job.constraints, *job.requirements], cwd=RIG, check=True)
+    subprocess.run(pip + ["install", "--no-compile", "-c", job.constraints, *job.pip_arguments()], cwd=RIG,
+                   check=True)
     stamp.write_text(wanted)
-    print(f"tasks.py: built {job.venv.relative_to(ROOT)} in {time.monotonic() - started:.0f} s", flush=True)
+    print(f"tasks.py: built {job.venv} in {time.monotonic() - started:.0f} s", flush=True)
 
 
 def run_job(job: Job, env: dict) -> int:
     setup_job(job)
     started = time.monotonic()
     print(f"tasks.py: job {job.name} (Python {job.python})", flush=True)
+    env = dict(env, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
     if job.bare_slicer:
         env = dict(env, TMERADIOMICS_BARE_SLICER=job.bare_slicer)
     code = subprocess.run([str(job.python_bin), "-m", "pytest", "-q", "-p", "no:cacheprovider", *job.tests],
