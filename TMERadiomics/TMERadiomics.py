@@ -218,6 +218,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         folder = qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), "Model bundle folder")
         if folder:
             self._addModelItem(Path(folder), checked=True)
+            self.updateButtons()  # the item is added checked, so no itemChanged signal refreshes the buttons
 
     def _addModelItem(self, path: Path, checked: bool = False) -> None:
         item = qt.QListWidgetItem(path.name)
