@@ -16,13 +16,14 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Union
 
 import numpy as np
 import SimpleITK as sitk
 
 from .errors import InputError
 
-PathLike = str | os.PathLike
+PathLike = Union[str, os.PathLike]  # not `|`: evaluated at import, and Slicer 5.8 runs Python 3.9
 
 # Relative tolerance on spacing and absolute tolerances on origin (mm) and
 # direction cosines within which two grids count as the same. Scanner exports

@@ -49,13 +49,17 @@ def _pingouin(matrix: np.ndarray) -> pd.DataFrame:
     long = pd.DataFrame(
         {"target": np.repeat(np.arange(n), k), "rater": np.tile(np.arange(k), n), "score": matrix.ravel()}
     )
-    return pingouin.intraclass_corr(long, targets="target", raters="rater", ratings="score").set_index("Type")
+    table = pingouin.intraclass_corr(long, targets="target", raters="rater", ratings="score").set_index("Type")
+    # pingouin < 0.6 (the last on Python 3.9 is 0.5.5) names the forms ICC1, ICC2, ICC3 and the CI "CI95%".
+    return table.rename(index={"ICC1": "ICC(1,1)", "ICC2": "ICC(A,1)", "ICC3": "ICC(C,1)"},
+                        columns={"CI95%": "CI95"})
 
 
 @pytest.mark.parametrize("n, k", [(8, 2), (15, 3), (30, 5)])
 def test_matches_pingouin_on_random_data(n, k, monkeypatch):
     # pingouin rounds its CI column to 2 decimals by default; compare unrounded.
     monkeypatch.setitem(pingouin.options, "round.column.CI95", None)
+    monkeypatch.setitem(pingouin.options, "round.column.CI95%", None)  # its name before pingouin 0.6
     rng = np.random.default_rng(n * 100 + k)
     # Targets differ, raters add a bias and noise; features span low to high ICC.
     truth = rng.normal(size=(12, n, 1)) * np.linspace(0.2, 3.0, 12)[:, None, None]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("slicer", reason="slicer-core is not installed")
+slicer = pytest.importorskip("slicer", reason="slicer-core is not installed")
 
 from TMERadiomicsLib import regions  # noqa: E402
 from TMERadiomicsLib.imageio import read_image, read_mask  # noqa: E402
@@ -57,3 +57,71 @@ def test_features_match_the_library(run):
     assert list(got.columns) == list(expected.columns)
     assert got["case_id"].tolist() == ["A"]
     np.testing.assert_allclose(got.iloc[0, 3:].to_numpy(float), expected.iloc[0, 3:].to_numpy(float), rtol=1e-12)
+
+
+def load_script():
+    """The batch script as a module (its ``__main__`` block does not run)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tmeradiomics_batch_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_any_failure_is_a_non_zero_status(tmp_path, monkeypatch, capsys):
+    """A failure that is not a ValueError, injected into the batch run, still ends with status 1 and its cause."""
+    script = load_script()
+    import TMERadiomicsLogic.batch
+
+    def fault(*args, **kwargs):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(TMERadiomicsLogic.batch, "run_batch", fault)
+    status = script.guarded_main([str(tmp_path / "manifest.csv"), "--out", str(tmp_path / "out")])
+    assert status == 1
+    assert "RuntimeError: injected fault" in capsys.readouterr().err
+    assert script.guarded_main(["--no-such-option"]) == 2
+
+
+def test_a_case_failing_otherwise_than_bad_input_is_recorded_and_the_others_kept(run, tmp_path, monkeypatch):
+    """One case's unexpected error (injected into the Logic for case A) goes to failures.csv; case C completes."""
+    folder, _ = run
+    import TMERadiomicsLogic.batch
+    from TMERadiomicsLogic import TMERadiomicsLogic as Logic
+
+    real = Logic.runAll
+
+    def failing_for_a(self, volume, *args, **kwargs):
+        if volume.GetName() == "A":
+            raise RuntimeError("injected fault")
+        return real(self, volume, *args, **kwargs)
+
+    monkeypatch.setattr(Logic, "runAll", failing_for_a)
+    manifest = tmp_path / "manifest.csv"
+    pd.DataFrame({"case_id": ["A", "C"], "image": [str(folder / "p4/image.nrrd")] * 2,
+                  "tumour": [str(folder / "p4/tumour.nrrd")] * 2}).to_csv(manifest, index=False)
+    scene = slicer.vtkMRMLScene()
+    segmentations = slicer.vtkSlicerSegmentationsModuleLogic()
+    segmentations.SetMRMLScene(scene)
+    counts = TMERadiomicsLogic.batch.run_batch(manifest, tmp_path / "out", scene, preset="default")
+    assert counts == {"done": 1, "failed": 1}
+    failures = pd.read_csv(tmp_path / "out" / "failures.csv")
+    assert failures.to_dict("records") == [{"case_id": "A", "reason": "RuntimeError: injected fault"}]
+    assert pd.read_csv(tmp_path / "out" / "features.csv")["case_id"].tolist() == ["C"]
+
+
+def test_inside_slicer_the_script_leaves_through_slicer_util_exit(monkeypatch):
+    """With an application (``slicer.app``), the status goes to ``slicer.util.exit``, which quits Slicer."""
+    import slicer
+
+    script = load_script()
+    statuses = []
+    monkeypatch.setattr(slicer, "app", object(), raising=False)
+    monkeypatch.setattr(slicer.util, "exit", statuses.append, raising=False)
+    script.leave(3)
+    assert statuses == [3]
+    monkeypatch.delattr(slicer, "app")
+    with pytest.raises(SystemExit) as stop:
+        script.leave(1)
+    assert stop.value.code == 1 and statuses == [3]

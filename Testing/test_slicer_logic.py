@@ -286,3 +286,140 @@ def test_cancel_leaves_the_scene_unchanged(plain_case):
     with pytest.raises(Cancelled):
         c["logic"].runAll(c["volume"], c["segmentation"], c["ids"]["Tumour"], "default", [], progress=cancel)
     assert scene_state(c["scene"], c["segmentation"]) == before
+
+
+def test_pyradiomics_warnings_stay_out_of_the_error_log(case):
+    """computeFeatures ran in the fixture: PyRadiomics' logger passes errors only (Slicer's Error Log)."""
+    import logging
+
+    assert logging.getLogger("radiomics").getEffectiveLevel() >= logging.ERROR
+
+
+# ---- region segments recovered from their tags ------------------------------------
+
+
+def write_and_reload(segmentation, path):
+    """Save a segmentation as .seg.nrrd and read it into a fresh scene (a closed and re-opened scene)."""
+    storage = slicer.vtkMRMLSegmentationStorageNode()
+    storage.SetFileName(str(path))
+    assert storage.WriteData(segmentation)
+    scene, module_logic = new_scene()
+    reloaded = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "reloaded")
+    reader = slicer.vtkMRMLSegmentationStorageNode()
+    reader.SetFileName(str(path))
+    assert reader.ReadData(reloaded)
+    return scene, module_logic, reloaded
+
+
+def test_region_ids_come_from_segment_tags_after_a_reload(plain_case, tmp_path):
+    c = plain_case
+    logic, segmentation = c["logic"], c["segmentation"]
+    assert logic.regionSegmentIds(segmentation, c["volume"]) == []
+    # A reader's own segment named like a region is not one: only the tag counts.
+    segments.add_mask_segment(segmentation, c["tumour"], "Ring", (0, 0, 1), None)
+    first = logic.generateRegions(c["volume"], segmentation, c["ids"]["Tumour"])
+    assert logic.regionSegmentIds(segmentation, c["volume"]) == first
+    second = logic.generateRegions(c["volume"], segmentation, c["ids"]["Tumour"], peritumoralMm=3.0)
+    assert set(second).isdisjoint(first)
+    assert logic.regionSegmentIds(segmentation, c["volume"]) == second  # the latest generated
+
+    scene, module_logic, reloaded = write_and_reload(segmentation, tmp_path / "case.seg.nrrd")
+    recovered = TMERadiomicsLogic(scene).regionSegmentIds(reloaded)
+    assert [segments.segment_region(reloaded, s) for s in recovered] == list(regions.REGION_NAMES)
+    assert recovered == second
+    for segment_id in recovered:  # the very voxels of the second generation
+        got = sitk.GetArrayFromImage(segments.segment_to_mask(reloaded, segment_id, c["image"]))
+        assert got.any()
+        np.testing.assert_array_equal(got, sitk.GetArrayFromImage(
+            segments.segment_to_mask(segmentation, segment_id, c["image"])))
+    # Another segmentation has no regions of its own: nothing stale carries over.
+    other, _ = add_segmentation(c["scene"], c["volume"], {"Tumour": c["tumour"]}, name="other")
+    assert logic.regionSegmentIds(other, c["volume"]) == []
+
+
+def test_regions_of_the_selected_volume_are_preferred(plain_case):
+    c = plain_case
+    logic, segmentation = c["logic"], c["segmentation"]
+    on_volume = logic.generateRegions(c["volume"], segmentation, c["ids"]["Tumour"])
+    twin = add_volume(c["scene"], c["image"], "twin")
+    on_twin = logic.generateRegions(twin, segmentation, c["ids"]["Tumour"])
+    assert logic.regionSegmentIds(segmentation, c["volume"]) == on_volume
+    assert logic.regionSegmentIds(segmentation, twin) == on_twin
+
+
+# ---- phases: sequences are read, never moved --------------------------------------------
+
+
+@pytest.fixture()
+def sequence_case():
+    """A six-phase DCE sequence with its browser and proxy node, as Slicer loads a 4-D series."""
+    scene, module_logic = new_scene()
+    sequences_logic = slicer.vtkSlicerSequencesLogic()
+    sequences_logic.SetMRMLScene(scene)
+    phantom = make_phantom("small", seed=5)
+    sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "DCE")
+    for index, image in enumerate(phantom.phases):
+        item = add_volume(scene, oblique(image), f"phase {index}")
+        sequence.SetDataNodeAtValue(item, str(index))
+        scene.RemoveNode(item)
+    browser = scene.AddNewNodeByClass("vtkMRMLSequenceBrowserNode", "DCE browser")
+    browser.SetAndObserveMasterSequenceNodeID(sequence.GetID())
+    sequences_logic.UpdateProxyNodesFromSequences(browser)
+    browser.SetSelectedItemNumber(4)  # what the user is looking at
+    sequences_logic.UpdateProxyNodesFromSequences(browser)
+    proxy = browser.GetProxyNode(sequence)
+    return dict(scene=scene, logic=TMERadiomicsLogic(scene), browser=browser, proxy=proxy, phantom=phantom,
+                keep=(module_logic, sequences_logic))
+
+
+def test_select_phase_reads_the_sequence_without_moving_the_browser(sequence_case):
+    c = sequence_case
+    logic, proxy = c["logic"], c["proxy"]
+    assert logic.phaseCount(proxy) == len(c["phantom"].phases) == 6
+    shown = sitk.GetArrayFromImage(volumes.volume_to_image(proxy))
+    phase = logic.selectPhase(proxy, 2)
+    assert c["browser"].GetSelectedItemNumber() == 4
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(volumes.volume_to_image(proxy)), shown)
+    image = volumes.volume_to_image(phase)
+    expected = oblique(c["phantom"].phases[2])
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(expected))
+    assert not np.array_equal(shown, sitk.GetArrayFromImage(image))  # phase 4 is not phase 2
+    assert image.GetOrigin() == pytest.approx(expected.GetOrigin())
+    assert image.GetDirection() == pytest.approx(expected.GetDirection())
+    assert phase.GetName() == proxy.GetName() and phase.GetID() == proxy.GetID()
+
+
+def test_a_phase_the_sequence_lacks_is_refused_before_anything_moves(sequence_case):
+    c = sequence_case
+    nodes = c["scene"].GetNumberOfNodes()
+    for phase in (6, -1):
+        with pytest.raises(ValueError, match="phase .* does not exist; the sequence of 'DCE.*' has phases 0-5"):
+            c["logic"].selectPhase(c["proxy"], phase)
+    assert c["browser"].GetSelectedItemNumber() == 4
+    assert c["scene"].GetNumberOfNodes() == nodes
+
+
+def test_phase_count_of_plain_and_multicomponent_volumes(plain_case):
+    c = plain_case
+    assert c["logic"].phaseCount(None) == 0
+    assert c["logic"].phaseCount(c["volume"]) == 1
+    assert c["logic"].selectPhase(c["volume"], 0) is c["volume"]
+
+
+def test_a_multivolume_phase_out_of_range_is_refused(plain_case):
+    c = plain_case
+    phantom = make_phantom("small", seed=1)
+    phases = sitk.Compose([sitk.Cast(p, sitk.sitkFloat32) for p in phantom.phases])
+    node = c["scene"].AddNewNodeByClass("vtkMRMLScalarVolumeNode", "dce")
+    import vtk
+    from vtk.util import numpy_support
+
+    image_data = vtk.vtkImageData()
+    image_data.SetDimensions(*phases.GetSize())
+    array = sitk.GetArrayFromImage(phases)
+    image_data.GetPointData().SetScalars(numpy_support.numpy_to_vtk(array.reshape(-1, array.shape[-1]), deep=True))
+    node.SetAndObserveImageData(image_data)
+    assert c["logic"].phaseCount(node) == 6
+    with pytest.raises(ValueError, match="phase 7 does not exist; volume 'dce' has phases 0-5"):
+        c["logic"].selectPhase(node, 7)
+    assert node.GetAttribute(volumes.PHASE_ATTRIBUTE) is None  # nothing remembered from the refusal

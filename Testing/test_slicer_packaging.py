@@ -1,10 +1,11 @@
 """The Slicer extension's CMake lists name every file the module needs at run time.
 
-The tree is walked independently of update_cmake_lists.py, and the CMake
+The tree is walked independently of tools/update_cmake_lists.py, and the CMake
 text is parsed as CMake sees it (``set(NAME ...)`` blocks), so a bug in the
 generator cannot hide an omission.
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "TMERadiomics"
 CHECKED_SUFFIXES = {".py", ".json", ".yaml"}
 # Lists whose paths are relative to the module folder; the others to the root.
-MODULE_LISTS = {"MODULE_PYTHON_SCRIPTS", "MODULE_PYTHON_RESOURCES", "MODULE_DEVELOPER_SCRIPTS"}
+MODULE_LISTS = {"MODULE_PYTHON_SCRIPTS", "MODULE_PYTHON_RESOURCES"}
 
 
 def cmake_lists(root: Path = ROOT) -> dict[str, list[str]]:
@@ -44,7 +45,7 @@ def files_on_disk(root: Path = ROOT) -> set[Path]:
 
 def test_every_python_json_yaml_file_is_listed():
     omitted = sorted(str(p.relative_to(ROOT)) for p in files_on_disk() - listed_paths())
-    assert not omitted, f"missing from TMERadiomics/CMakeLists.txt (run TMERadiomics/update_cmake_lists.py): {omitted}"
+    assert not omitted, f"missing from TMERadiomics/CMakeLists.txt (run tools/update_cmake_lists.py): {omitted}"
 
 
 def test_every_listed_file_exists():
@@ -55,7 +56,7 @@ def test_every_listed_file_exists():
 @pytest.mark.parametrize("required", [
     "TMERadiomics/TMERadiomics.py",
     "Resources/UI/TMERadiomics.ui",
-    "Resources/Icons/TMERadiomics.png",
+    "TMERadiomics/Resources/Icons/TMERadiomics.png",
     "Resources/Presets/qian2024.yaml",
     "Resources/Models/qian2024-combined/manifest.json",
     "TMERadiomics/TMERadiomicsLogic/requirements.txt",
@@ -77,8 +78,50 @@ def test_extension_metadata():
     for key in ("EXTENSION_HOMEPAGE", "EXTENSION_CONTRIBUTORS", "EXTENSION_DESCRIPTION", "EXTENSION_ICONURL",
                 "EXTENSION_SCREENSHOTURLS"):
         assert re.search(rf'set\({key} "[^"]+"\)', text), key
-    assert re.search(r"set\(EXTENSION_DEPENDS SlicerRadiomics\)", text)
+    # SlicerRadiomics has no macOS package: depending on it would make TMERadiomics uninstallable there.
+    assert re.search(r'set\(EXTENSION_DEPENDS "NA"\)', re.sub(r"#.*", "", text))
     assert "add_subdirectory(TMERadiomics)" in text
+    icon = re.search(r'set\(EXTENSION_ICONURL "[^"]*/main/([^"]+)"\)', text).group(1)
+    assert (ROOT / icon).is_file(), icon
+
+
+# The ExtensionsIndex catalog entry schema v1.0.2 (Slicer/ExtensionsIndex schemas/, which its CI validates against).
+CATALOG_REQUIRED = {"$schema", "category", "scm_url"}
+CATALOG_PROPERTIES = CATALOG_REQUIRED | {"scm_revision", "scm_type", "build_dependencies", "dicom_support_rule",
+                                         "build_subdirectory", "enabled", "tier"}
+
+
+def test_extensions_index_entry():
+    entry = json.loads((ROOT / "TMERadiomics.json").read_text(encoding="utf-8"))
+    assert CATALOG_REQUIRED <= set(entry) <= CATALOG_PROPERTIES
+    assert entry["$schema"].endswith("/Schemas/slicer-extension-catalog-entry-schema-v1.0.2.json#")
+    cmake = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
+    assert entry["category"] == re.search(r'set\(EXTENSION_CATEGORY "([^"]+)"\)', cmake).group(1)
+    assert entry["build_dependencies"] == []  # as EXTENSION_DEPENDS "NA"
+    assert entry["scm_url"].startswith("https://") and entry["scm_url"].endswith(".git")
+    assert isinstance(entry["tier"], int) and 1 <= entry["tier"] <= 5
+
+
+def test_license_matches_pyproject():
+    assert "Apache License" in (ROOT / "LICENSE").read_text(encoding="utf-8").split("\n", 3)[1]
+    assert re.search(r'license = \{ text = "Apache-2.0" \}|license = "Apache-2.0"',
+                     (ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_module_folder_holds_one_module_and_its_icon():
+    """Slicer imports every .py file directly in a module folder as a module: only TMERadiomics.py may be there."""
+    assert sorted(p.name for p in MODULE.glob("*.py")) == ["TMERadiomics.py"]
+    assert (MODULE / "Resources" / "Icons" / "TMERadiomics.png").is_file()  # where ScriptedLoadableModule looks
+    assert (ROOT / "tools" / "update_cmake_lists.py").is_file()
+
+
+def test_the_generator_agrees_with_the_lists():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "update_cmake_lists.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_an_omission_is_caught(tmp_path):

@@ -186,3 +186,24 @@ def test_the_binding_and_logic_checks_can_fail(tmp_path):
     assert "QLineEdit" not in CONNECTABLE["float"]  # a line edit bound to a float would be flagged
     assert logic_calls(module) == {"noSuchMethod", "computeIcc"}
     assert "noSuchMethod" not in logic_methods() and "computeIcc" in logic_methods()
+
+
+def parameter_annotations(path: Path = MODULE_FILE) -> dict[str, str]:
+    """Parameter node field -> its annotation as written."""
+    wrapper = next(n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                   if isinstance(n, ast.ClassDef) and n.name == "TMERadiomicsParameterNode")
+    return {n.target.id: ast.unparse(n.annotation) for n in wrapper.body if isinstance(n, ast.AnnAssign)}
+
+
+def test_phase_parameter_is_bounded():
+    """parameterNodeWrapper sets the spin box range from WithinRange; a bare int allows any integer."""
+    annotation = parameter_annotations()["phase"]
+    assert annotation.startswith("Annotated[int, WithinRange(0,"), annotation
+    assert bindings()["phase"] == ("phaseSpinBox", "QSpinBox")
+
+
+def test_results_are_not_written_where_dataprobe_erases_them():
+    """DataProbe rewrites the slice-view corners on every slice change: results go to the panel and a table view."""
+    source = MODULE_FILE.read_text(encoding="utf-8")
+    assert "cornerAnnotation" not in source
+    assert "GetLayoutWithTable" in source and "summaryLabel" in source

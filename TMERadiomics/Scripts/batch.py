@@ -5,12 +5,16 @@
 
 Runs every case of the manifest through the same Logic calls as the panel
 (generateRegions, computeFeatures, applyModels) and exits with 0 when every
-case succeeded, 1 when some failed (see failures.csv), 2 on bad arguments.
+case succeeded, 1 when some failed (see failures.csv) or the run failed,
+2 on bad arguments or input, 130 when interrupted. Inside Slicer it always
+ends with ``slicer.util.exit(status)``: a script that returns or raises
+would leave the application running.
 """
 
 import argparse
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
@@ -50,11 +54,34 @@ def main(argv=None) -> int:
     return 0 if counts["failed"] == 0 else 1
 
 
-if __name__ == "__main__":
-    status = main(sys.argv[1:])
+def guarded_main(argv) -> int:
+    """``main`` with every failure turned into an exit status (argparse's own exits included)."""
+    try:
+        return main(argv)
+    except SystemExit as stop:  # argparse: --help (0) or bad arguments (2)
+        return stop.code if isinstance(stop.code, int) else 2
+    except KeyboardInterrupt:
+        print("interrupted; no results written", file=sys.stderr)
+        return 130
+    except BaseException as error:  # anything else: say what, never leave Slicer running
+        traceback.print_exc()
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+def leave(status: int) -> None:
+    """Exit with ``status``: through ``slicer.util.exit`` inside the Slicer application, else plainly."""
     try:
         import slicer
 
-        slicer.util.exit(status)  # inside Slicer: leave the application with this status
+        app_exit = slicer.util.exit if getattr(slicer, "app", None) is not None else None
     except (ImportError, AttributeError):
+        app_exit = None
+    if app_exit is not None:
+        app_exit(status)
+    else:
         sys.exit(status)
+
+
+if __name__ == "__main__":
+    leave(guarded_main(sys.argv[1:]))

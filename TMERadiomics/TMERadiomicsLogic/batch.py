@@ -45,6 +45,9 @@ def run_batch(manifest: str | Path, out: str | Path, scene, *, preset: str = "qi
         except ValueError as error:  # user-fixable: record and go on with the next case
             logger.error("case %s: %s", row.case_id, error)
             failures.append({"case_id": row.case_id, "reason": str(error)})
+        except Exception as error:  # a fault of one case must not lose the others' results
+            logger.exception("case %s failed", row.case_id)
+            failures.append({"case_id": row.case_id, "reason": f"{type(error).__name__}: {error}"})
         finally:
             scene.Clear(0)
     with staged_dir(out) as stage:

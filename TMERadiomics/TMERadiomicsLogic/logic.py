@@ -20,11 +20,21 @@ logger = logging.getLogger(__name__)
 
 REGION_NAMES = ("intratumoral", "peritumoral", "ring")
 SUMMARY_NODE_NAME = "TMERadiomics summary"
+VOLUME_TAG = "TMERadiomics.VolumeNodeID"
 Progress = Callable[[str, float], None]
 
 
 class Cancelled(Exception):
     """Raised by a progress callback to stop an action; nothing is added to the scene."""
+
+
+def quietRadiomics() -> None:
+    """PyRadiomics logs a warning per filter and region (e.g. a small mask); in Slicer each one lands
+    in the Error Log. Keep its errors, drop the rest: its results are in the tables anyway.
+
+    Called after ``radiomics`` is imported, since importing it sets its own logger level.
+    """
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
 
 
 def _report(progress: Progress | None, message: str, fraction: float) -> None:
@@ -50,23 +60,48 @@ class TMERadiomicsLogic:
     # ---- inputs --------------------------------------------------------
 
     def selectPhase(self, volumeNode, phase: int):
-        """Make ``volumeNode`` show DCE phase ``phase``; returns the node to analyse.
+        """The node to analyse for DCE phase ``phase`` of ``volumeNode``; the user's views are not moved.
 
-        A sequence proxy is moved to that item of its browser; a multivolume
-        (multi-component) node remembers the phase in an attribute the bridge
-        reads; a plain volume is one phase and is returned as it is.
+        A sequence proxy gives that item of its sequence, read as it is stored
+        (the sequence browser keeps showing what the user chose); a
+        multivolume (multi-component) node remembers the phase in an
+        attribute the bridge reads; a plain volume is one phase and is
+        returned as it is. ValueError when the phase does not exist.
         """
-        for browser in self._nodes("vtkMRMLSequenceBrowserNode"):
-            if browser.GetSequenceNode(volumeNode) is not None:
-                items = browser.GetNumberOfItems()
-                if not 0 <= phase < items:
-                    raise ValueError(f"phase {phase} does not exist; the sequence has phases 0-{items - 1}")
-                browser.SetSelectedItemNumber(phase)
-                return volumeNode
+        if volumeNode is None:
+            return None
+        sequence = self._sequenceOf(volumeNode)
+        if sequence is not None:
+            items = sequence.GetNumberOfDataNodes()
+            if not 0 <= phase < items:
+                raise ValueError(f"phase {phase} does not exist; the sequence of '{volumeNode.GetName()}' has "
+                                 f"phases 0-{items - 1}")
+            return volumes.SequencePhase(volumeNode, sequence.GetNthDataNode(phase))
         image_data = volumeNode.GetImageData()
         if image_data is not None and image_data.GetNumberOfScalarComponents() > 1:
+            components = image_data.GetNumberOfScalarComponents()
+            if not 0 <= phase < components:
+                raise ValueError(f"phase {phase} does not exist; volume '{volumeNode.GetName()}' has phases "
+                                 f"0-{components - 1}")
             volumeNode.SetAttribute(volumes.PHASE_ATTRIBUTE, str(phase))
         return volumeNode
+
+    def phaseCount(self, volumeNode) -> int:
+        """How many DCE phases ``volumeNode`` holds: sequence items, components, or 1 (0 for no volume)."""
+        if volumeNode is None:
+            return 0
+        sequence = self._sequenceOf(volumeNode)
+        if sequence is not None:
+            return sequence.GetNumberOfDataNodes()
+        image_data = volumeNode.GetImageData()
+        return image_data.GetNumberOfScalarComponents() if image_data is not None else 1
+
+    def _sequenceOf(self, volumeNode):
+        for browser in self._nodes("vtkMRMLSequenceBrowserNode"):
+            sequence = browser.GetSequenceNode(volumeNode)
+            if sequence is not None:
+                return sequence
+        return None
 
     def _nodes(self, class_name: str) -> list:
         return [self.scene.GetNthNodeByClass(i, class_name) for i in range(self.scene.GetNumberOfNodesByClass(class_name))]
@@ -106,13 +141,32 @@ class TMERadiomicsLogic:
             for name in REGION_NAMES:
                 added.append(segments.add_mask_segment(
                     segmentationNode, masks[name], name.capitalize(), REGION_COLOURS[name], name))
-                segmentationNode.GetSegmentation().GetSegment(added[-1]).SetTag(
-                    "TMERadiomics.VolumeNodeID", volumeNode.GetID() or "")
+                segmentationNode.GetSegmentation().GetSegment(added[-1]).SetTag(VOLUME_TAG, volumeNode.GetID() or "")
         except Exception:
             for segment_id in added:  # all three or none
                 segmentationNode.GetSegmentation().RemoveSegment(segment_id)
             raise
         return added
+
+    def regionSegmentIds(self, segmentationNode, volumeNode=None) -> list[str]:
+        """The region segments of a segmentation, found from their ``TMERadiomics.Region`` tags.
+
+        Intratumoral, peritumoral, ring (those present), the last generated of
+        each; segments generated on ``volumeNode`` are preferred. Nothing is
+        remembered between calls, so this is right after a segmentation
+        change, a scene close or a reload.
+        """
+        if segmentationNode is None:
+            return []
+        volumeId = volumeNode.GetID() if volumeNode is not None else None
+        chosen: dict[str, tuple[bool, str]] = {}
+        for segmentId, region in segments.tagged_region_segments(segmentationNode):
+            if region not in REGION_NAMES:
+                continue
+            onVolume = bool(volumeId) and segments.segment_tag(segmentationNode, segmentId, VOLUME_TAG) == volumeId
+            if region not in chosen or onVolume or not chosen[region][0]:
+                chosen[region] = (onVolume, segmentId)
+        return [chosen[region][1] for region in REGION_NAMES if region in chosen]
 
     def regionsBlocker(self, volumeNode, segmentationNode, tumorSegmentId: str | None) -> str | None:
         """Why Generate regions cannot run yet, or None."""
@@ -140,16 +194,25 @@ class TMERadiomicsLogic:
         masks = self._regionMasks(segmentationNode, regionSegmentIds, image)
         _report(progress, "Extracting features (PyRadiomics)", 0.1)
         case_id = volumeNode.GetName()
+        quietRadiomics()
         features = extract_case(image, masks, preset, case_id=case_id)
         frame, meta = tables.features_frame(features.combined())
         _report(progress, "Writing the features table", 0.95)
-        node = self.scene.AddNewNodeByClass("vtkMRMLTableNode", f"{case_id} features ({meta['preset']})")
-        tables.frame_to_table(frame, node, {
+        return self._newTable(f"{case_id} features ({meta['preset']})", frame, {
             "Kind": "features", **meta,
             "VolumeNodeID": volumeNode.GetID() or "",
             "SegmentationNodeID": segmentationNode.GetID() or "",
             "RegionSegmentIDs": ",".join(regionSegmentIds),
         })
+
+    def _newTable(self, name: str, frame, attributes: dict[str, str]):
+        """A new table node holding ``frame``; nothing is left in the scene if filling it fails."""
+        node = self.scene.AddNewNodeByClass("vtkMRMLTableNode", name)
+        try:
+            tables.frame_to_table(frame, node, attributes)
+        except BaseException:
+            self.scene.RemoveNode(node)
+            raise
         return node
 
     def _regionMasks(self, segmentationNode, regionSegmentIds, image) -> dict:
@@ -192,14 +255,16 @@ class TMERadiomicsLogic:
         _report(progress, "Writing scores and overlay", 0.9)
         case_id = tables.table_attribute(featuresTableNode, "case_id") or ""
         summary = overlay.summary_text(case_id, rows)
-        node = self.scene.AddNewNodeByClass("vtkMRMLTableNode", f"{case_id} scores")
-        tables.frame_to_table(tables.scores_frame(rows), node, {
+        segmentationNode = segmentationNode or self._segmentationOf(featuresTableNode)
+        colours = self._riskColours(segmentationNode, featuresTableNode, bundles, rows)
+        # Everything is computed; only now is the scene written.
+        node = self._newTable(f"{case_id} scores", tables.scores_frame(rows), {
             "Kind": "scores", "case_id": case_id, "FeaturesTableNodeID": featuresTableNode.GetID() or "",
             "Summary": summary,
         })
-        segmentationNode = segmentationNode or self._segmentationOf(featuresTableNode)
-        if segmentationNode is not None:
-            self._recolour(segmentationNode, featuresTableNode, bundles, rows)
+        segmentation = segmentationNode.GetSegmentation() if segmentationNode is not None else None
+        for segment_id, colour in colours.items():
+            segmentation.GetSegment(segment_id).SetColor(*colour)
         self._writeSummary(summary)
         return node
 
@@ -224,21 +289,20 @@ class TMERadiomicsLogic:
         node_id = tables.table_attribute(featuresTableNode, "SegmentationNodeID")
         return self.scene.GetNodeByID(node_id) if node_id else None
 
-    def _recolour(self, segmentationNode, featuresTableNode, bundles, rows) -> None:
-        """The first model with a risk group colours the case's region segments."""
+    def _riskColours(self, segmentationNode, featuresTableNode, bundles, rows) -> dict[str, tuple]:
+        """Segment ID -> colour: the first model with a risk group colours the case's region segments."""
+        if segmentationNode is None:
+            return {}
         for bundle, row in zip(bundles, rows):
             if row["Risk group"]:
                 index = list(bundle.manifest.risk_groups).index(row["Risk group"])
                 break
         else:
-            return
+            return {}
         ids = (tables.table_attribute(featuresTableNode, "RegionSegmentIDs") or "").split(",")
         segmentation = segmentationNode.GetSegmentation()
-        for segment_id in filter(None, ids):
-            segment = segmentation.GetSegment(segment_id)
-            if segment is not None:
-                region = segments.segment_region(segmentationNode, segment_id)
-                segment.SetColor(*overlay.risk_colour(index, region))
+        return {segment_id: overlay.risk_colour(index, segments.segment_region(segmentationNode, segment_id))
+                for segment_id in filter(None, ids) if segmentation.GetSegment(segment_id) is not None}
 
     def _writeSummary(self, summary: str) -> None:
         node = self.scene.GetFirstNodeByName(SUMMARY_NODE_NAME)

@@ -157,6 +157,10 @@ def _study_features(db_path, preset, required, timeout, progress):
     from TMERadiomicsLib.store import StudyStore
     from TMERadiomicsLib.store.extraction import extract_missing
 
+    from .logic import quietRadiomics
+
+    quietRadiomics()
+
     options = {} if timeout is None else {"timeout": timeout}
     with StudyStore(db_path, create=False, **options) as store:
         # Too few ratings is known from who contoured what: refuse before extracting.

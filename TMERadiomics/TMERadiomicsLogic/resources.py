@@ -1,16 +1,20 @@
-"""Where the panel's files are, from source and once installed.
+"""Where the panel's files are, from source and once installed; presets and models listed from their files.
 
 From source the module folder is ``TMERadiomics/`` and ``Resources/`` sits
 beside it; installed, both the module and ``Resources/`` are in Slicer's
-qt-scripted-modules folder. The library's own ``resources_dir`` finds the
-presets and models in both layouts.
+qt-scripted-modules folder. Presets and bundled models are listed by their
+file names and ``manifest.json`` (read with ``json``), not through the
+library, whose loaders need PyYAML, scikit-learn and skops: the panel must
+open in a Slicer that has none of them.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
+PRESET_SUFFIX = ".yaml"
 
 
 def resources_folder() -> Path:
@@ -25,12 +29,25 @@ def ui_file() -> Path:
 
 
 def presets() -> list[str]:
-    from TMERadiomicsLib.features.presets import list_presets
-
-    return list_presets()
+    """Names of the bundled presets (``Resources/Presets/<name>.yaml``), sorted."""
+    folder = resources_folder() / "Presets"
+    return sorted(path.stem for path in folder.glob(f"*{PRESET_SUFFIX}"))
 
 
 def bundled_models() -> list[Path]:
-    from TMERadiomicsLib.models.resources import bundled_model, list_bundled_models
+    """Folders of the bundled models (``Resources/Models/<name>/manifest.json``), sorted by name."""
+    folder = resources_folder() / "Models"
+    return sorted(path.parent for path in folder.glob("*/manifest.json"))
 
-    return [bundled_model(name) for name in list_bundled_models()]
+
+def model_description(folder: Path) -> str:
+    """One line for a model's tooltip from its manifest: name, score, calibration state."""
+    try:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return f"{folder}: unreadable manifest.json ({error})"
+    # As Manifest.calibrated: published signatures without their cohort's means and sd are marked so.
+    normalisation = manifest.get("normalisation") or {}
+    calibrated = ("needs calibration on a reference cohort" if normalisation.get("status") == "not-published"
+                  else "calibrated")
+    return f"{manifest.get('name', Path(folder).name)} ({manifest.get('score', 'score')}, {calibrated}): {folder}"

@@ -148,3 +148,26 @@ def segment_region(segmentation_node, segment_id: str) -> str:
     if segment.GetTag(REGION_TAG, tag) and str(tag):
         return str(tag)
     return segment.GetName().strip().lower()
+
+
+def segment_tag(segmentation_node, segment_id: str, key: str) -> str:
+    """A segment's tag value, or "" when it has none."""
+    value = vtk.reference("")
+    segment = segmentation_node.GetSegmentation().GetSegment(segment_id)
+    return str(value) if segment is not None and segment.GetTag(key, value) else ""
+
+
+def tagged_region_segments(segmentation_node) -> list[tuple[str, str]]:
+    """(segment ID, region) of every segment carrying a region tag, in the segmentation's order.
+
+    Only the tag counts (not the name): a reader's own segment called "Ring" is not a region.
+    Tags are saved with the segmentation (``.seg.nrrd``, scene files), so this survives a reload.
+    """
+    segmentation = segmentation_node.GetSegmentation()
+    found = []
+    for index in range(segmentation.GetNumberOfSegments()):
+        segment_id = segmentation.GetNthSegmentID(index)
+        region = segment_tag(segmentation_node, segment_id, REGION_TAG)
+        if region:
+            found.append((segment_id, region))
+    return found

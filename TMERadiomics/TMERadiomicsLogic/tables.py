@@ -5,13 +5,20 @@ The features table has one row per feature and one column per region
 a radiologist scrolls 1,000 features, not 1,000 columns. Case ID, preset
 and preset hash ride along as node attributes, so ``combined_from_table``
 rebuilds exactly the combined view the model bundles consume.
+
+pandas is imported inside the functions: Slicer does not ship it, and the
+module must load (and offer to install it) without it.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 import vtk
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FEATURE_COLUMN = "Feature"
 REGION_COLUMNS = {"intratumoral": "Intratumoral", "peritumoral": "Peritumoral", "ring": "Ring"}
@@ -26,6 +33,8 @@ SCORE_COLUMNS = ("Model", "Score name", "Score", "Probability", "Risk group", "S
 
 def features_frame(combined: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """One combined row -> (feature x region frame, metadata)."""
+    import pandas as pd
+
     row = combined.iloc[0]
     meta = {key: str(row[key]) for key in META}
     columns: dict[str, dict[str, float]] = {}
@@ -40,6 +49,8 @@ def features_frame(combined: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
 
 def combined_from_frame(frame: pd.DataFrame, meta: dict[str, str]) -> pd.DataFrame:
     """The inverse of ``features_frame``: a one-row combined table."""
+    import pandas as pd
+
     values: dict[str, object] = {key: meta[key] for key in META}
     names = frame[FEATURE_COLUMN].astype(str)
     for region, column in REGION_COLUMNS.items():
@@ -51,6 +62,8 @@ def combined_from_frame(frame: pd.DataFrame, meta: dict[str, str]) -> pd.DataFra
 
 def frame_to_table(frame: pd.DataFrame, table_node, attributes: dict[str, str] | None = None) -> None:
     """Replace a table node's content with a DataFrame (text and double columns)."""
+    import pandas as pd
+
     table = vtk.vtkTable()
     for column in frame.columns:
         values = frame[column]
@@ -71,6 +84,8 @@ def frame_to_table(frame: pd.DataFrame, table_node, attributes: dict[str, str] |
 
 def table_to_frame(table_node) -> pd.DataFrame:
     """A table node's content as a DataFrame."""
+    import pandas as pd
+
     table = table_node.GetTable()
     data = {}
     for c in range(table.GetNumberOfColumns()):
@@ -109,6 +124,8 @@ def icc_frame(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def scores_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
     for column in ("Score", "Probability"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)

@@ -106,3 +106,30 @@ def image_to_volume(image: sitk.Image, scene, name: str):
     set_geometry(node, image)
     node.CreateDefaultDisplayNodes()
     return node
+
+
+class SequencePhase:
+    """One phase of a DCE sequence, read from the sequence itself rather than through its browser.
+
+    Voxels and geometry are those of the sequence's item (the data node the
+    sequence stores); name, ID and transform are those of the proxy node the
+    user selected, so results carry the name the user sees and a transform
+    on the proxy is still refused. Moving the browser to the phase instead
+    would change what every view of the user's scene shows.
+    """
+
+    def __init__(self, proxy, item) -> None:
+        self._proxy = proxy
+        self._item = item
+
+    def __getattr__(self, name: str):
+        return getattr(self._item, name)
+
+    def GetName(self) -> str:  # noqa: N802 (MRML's spelling)
+        return self._proxy.GetName()
+
+    def GetID(self) -> str:  # noqa: N802
+        return self._proxy.GetID()
+
+    def GetParentTransformNode(self):  # noqa: N802
+        return self._proxy.GetParentTransformNode()

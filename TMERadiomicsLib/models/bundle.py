@@ -16,6 +16,7 @@ import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from .tables import missing_features, name_list, source_of
 
 logger = logging.getLogger(__name__)
 
-Estimator = LinearModel | RandomForestClassifier
+Estimator = Union[LinearModel, RandomForestClassifier]  # not `|`: Slicer 5.8 runs Python 3.9
 UNCALIBRATED = "uncalibrated"
 # Within-input z-scores of an uncalibrated linear bundle need a spread.
 MIN_CASES_UNCALIBRATED = 2

@@ -1,12 +1,14 @@
 """Rewrite the generated file lists in TMERadiomics/CMakeLists.txt from the tree.
 
-    python TMERadiomics/update_cmake_lists.py          # rewrite the lists
-    python TMERadiomics/update_cmake_lists.py --check  # exit 1 if they are stale
-    python TMERadiomics/update_cmake_lists.py --tracked  # only files git tracks (before a commit
-                                                         # while others have files in progress)
+    python tools/update_cmake_lists.py          # rewrite the lists
+    python tools/update_cmake_lists.py --check  # exit 1 if they are stale
+    python tools/update_cmake_lists.py --tracked  # only files git tracks (before a commit
+                                                  # while others have files in progress)
 
 Run it after adding or removing a library, module or resource file; the
-packaging test fails until the lists match the tree.
+packaging test fails until the lists match the tree. It lives outside the
+module folder: Slicer imports every ``.py`` file directly in a module
+folder as a module.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-MODULE_DIR = Path(__file__).resolve().parent
-ROOT = MODULE_DIR.parent
+ROOT = Path(__file__).resolve().parent.parent
+MODULE_DIR = ROOT / "TMERadiomics"
 CMAKE_FILE = MODULE_DIR / "CMakeLists.txt"
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".orig", ".rej", ".swp"}
-DEVELOPER_SCRIPTS = {"update_cmake_lists.py"}
 BLOCK = re.compile(r"(# BEGIN generated: (\w+)\n)(.*?)(# END generated: \2)", re.S)
 
 
@@ -54,12 +55,11 @@ def lists() -> dict[str, list[str]]:
     """Every generated list: name -> paths (module lists relative to TMERadiomics/, others to the root)."""
     module = _module_files()
     return {
-        "MODULE_PYTHON_SCRIPTS": [f for f in module if f.endswith(".py") and f not in DEVELOPER_SCRIPTS],
+        "MODULE_PYTHON_SCRIPTS": [f for f in module if f.endswith(".py")],
         "MODULE_PYTHON_RESOURCES": [f for f in module if not f.endswith(".py")],
         "LIBRARY_PYTHON_SCRIPTS": [f for f in _files(ROOT, "TMERadiomicsLib") if f.endswith(".py")],
         "LIBRARY_RESOURCES": [f for f in _files(ROOT, "TMERadiomicsLib") if not f.endswith(".py")]
         + _files(ROOT, "Resources"),
-        "MODULE_DEVELOPER_SCRIPTS": sorted(DEVELOPER_SCRIPTS),
     }
 
 

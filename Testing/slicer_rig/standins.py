@@ -1,0 +1,394 @@
+"""Stand-ins for the five Slicer/CTK Designer widgets of TMERadiomics.ui, generated from their headers.
+
+No package ships qMRMLWidget, qMRMLNodeComboBox, qMRMLSegmentSelectorWidget,
+ctkCollapsibleButton or ctkPathLineEdit outside Slicer. Each stand-in here is
+a real Qt widget class (PySide6) whose Q_PROPERTYs and signals are *generated*
+from the real header (``headers.parse_header``) and whose methods are *checked*
+against it when the class is built:
+
+- every header property is a Qt property (Python attribute) of the class;
+- every header signal is a Qt signal, overloads included, connectable by
+  its C++ signature;
+- a public method of the behaviour classes below must be a public slot, a
+  Q_INVOKABLE or a signal in the header (what PythonQt lets Python call);
+  a header slot the behaviour does not implement raises NotImplementedError
+  when called, so a test cannot pass through it unnoticed;
+- ``_get_<property>`` / ``_set_<property>`` hooks must name header properties.
+
+The behaviour (which node is current, which segments are listed) follows the
+C++ widgets on the real MRML scene of slicer-core.
+"""
+
+from __future__ import annotations
+
+from typing import Dict
+
+import vtk
+from PySide6 import QtCore, QtWidgets
+
+from . import headers
+from .pythonqt import PythonQtManners, normalized, pythonqt_class
+
+_DEFAULTS = {"bool": False, "int": 0, "double": 0.0, "QString": "", "QStringList": []}
+_PY_TYPES = {"bool": bool, "int": int, "double": float, "QString": str, "QStringList": list}
+
+
+class StandinError(TypeError):
+    """A stand-in's behaviour does not match the real header."""
+
+
+def _python_arg(cpp: str):
+    return _PY_TYPES.get(cpp, object)
+
+
+def build(api: headers.ClassApi, behaviour: type, qt_base: type) -> type:
+    """The stand-in class: Qt base + PythonQt manners + behaviour, properties/signals from the header."""
+    exposed = api.callables
+    for attribute, value in vars(behaviour).items():
+        if attribute.startswith(("_get_", "_set_")):
+            if attribute[5:] not in api.properties:
+                raise StandinError(f"{api.name}: hook {attribute} names no header property")
+        elif (not attribute.startswith("_") and callable(value) and attribute not in exposed
+              and not hasattr(qt_base, attribute)):  # Qt virtuals (paintEvent) are Qt's, not the header's
+            raise StandinError(f"{api.name}.{attribute}: not a slot, Q_INVOKABLE or signal in the header, "
+                               f"so Slicer's Python cannot call it")
+    namespace: Dict[str, object] = {"__module__": __name__, "_rig_api": api}
+    # Signals, overloads grouped by name; the first declared is the default (as PythonQt's attribute access).
+    overloads: Dict[str, list] = {}
+    for signal in api.signals:
+        overloads.setdefault(signal.name, []).append(signal)
+    rig_signals = dict(getattr(qt_base, "_rig_signals", {}))  # a base stand-in's signals are inherited
+    for name, variants in overloads.items():
+        type_lists = [tuple(_python_arg(a) for a in s.args) for s in variants]
+        namespace[name] = QtCore.Signal(*type_lists) if len(variants) > 1 else QtCore.Signal(*type_lists[0])
+        for signal, types_ in zip(variants, type_lists):
+            key = None if len(variants) == 1 else (types_[0] if len(types_) == 1 else types_)
+            rig_signals[normalized(signal.signature)] = (name, key)
+    namespace["_rig_signals"] = rig_signals
+    for prop in api.properties.values():
+        namespace[prop.name] = QtCore.Property(_PY_TYPES.get(prop.type, int), *_accessors(prop, behaviour))
+    for method in api.slots + api.invokables:
+        if not hasattr(behaviour, method.name) and method.name not in namespace:
+            namespace[method.name] = _not_implemented(api.name, method.signature)
+    bases = (behaviour, qt_base) if issubclass(qt_base, PythonQtManners) else (behaviour, PythonQtManners, qt_base)
+    cls = type(api.name, bases, namespace)
+    inherited = set(getattr(qt_base, "_rig_property_names", ()))
+    cls._rig_property_names = frozenset(inherited | set(api.properties) | {
+        cls.staticMetaObject.property(i).name() for i in range(cls.staticMetaObject.propertyCount())})
+    return cls
+
+
+def _accessors(prop: headers.QProperty, behaviour: type):
+    getter_hook, setter_hook = getattr(behaviour, f"_get_{prop.name}", None), getattr(behaviour, f"_set_{prop.name}", None)
+    default = _DEFAULTS.get(prop.type, 0)
+
+    def fget(self):
+        if getter_hook:
+            return getter_hook(self)
+        return self._rig_values.get(prop.name, list(default) if isinstance(default, list) else default)
+
+    def fset(self, value):
+        if setter_hook:
+            setter_hook(self, value)
+        else:
+            self._rig_values[prop.name] = value
+
+    return fget, fset
+
+
+def _not_implemented(owner: str, signature: str):
+    def method(self, *args, **kwargs):
+        raise NotImplementedError(f"{owner}::{signature} is a real slot the rig's stand-in does not implement")
+
+    method.__name__ = signature.split("(")[0]
+    return method
+
+
+class _Values:
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._rig_values = {}
+
+
+# ---- behaviour -----------------------------------------------------------------
+
+
+class MRMLWidgetBehaviour(_Values):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rig_scene = None
+
+    def mrmlScene(self):
+        return self._rig_scene
+
+    def setMRMLScene(self, scene) -> None:
+        if scene is self._rig_scene:
+            return
+        self._rig_scene = scene
+        self.mrmlSceneChanged.emit(scene)
+
+
+class NodeComboBoxBehaviour(_Values):
+    """qMRMLNodeComboBox: the nodes of ``nodeTypes`` in the scene; with noneEnabled false one is always current."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rig_values.update(addEnabled=True, removeEnabled=True, editEnabled=False, renameEnabled=False,
+                                noneDisplay="None", selectNodeUponCreation=True, showChildNodeTypes=True)
+        self._rig_scene, self._rig_current, self._rig_tags = None, None, []
+        self._rig_combo = QtWidgets.QComboBox(self)
+
+    # properties
+    def _get_nodeTypes(self):
+        return list(self._rig_values.get("nodeTypes", []))
+
+    def _set_nodeTypes(self, types_) -> None:
+        self._rig_values["nodeTypes"] = list(types_)
+        self._rig_refresh()
+
+    def _get_noneEnabled(self):
+        return self._rig_values.get("noneEnabled", False)
+
+    def _set_noneEnabled(self, enabled) -> None:
+        self._rig_values["noneEnabled"] = bool(enabled)
+        self._rig_refresh()
+
+    def _get_currentNodeID(self):
+        return self._rig_current.GetID() if self._rig_current is not None else ""
+
+    def _set_currentNodeID(self, node_id) -> None:
+        self.setCurrentNodeID(node_id)
+
+    # slots and invokables
+    def mrmlScene(self):
+        return self._rig_scene
+
+    def setMRMLScene(self, scene) -> None:
+        if self._rig_scene is not None:
+            for tag in self._rig_tags:
+                self._rig_scene.RemoveObserver(tag)
+        self._rig_scene, self._rig_tags = scene, []
+        if scene is not None:
+            for event, handler in ((scene.NodeAddedEvent, self._rig_added), (scene.NodeRemovedEvent, self._rig_removed),
+                                   (scene.EndCloseEvent, self._rig_closed)):
+                self._rig_tags.append(scene.AddObserver(event, handler))
+        self._rig_current = None
+        self._rig_refresh()
+
+    def nodeCount(self) -> int:
+        return len(self._rig_nodes())
+
+    def nodeFromIndex(self, index: int):
+        nodes = self._rig_nodes()
+        return nodes[index] if 0 <= index < len(nodes) else None
+
+    def currentNode(self):
+        return self._rig_current
+
+    def currentNodeId(self):
+        return self._get_currentNodeID()
+
+    def setCurrentNode(self, node) -> None:
+        if isinstance(node, str):
+            node = self._rig_scene.GetNodeByID(node) if (self._rig_scene and node) else None
+        if node is not None and node not in self._rig_nodes():
+            node = None  # the C++ combobox ignores a node it does not list
+        if node is None and not self.noneEnabled and self._rig_nodes():
+            node = self._rig_current if self._rig_current in self._rig_nodes() else self._rig_nodes()[0]
+        if node is self._rig_current:
+            return
+        self._rig_current = node
+        self._rig_combo.clear()
+        self._rig_combo.addItems([n.GetName() for n in self._rig_nodes()])
+        self.currentNodeChanged[object].emit(node)
+        self.currentNodeChanged[bool].emit(node is not None)
+        self.currentNodeIDChanged.emit(self._get_currentNodeID())
+
+    def setCurrentNodeID(self, node_id) -> None:
+        self.setCurrentNode(node_id)
+
+    def setCurrentNodeIndex(self, index: int) -> None:
+        self.setCurrentNode(self.nodeFromIndex(index))
+
+    # scene events
+    def _rig_nodes(self) -> list:
+        if self._rig_scene is None:
+            return []
+        found = []
+        for index in range(self._rig_scene.GetNumberOfNodes()):
+            node = self._rig_scene.GetNthNode(index)
+            if any(node.IsA(t) for t in self._get_nodeTypes()) and (self.showHidden or not node.GetHideFromEditors()):
+                found.append(node)
+        return found
+
+    def _rig_refresh(self) -> None:
+        if self._rig_current is not None and self._rig_current not in self._rig_nodes():
+            self._rig_current = None
+        self.setCurrentNode(self._rig_current)
+
+    def _rig_added(self, caller, event) -> None:
+        if self._rig_current is None and not self.noneEnabled:
+            self._rig_refresh()
+
+    def _rig_removed(self, caller, event) -> None:
+        self._rig_refresh()
+
+    def _rig_closed(self, caller, event) -> None:
+        self._rig_refresh()
+
+
+class SegmentSelectorBehaviour:
+    """qMRMLSegmentSelectorWidget: a segmentation node selector and its segments (one current, or checked ones)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rig_values.update(segmentationNodeSelectorVisible=True)
+        self._rig_selector = NodeComboBox(self)
+        self._rig_selector.nodeTypes = ["vtkMRMLSegmentationNode"]
+        self._rig_selector.noneEnabled = False  # as the widget's own noneEnabled (false by default)
+        self._rig_selector.currentNodeChanged.connect(self._rig_node_changed)
+        self.mrmlSceneChanged.connect(self._rig_selector.setMRMLScene)
+        self._rig_segment, self._rig_selected, self._rig_observed = "", [], (None, None)
+
+    def _set_noneEnabled(self, enabled) -> None:
+        self._rig_values["noneEnabled"] = bool(enabled)
+        self._rig_selector.noneEnabled = bool(enabled)
+
+    def currentNode(self):
+        return self._rig_selector.currentNode()
+
+    def currentNodeID(self):
+        return self._rig_selector.currentNodeID
+
+    def setCurrentNode(self, node) -> None:
+        self._rig_selector.setCurrentNode(node)
+
+    def setCurrentNodeID(self, node_id) -> None:
+        self._rig_selector.setCurrentNodeID(node_id)
+
+    def segmentIDs(self) -> list:
+        node = self.currentNode()
+        if node is None:
+            return []
+        segmentation = node.GetSegmentation()
+        return [segmentation.GetNthSegmentID(i) for i in range(segmentation.GetNumberOfSegments())]
+
+    def currentSegmentID(self) -> str:
+        return self._rig_segment
+
+    def setCurrentSegmentID(self, segment_id) -> None:
+        ids = self.segmentIDs()
+        segment_id = segment_id if segment_id in ids else (ids[0] if ids else "")
+        if segment_id != self._rig_segment:
+            self._rig_segment = segment_id
+            self.currentSegmentChanged.emit(segment_id)
+
+    def selectedSegmentIDs(self) -> list:
+        return [s for s in self._rig_selected if s in self.segmentIDs()]
+
+    def setSelectedSegmentIDs(self, ids) -> None:
+        selected = [s for s in ids if s in self.segmentIDs()]
+        if selected != self._rig_selected:
+            self._rig_selected = selected
+            self.segmentSelectionChanged.emit(list(selected))
+
+    def _rig_node_changed(self, node) -> None:
+        owner, tag = self._rig_observed
+        if owner is not None:
+            owner.RemoveObserver(tag)
+        self._rig_observed = (None, None)
+        if node is not None:
+            segmentation = node.GetSegmentation()
+            tags = [segmentation.AddObserver(e, self._rig_segments_changed) for e in (
+                segmentation.SegmentAdded, segmentation.SegmentRemoved)]
+            self._rig_observed = (segmentation, tags[0])
+            self._rig_extra_tag = (segmentation, tags[1])
+        self._rig_segment = ""
+        self._rig_selected = []
+        self.currentNodeChanged[object].emit(node)
+        self.currentNodeChanged[bool].emit(node is not None)
+        self.setCurrentSegmentID("")
+
+    def _rig_segments_changed(self, caller, event) -> None:
+        self.setCurrentSegmentID(self._rig_segment)
+        self.setSelectedSegmentIDs(self._rig_selected)
+
+
+class CollapsibleButtonBehaviour(_Values):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setCheckable(True)
+
+    def _get_collapsed(self):
+        return self._rig_values.get("collapsed", False)
+
+    def _set_collapsed(self, collapsed) -> None:
+        collapsed = bool(collapsed)
+        if collapsed == self._get_collapsed():
+            return
+        self._rig_values["collapsed"] = collapsed
+        for child in self.findChildren(QtWidgets.QWidget, options=QtCore.Qt.FindDirectChildrenOnly):
+            child.setVisible(not collapsed)
+        self.contentsCollapsed.emit(collapsed)
+
+    def paintEvent(self, event) -> None:  # QAbstractButton's is pure virtual
+        pass
+
+
+class PathLineEditBehaviour(_Values):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rig_values.update(showBrowseButton=True, showHistoryButton=True)
+        self._rig_combo = QtWidgets.QComboBox(self)
+        self._rig_combo.setEditable(True)
+
+    def _get_currentPath(self):
+        return self._rig_combo.currentText()
+
+    def _set_currentPath(self, path) -> None:
+        self.setCurrentPath(path)
+
+    def setCurrentPath(self, path) -> None:
+        if path == self._rig_combo.currentText():
+            return
+        self._rig_combo.setEditText(path)
+        self.currentPathChanged.emit(path)
+
+    def comboBox(self):
+        return self._rig_combo
+
+
+class _AbstractButton(QtWidgets.QAbstractButton):
+    pass
+
+
+NodeComboBox = None  # set by make_classes: the segment selector's inner node selector
+
+
+def make_classes(tag: str) -> Dict[str, type]:
+    """The five stand-ins for Slicer ``tag``, generated from its headers."""
+    global NodeComboBox
+    apis = headers.load_apis(tag)
+    qwidget = pythonqt_class(QtWidgets.QWidget)
+    mrml_widget = build(apis["qMRMLWidget"], MRMLWidgetBehaviour, qwidget)
+    classes = {"qMRMLWidget": mrml_widget}
+    classes["qMRMLNodeComboBox"] = NodeComboBox = build(apis["qMRMLNodeComboBox"], NodeComboBoxBehaviour, qwidget)
+    classes["qMRMLSegmentSelectorWidget"] = build(apis["qMRMLSegmentSelectorWidget"], SegmentSelectorBehaviour,
+                                                  mrml_widget)
+    classes["ctkCollapsibleButton"] = build(apis["ctkCollapsibleButton"], CollapsibleButtonBehaviour,
+                                            pythonqt_class(QtWidgets.QAbstractButton))
+    classes["ctkPathLineEdit"] = build(apis["ctkPathLineEdit"], PathLineEditBehaviour, qwidget)
+    for cls in classes.values():
+        cls._rig_tag = tag
+    _APIS.update({name: apis[name] for name in classes})
+    return classes
+
+
+_APIS: Dict[str, headers.ClassApi] = {}
+
+
+def apis_of(standins: Dict[str, type]) -> Dict[str, headers.ClassApi]:
+    return {name: cls._rig_api for name, cls in standins.items()}
+
+
+__all__ = ["make_classes", "build", "StandinError", "vtk"]

@@ -1,0 +1,420 @@
+"""The TMERadiomics panel, driven as a user would, on Slicer's own Python runtime (the rig).
+
+``TMERadiomics.py`` runs on Slicer's real ``ScriptedLoadableModule``,
+``parameterNodeWrapper`` and ``slicer.util`` (``../shared/slicer/<tag>``, in
+place), slicer-core's real MRML scene and real Qt widgets (PySide6,
+offscreen) built by Qt's own UI loader from ``Resources/UI/TMERadiomics.ui``;
+the five Slicer/CTK Designer widgets are stand-ins generated from their real
+headers. See ``Testing/slicer_rig/`` and the "Test rig" section of docs/slicer.md.
+
+"Bare" tests run the panel as a stock Slicer has it: pandas, scikit-learn,
+PyYAML, skops (and everything else Slicer does not ship) refuse to import.
+The last tests feed the rig deliberately broken copies of the module and
+check that it rejects each one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6", reason="PySide6-Essentials (the rig's Qt) is not installed")
+pytest.importorskip("slicer_core", reason="slicer-core (the rig's MRML) is not installed")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from slicer_rig import runtime  # noqa: E402
+from slicer_rig.headers import DESIGNER_WIDGETS, load_apis  # noqa: E402
+from slicer_rig.pythonqt import PropertyError, SignalError, answer  # noqa: E402
+from slicer_rig.standins import StandinError, build  # noqa: E402
+from slicer_rig.uifile import UiError  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+TAGS = [tag for tag in runtime.TAGS if (runtime.shared_slicer(tag) / "python").is_dir()]
+pytestmark = [pytest.mark.slicer]
+if not TAGS:
+    pytestmark.append(pytest.mark.skip(reason=f"Slicer's runtime missing: {runtime.shared_slicer()} has no release"))
+
+
+@pytest.fixture(params=TAGS)
+def bare(request):
+    """A stock Slicer of that release: the panel loaded, nothing Slicer lacks importable."""
+    rig = runtime.install(request.param)
+    try:
+        yield rig
+    finally:
+        rig.uninstall()
+
+
+@pytest.fixture(params=TAGS)
+def equipped(request):
+    """The same Slicer after the panel's packages were installed (nothing refused)."""
+    rig = runtime.install(request.param, blocked=())
+    try:
+        yield rig
+    finally:
+        rig.uninstall()
+
+
+def open_panel(rig, module_dir: Path = REPO / "TMERadiomics"):
+    if getattr(rig, "module", None) is None:
+        rig.load_module(module_dir)
+    widget = rig.create_widget()
+    rig.enter()
+    return widget, widget.ui
+
+
+def add_case(rig, seed: int = 3, oblique: bool = True):
+    """A phantom case in the rig's scene (oblique, off-origin), via the Logic's own scene helpers."""
+    import SimpleITK as sitk
+
+    if getattr(rig, "module", None) is None:
+        rig.load_module()  # Slicer has imported the module (and put its folder on sys.path) at start-up
+    from shapes import rotation
+    from TMERadiomicsLib.phantom import make_phantom
+    from TMERadiomicsLogic.scene import add_segmentation, add_volume
+
+    phantom = make_phantom("small", seed=seed)
+    images = [phantom.image(), phantom.tumour, phantom.vessels]
+    if oblique:
+        for image in images:
+            image.SetDirection(rotation((1, 2, 3), 0.4))
+            image.SetOrigin((-61.25, 37.5, -12.125))
+    image, tumour, vessels = images
+    scene = rig.slicer.mrmlScene
+    volume = add_volume(scene, image, f"case-{seed}")
+    segmentation, ids = add_segmentation(scene, volume, {"Tumour": tumour, "Vessels": vessels})
+    return dict(image=image, tumour=tumour, vessels=vessels, volume=volume, segmentation=segmentation, ids=ids,
+                voxel_volume=float(np.prod(image.GetSpacing())), tumour_voxels=int(sitk.GetArrayViewFromImage(
+                    tumour).sum()))
+
+
+def segment_names(segmentation) -> list:
+    seg = segmentation.GetSegmentation()
+    return [seg.GetNthSegment(i).GetName() for i in range(seg.GetNumberOfSegments())]
+
+
+def scene_state(rig, segmentation=None) -> tuple:
+    scene = rig.slicer.mrmlScene
+    return scene.GetNumberOfNodes(), segment_names(segmentation) if segmentation else None
+
+
+def parameter_nodes(rig) -> list:
+    scene = rig.slicer.mrmlScene
+    nodes = [scene.GetNthNodeByClass(i, "vtkMRMLScriptedModuleNode")
+             for i in range(scene.GetNumberOfNodesByClass("vtkMRMLScriptedModuleNode"))]
+    return [n for n in nodes if n.GetAttribute("ModuleName") == "TMERadiomics"]
+
+
+def select_case(ui, case) -> None:
+    ui.inputVolumeSelector.setCurrentNode(case["volume"])
+    ui.tumorSegmentSelector.setCurrentNode(case["segmentation"])
+    ui.tumorSegmentSelector.setCurrentSegmentID(case["ids"]["Tumour"])
+    ui.exclusionSegmentSelector.setSelectedSegmentIDs([case["ids"]["Vessels"]])
+
+
+# ---- a stock Slicer ------------------------------------------------------------------------
+
+
+def test_setup_in_a_bare_slicer_reports_missing_packages(bare):
+    widget, ui = open_panel(bare)
+    imported = sorted({n.split(".")[0] for n in sys.modules} & set(runtime.NOT_IN_SLICER))
+    assert imported == []
+    assert [ui.presetComboBox.itemText(i) for i in range(ui.presetComboBox.count)] == sorted(
+        p.stem for p in (REPO / "Resources" / "Presets").glob("*.yaml"))
+    assert ui.presetComboBox.currentText == "qian2024"
+    models = [ui.modelsListWidget.item(i).text() for i in range(ui.modelsListWidget.count)]
+    assert models == sorted(p.parent.name for p in (REPO / "Resources" / "Models").glob("*/manifest.json"))
+    text = ui.blockedReasonLabel.text
+    missing_line = [line for line in text.splitlines() if line.startswith("Missing Python packages")]
+    assert len(missing_line) == 1
+    for distribution in ("pandas", "PyYAML", "scikit-learn", "skops"):
+        assert distribution in missing_line[0]
+    assert ui.installDependenciesButton.visible
+    assert not ui.generateRegionsButton.enabled and ui.generateRegionsButton.toolTip
+    assert len(parameter_nodes(bare)) == 1
+    assert bare.dialogs == []
+
+
+def test_enter_exit_scene_close_and_reopen(bare):
+    case = add_case(bare)
+    widget, ui = open_panel(bare)
+    node = widget._parameterNode
+    assert ui.inputVolumeSelector.currentNode() is case["volume"]
+    assert node.inputVolume is case["volume"]
+    ui.peritumoralMmSpinBox.value = 7.5  # GUI -> parameter node
+    assert node.peritumoralMm == 7.5
+    node.ringMm = 3.0  # parameter node -> GUI
+    assert ui.ringMmSpinBox.value == 3.0
+
+    bare.exit()
+    ui.peritumoralMmSpinBox.value = 9.0
+    assert node.peritumoralMm == 7.5, "the GUI stays disconnected after exit()"
+    bare.enter()
+    assert ui.peritumoralMmSpinBox.value == 7.5
+    assert len(parameter_nodes(bare)) == 1
+
+    bare.close_scene()
+    node = widget._parameterNode
+    assert node is not None and len(parameter_nodes(bare)) == 1
+    assert node.peritumoralMm == 5.0 and ui.peritumoralMmSpinBox.value == 5.0
+    assert ui.inputVolumeSelector.currentNode() is None
+    assert not ui.generateRegionsButton.enabled
+
+    reopened = add_case(bare, seed=5)  # the case loaded again into the closed scene
+    ui.tumorSegmentSelector.setCurrentNode(reopened["segmentation"])
+    ui.tumorSegmentSelector.setCurrentSegmentID(reopened["ids"]["Tumour"])
+    assert ui.inputVolumeSelector.currentNode() is reopened["volume"]
+    assert widget._parameterNode.inputVolume is reopened["volume"]
+    assert widget._parameterNode.segmentation is reopened["segmentation"]
+    assert ui.generateRegionsButton.enabled, ui.generateRegionsButton.toolTip
+    ui.generateRegionsButton.click()  # regions need only what Slicer ships
+    assert bare.slot_errors == [] and bare.dialogs == []
+    assert segment_names(reopened["segmentation"])[2:] == ["Intratumoral", "Peritumoral", "Ring"]
+
+
+def test_phase_range_follows_the_volume(bare):
+    from vtk.util import numpy_support
+
+    from TMERadiomicsLib.phantom import make_phantom
+
+    case = add_case(bare, oblique=False)
+    phases = make_phantom("small", seed=3).phases
+    stacked = np.stack([np.asarray(__import__("SimpleITK").GetArrayFromImage(p)) for p in phases[:3]], axis=-1)
+    multi = bare.slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "three-phase")
+    image_data = type(case["volume"].GetImageData())()
+    image_data.SetDimensions(case["volume"].GetImageData().GetDimensions())
+    array = numpy_support.numpy_to_vtk(stacked.reshape(-1, 3), deep=True)
+    image_data.GetPointData().SetScalars(array)
+    multi.SetAndObserveImageData(image_data)
+    widget, ui = open_panel(bare)
+
+    ui.inputVolumeSelector.setCurrentNode(case["volume"])
+    assert not ui.phaseSpinBox.enabled, "a one-phase volume has no phase to choose"
+    ui.inputVolumeSelector.setCurrentNode(multi)
+    assert ui.phaseSpinBox.enabled and ui.phaseSpinBox.maximum == 2
+    ui.phaseSpinBox.value = 7
+    assert ui.phaseSpinBox.value == 2 and widget._parameterNode.phase == 2
+    with pytest.raises(ValueError):
+        widget._parameterNode.phase = 150  # WithinRange on the parameter node itself
+    with pytest.raises(ValueError, match="phase 3 does not exist"):
+        widget.logic.selectPhase(multi, 3)
+
+
+def test_error_leaves_scene_unchanged_and_shows_a_dialog(bare):
+    case = add_case(bare)
+    widget, ui = open_panel(bare)
+    select_case(ui, case)
+    empty = case["segmentation"].GetSegmentation().AddEmptySegment("", "Empty")
+    ui.tumorSegmentSelector.setCurrentSegmentID(empty)
+    before = scene_state(bare, case["segmentation"])
+    with pytest.raises(ValueError, match="Empty"):
+        widget.onGenerateRegions()  # what the button runs, past its enabled state
+    assert scene_state(bare, case["segmentation"]) == before
+    assert len(bare.dialogs) == 1 and "Generate regions failed" in bare.dialogs[0]["text"]
+
+
+def test_install_button_asks_first_and_pins_slicers_packages(bare, monkeypatch):
+    widget, ui = open_panel(bare)
+    calls = []
+
+    def record(lines, constraints=None, **kwargs):
+        if constraints is None and "-c" in lines:  # slicer.util.pip_install(["-c", file, *lines])
+            constraints = lines[lines.index("-c") + 1]
+            lines = lines[lines.index("-c") + 2:]
+        calls.append((list(lines), Path(constraints).read_text()))
+
+    if bare.tag == "v5.12.3":
+        import slicer.packaging
+
+        monkeypatch.setattr(slicer.packaging, "pip_ensure", record)
+    else:
+        monkeypatch.setattr(bare.slicer.util, "pip_install", record)
+    answer(bare.qt.QMessageBox.Cancel)
+    ui.installDependenciesButton.click()
+    assert calls == [] and len(bare.dialogs) == 1
+    shown = bare.dialogs[0]["text"]
+    for line in ("pandas>=2.0,<3", "PyYAML>=6.0", "skops>=0.10"):
+        assert line in shown
+    answer(bare.qt.QMessageBox.Ok)
+    ui.installDependenciesButton.click()
+    assert len(calls) == 1
+    lines, constraints = calls[0]
+    assert "pandas>=2.0,<3" in lines and not any(line.lower().startswith("numpy") for line in lines)
+    import numpy
+    import scipy
+
+    assert f"numpy=={numpy.__version__}" in constraints.splitlines()
+    assert f"scipy=={scipy.__version__}" in constraints.splitlines()
+
+
+# ---- every button, packages installed ----------------------------------------------------
+
+
+def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
+    """Scoring with a calibrated bundle is test_slicer_logic's (calibrating costs a minute); here the panel."""
+    from vtk.util import numpy_support
+
+    from TMERadiomicsLib import regions
+
+    case = add_case(equipped)
+    widget, ui = open_panel(equipped)
+    from TMERadiomicsLogic import segments, tables
+    assert not ui.installDependenciesButton.visible
+    ui.presetComboBox.setCurrentText("default")  # PyRadiomics' defaults: the panel's path, a quarter of the time
+    assert widget._parameterNode.preset == "default"
+    select_case(ui, case)
+    assert ui.generateRegionsButton.enabled, ui.generateRegionsButton.toolTip
+
+    ui.generateRegionsButton.click()
+    segmentation = case["segmentation"]
+    assert segment_names(segmentation) == ["Tumour", "Vessels", "Intratumoral", "Peritumoral", "Ring"]
+    expected = regions.build(case["tumour"], case["image"], exclusions=[case["vessels"]])
+    ids = widget.logic.regionSegmentIds(segmentation, case["volume"])
+    for segment_id, name in zip(ids, ("intratumoral", "peritumoral", "ring")):
+        labelmap = segments.segment_labelmap(segmentation, segment_id)
+        voxels = int(numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars()).astype(bool).sum())
+        assert voxels == expected.summary[name].voxels
+    assert ui.computeFeaturesButton.enabled, ui.computeFeaturesButton.toolTip
+
+    ui.computeFeaturesButton.click()
+    features = ui.featuresTableSelector.currentNode()
+    assert features is not None and widget._parameterNode.featuresTable is features
+    frame = tables.table_to_frame(features).set_index("Feature")
+    assert list(frame.columns) == ["Intratumoral", "Peritumoral", "Ring"]
+    assert float(frame.loc["original_shape_VoxelVolume", "Intratumoral"]) == pytest.approx(
+        case["tumour_voxels"] * case["voxel_volume"])
+
+    # The bundled signatures are uncalibrated: Apply models refuses in a dialog and adds nothing.
+    bundled = REPO / "Resources" / "Models" / "qian2024-combined"
+    answer(str(bundled))
+    ui.addModelButton.click()  # "Add model bundle folder...": the folder dialog answers this path
+    added = ui.modelsListWidget.item(ui.modelsListWidget.count - 1)
+    assert added.data(equipped.qt.Qt.UserRole) == str(bundled)
+    assert added.checkState() == equipped.qt.Qt.Checked
+    assert ui.applyModelsButton.enabled, ui.applyModelsButton.toolTip
+    before = scene_state(equipped, segmentation)
+    ui.applyModelsButton.click()
+    assert scene_state(equipped, segmentation) == before
+    assert [d["class"] for d in equipped.dialogs] == ["QFileDialog", "QMessageBox"]
+    assert "Apply models failed" in equipped.dialogs[-1]["text"] and "calibrat" in equipped.dialogs[-1]["text"]
+    assert ui.scoresTableSelector.currentNode() is None
+    assert len(equipped.slot_errors) == 1  # re-raised after the dialog, as Slicer prints it to its console
+    added.setCheckState(equipped.qt.Qt.Unchecked)
+
+    ui.runAllButton.click()  # regions and features again (no model checked)
+    assert len(equipped.dialogs) == 2 and len(equipped.slot_errors) == 1, equipped.dialogs[-1]
+    seg = segmentation.GetSegmentation()
+    new = [seg.GetNthSegmentID(i) for i in range(5, seg.GetNumberOfSegments())]
+    assert [segments.segment_region(segmentation, i) for i in new] == ["intratumoral", "peritumoral", "ring"]
+    assert ui.featuresTableSelector.currentNode() not in (None, features)
+
+    assert ui.reproducibilityCollapsibleButton.collapsed and not ui.saveSessionButton.isVisibleTo(widget.parent)
+    ui.reproducibilityCollapsibleButton.collapsed = False  # the user opens the section
+    assert ui.saveSessionButton.isVisibleTo(widget.parent)
+    database = tmp_path / "study.sqlite"
+    ui.studyDatabasePathLineEdit.currentPath = str(database)
+    ui.caseIdLineEdit.text = "case-3"
+    ui.readerLineEdit.text = "R1"
+    ui.sessionLineEdit.text = "R1-week0"
+    assert ui.saveSessionButton.enabled, ui.saveSessionButton.toolTip
+    ui.saveSessionButton.click()
+    assert len(equipped.dialogs) == 2 and len(equipped.slot_errors) == 1, equipped.dialogs[-1]
+    assert database.is_file() and "case-3" in ui.reproducibilityStatusLabel.text
+    assert ui.computeIccButton.enabled, ui.computeIccButton.toolTip
+    before = scene_state(equipped, segmentation)
+    ui.computeIccButton.click()  # one reader, one session: no ICC can be computed
+    assert scene_state(equipped, segmentation) == before
+    assert len(equipped.dialogs) == 3 and "Compute ICC failed" in equipped.dialogs[-1]["text"]
+    assert len(equipped.slot_errors) == 2
+    assert "Compute ICC failed" in ui.reproducibilityStatusLabel.text
+
+
+# ---- the rig rejects broken modules ---------------------------------------------------------
+
+
+def mutant(tmp_path: Path, relative: str, old: str, new: str) -> Path:
+    """A copy of the module folder (and its Resources) with one text replaced once in one file."""
+    shutil.copytree(REPO / "TMERadiomics", tmp_path / "TMERadiomics", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "Resources", tmp_path / "Resources")
+    target = tmp_path / relative
+    text = target.read_text()
+    assert text.count(old) == 1, f"mutation site {old!r} not found once in {relative}: update this test"
+    target.write_text(text.replace(old, new))
+    return tmp_path / "TMERadiomics"
+
+
+def test_rig_rejects_a_misspelled_signal(bare, tmp_path):
+    module_dir = mutant(tmp_path, "TMERadiomics/TMERadiomics.py", '"currentSegmentChanged(QString)"',
+                        '"currentSegmentChanged(QStrin)"')
+    with pytest.raises(SignalError, match="currentSegmentChanged"):
+        open_panel(bare, module_dir)
+
+
+def test_rig_rejects_a_misspelled_property(bare, tmp_path):
+    module_dir = mutant(tmp_path, "TMERadiomics/TMERadiomics.py", "self.ui.installDependenciesButton.visible =",
+                        "self.ui.installDependenciesButton.visibel =")
+    with pytest.raises(PropertyError, match="visibel"):
+        open_panel(bare, module_dir)
+
+
+def test_rig_rejects_a_misspelled_property_in_the_ui_file(bare, tmp_path):
+    module_dir = mutant(tmp_path, "Resources/UI/TMERadiomics.ui", '<property name="segmentationNodeSelectorVisible">',
+                        '<property name="segmentationNodeSelectorVisibel">')
+    with pytest.raises(UiError, match="segmentationNodeSelectorVisibel"):
+        open_panel(bare, module_dir)
+
+
+def test_rig_rejects_a_double_wrapped_parameter_node(bare, tmp_path):
+    module_dir = mutant(tmp_path, "TMERadiomics/TMERadiomics.py",
+                        "self.setParameterNode(self.logic.getParameterNode())",
+                        "self.setParameterNode(TMERadiomicsParameterNode(self.logic.getParameterNode()))")
+    with pytest.raises(AttributeError, match="HasParameter"):
+        open_panel(bare, module_dir)
+
+
+def test_rig_rejects_a_module_that_imports_pandas_at_load(bare, tmp_path):
+    module_dir = mutant(tmp_path, "TMERadiomics/TMERadiomics.py", "\nimport vtk\n", "\nimport vtk\nimport pandas\n")
+    with pytest.raises(ImportError, match="pandas"):
+        bare.load_module(module_dir)
+
+
+# ---- the stand-ins are the headers' -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_standins_have_exactly_the_headers_properties_and_signals(tag):
+    rig = runtime.install(tag)
+    try:
+        apis = load_apis(tag)
+        for name in DESIGNER_WIDGETS:
+            cls, api = rig.standins[name], apis[name]
+            meta = cls.staticMetaObject
+            own = {meta.property(i).name() for i in range(meta.propertyOffset(), meta.propertyCount())}
+            assert own == set(api.properties), name
+            widget = cls()
+            for signal in api.signals:  # every header signal connects by its C++ signature
+                assert widget.connect(signal.signature, lambda *args: None), signal.signature
+            for method in api.slots + api.invokables:
+                if method.name in api.properties:
+                    continue  # PythonQt: a property of the same name wins (currentNodeId)
+                assert callable(getattr(widget, method.name)), method.signature
+    finally:
+        rig.uninstall()
+
+
+def test_standin_builder_refuses_a_method_the_header_does_not_expose():
+    from PySide6 import QtWidgets
+
+    apis = load_apis(TAGS[0]) if TAGS else pytest.skip("no Slicer runtime")
+
+    class Behaviour:
+        def nodeTypes(self):  # a plain C++ getter: PythonQt cannot call it, only the property
+            return []
+
+    with pytest.raises(StandinError, match="nodeTypes"):
+        build(apis["qMRMLNodeComboBox"], Behaviour, QtWidgets.QWidget)
