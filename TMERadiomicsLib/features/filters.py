@@ -25,12 +25,10 @@ import numpy as np
 import SimpleITK as sitk
 from radiomics import imageoperations
 
-from .crop import Box, crop
+from .crop import SCALED_POINTWISE, Box, crop
 from .prepare import PreparedCase, PreparedRegion
 
 logger = logging.getLogger(__name__)
-
-SCALED_POINTWISE = frozenset({"Square", "SquareRoot", "Logarithm", "Exponential"})
 
 
 @dataclass
