@@ -62,8 +62,6 @@ class CaseResult:
 def run_case(spec: CaseSpec, settings: BatchSettings, cases_dir: str, fingerprint: str) -> CaseResult:
     """Compute and write one case; record a failure instead of raising it."""
     limit_threads(settings.threads)
-    # As the CLI does: PyRadiomics logs routine notes (GLCM symmetry) as warnings.
-    logging.getLogger("radiomics").setLevel(logging.ERROR)
     started = time.perf_counter()
     case_dir = Path(cases_dir) / spec.case_id
     shutil.rmtree(case_dir, ignore_errors=True)  # left by an interrupted attempt

@@ -17,6 +17,7 @@ the M PyRadiomics' image has:
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,12 @@ from .crop import SCALED_POINTWISE, Box, crop
 from .prepare import PreparedCase, PreparedRegion
 
 logger = logging.getLogger(__name__)
+
+# PyRadiomics hands scikit-image float images for LBP by design (its
+# documented behaviour); the warning says nothing a user can act on and would
+# reach a library user's stderr once per process.
+warnings.filterwarnings("ignore", message="Applying `local_binary_pattern` to floating-point images",
+                        category=UserWarning)
 
 
 @dataclass
