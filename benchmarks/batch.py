@@ -154,7 +154,8 @@ def main() -> None:
              "Mask": str(out / "cases" / r.case_id / "regions" / f"{region}.nrrd")}
             for r in table.itertuples() for region in REGION_NAMES]
     pd.DataFrame(rows).to_csv(py_manifest, index=False)
-    py_s, py_peak = timed([str(Path(sys.executable).parent / "pyradiomics"), str(py_manifest), "--jobs",
+    # PyRadiomics' own batch CLI, run by this interpreter (its script's shebang may name another venv).
+    py_s, py_peak = timed([sys.executable, str(Path(sys.executable).parent / "pyradiomics"), str(py_manifest), "--jobs",
                            str(args.jobs), "--param", str(preset.path), "-o", str(folder / "pyradiomics_out.csv"),
                            "-f", "csv"], folder / "pyradiomics.log")
     load_py = load()
