@@ -148,7 +148,7 @@ def build(
     voxel_mm3 = float(np.prod(tumour.GetSpacing()))
     masks, summary = {}, {}
     for name in REGION_NAMES:
-        count = int(arrays[name].sum())
+        count = int(np.count_nonzero(arrays[name]))
         if count == 0:
             warnings[name].append("region is empty")
         masks[name] = _as_image(arrays[name], tumour)
@@ -277,6 +277,6 @@ def _warn_thin_band(name: str, width_mm: float, spacing, warnings: dict) -> None
 
 
 def _as_image(array: np.ndarray, reference: sitk.Image) -> sitk.Image:
-    image = sitk.GetImageFromArray(array.astype(np.uint8))
+    image = sitk.GetImageFromArray(array.astype(np.uint8, copy=False))  # no second full-FOV copy
     image.CopyInformation(reference)
     return image

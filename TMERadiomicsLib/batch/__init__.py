@@ -3,13 +3,30 @@
 ``read_manifest`` validates the manifest, ``run_batch`` plans, runs and
 merges; ``LocalPool`` and ``DaskCluster`` are where cases run; ``run_case``
 is the per-case function both use.
+
+The names load on first use (PEP 562): a pool worker unpickling
+``batch.case.run_case`` imports this package first, and importing the runner
+eagerly would load model bundles (scikit-learn, skops) and Dask into every
+worker, seconds of start-up that no case needs.
 """
 
-from .backends import DaskCluster, LocalPool
-from .case import CaseResult, run_case
-from .manifest import CaseSpec, read_manifest
-from .runner import run_batch
-from .settings import BatchSettings
+from __future__ import annotations
 
-__all__ = ["BatchSettings", "CaseResult", "CaseSpec", "DaskCluster", "LocalPool", "read_manifest",
-           "run_batch", "run_case"]
+import importlib
+from typing import Any
+
+_HOME = {
+    "DaskCluster": "backends", "LocalPool": "backends",
+    "CaseResult": "case", "run_case": "case",
+    "CaseSpec": "manifest", "read_manifest": "manifest",
+    "run_batch": "runner",
+    "BatchSettings": "settings",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)

@@ -62,8 +62,6 @@ class CaseResult:
 def run_case(spec: CaseSpec, settings: BatchSettings, cases_dir: str, fingerprint: str) -> CaseResult:
     """Compute and write one case; record a failure instead of raising it."""
     limit_threads(settings.threads)
-    # As the CLI does: PyRadiomics logs routine notes (GLCM symmetry) as warnings.
-    logging.getLogger("radiomics").setLevel(logging.ERROR)
     started = time.perf_counter()
     case_dir = Path(cases_dir) / spec.case_id
     shutil.rmtree(case_dir, ignore_errors=True)  # left by an interrupted attempt
@@ -83,20 +81,34 @@ def run_case(spec: CaseSpec, settings: BatchSettings, cases_dir: str, fingerprin
 
 
 def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
+    seconds, started = {}, time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        seconds[name] = round(now - started, 3)
+        started = now
+
     image = read_dce(spec.image, settings.phase, case_id=spec.case_id)
     tumour = read_mask(spec.mask, reference=image, label=spec.label, case_id=spec.case_id,
                        resample=settings.resample_mask)
+    lap("read")
     regions = _region_options(spec, settings).build(spec.case_id, image, tumour)
+    lap("regions")
     masks = {name: mask for name, mask in regions.masks.items()
              if not settings.feature_regions or name in settings.feature_regions}
     features = extract_case(image, masks, settings.preset_path, case_id=spec.case_id)
+    lap("extract")
     features.wide().to_csv(stage / "features_wide.csv", index=False)
     features.combined().to_csv(stage / "features_combined.csv", index=False)
     features.failures_table().to_csv(stage / "feature_failures.csv", index=False)
-    (stage / "diagnostics.json").write_text(json.dumps(
-        {"features": features.diagnostics, "regions": regions.summary_dict()}, indent=2, default=str))
+    lap("write_tables")
     if settings.write_masks:
         write_regions(regions, stage / "regions")
+        lap("write_masks")
+    (stage / "diagnostics.json").write_text(json.dumps(
+        {"features": features.diagnostics, "regions": regions.summary_dict(), "stage_seconds": seconds},
+        indent=2, default=str))
 
 
 def _region_options(spec: CaseSpec, settings: BatchSettings) -> RegionOptions:

@@ -1,15 +1,10 @@
 """Feature extraction: presets and one-pass extraction of all regions of a case."""
 
-import logging
+from .. import quiet_radiomics
 
-# PyRadiomics resets its logger to INFO when first imported (below); keep the
-# level the application chose before that, e.g. the CLI's ERROR (INFO with -v).
-_radiomics_level = logging.getLogger("radiomics").level
+quiet_radiomics()  # before any module below imports PyRadiomics
 
-from .presets import Preset, list_presets, load_preset  # noqa: E402  (imports PyRadiomics)
-
-if _radiomics_level != logging.NOTSET:
-    logging.getLogger("radiomics").setLevel(_radiomics_level)
+from .presets import Preset, list_presets, load_preset  # noqa: E402
 
 __all__ = ["CaseFeatures", "Preset", "extract_case", "list_presets", "load_preset"]
 

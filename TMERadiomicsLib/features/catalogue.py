@@ -9,6 +9,7 @@ full row of NaN, and so that ``tmeradiomics presets`` can count features.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,12 +54,21 @@ def _wavelet_names(kwargs: Mapping[str, Any], ndim: int) -> list[str]:
     return names + [f"{approx_prefix}-{'L' * n_axes}"]
 
 
+@functools.lru_cache(maxsize=None)
+def feature_table(class_name: str) -> tuple[tuple[str, bool], ...]:
+    """(feature, deprecated) pairs of a PyRadiomics class, listed once per process.
+
+    ``getFeatureNames`` walks the class with ``inspect.getmembers``, which
+    costs about a millisecond; the answer depends on the class alone.
+    """
+    return tuple(getFeatureClasses()[class_name].getFeatureNames().items())
+
+
 def class_feature_names(class_name: str, enabled: list[str] | None) -> list[str]:
     """Features a class computes: the listed ones, else all non-deprecated ones."""
     if enabled:
         return list(enabled)
-    names = getFeatureClasses()[class_name].getFeatureNames()
-    return [name for name, deprecated in names.items() if not deprecated]
+    return [name for name, deprecated in feature_table(class_name) if not deprecated]
 
 
 def shape_feature_names(preset: Preset) -> list[str]:

@@ -38,6 +38,8 @@ import SimpleITK as sitk
 LOG_PAD_SIGMAS = 5.0
 
 POINTWISE_TYPES = frozenset({"Original", "Square", "SquareRoot", "Logarithm", "Exponential"})
+# Point-wise filters that scale by the largest absolute intensity of the image they get.
+SCALED_POINTWISE = frozenset({"Square", "SquareRoot", "Logarithm", "Exponential"})
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ class Box:
         out[0::2] = self.lower
         out[1::2] = self.upper
         return out
+
+    def slices(self) -> tuple[slice, ...]:
+        """numpy (z, y, x) slices of the box."""
+        return tuple(slice(l, u + 1) for l, u in zip(self.lower[::-1], self.upper[::-1]))
 
     def shifted(self, origin: Iterable[int]) -> Box:
         """The same box in the index space of a crop starting at ``origin``."""

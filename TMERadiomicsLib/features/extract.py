@@ -34,7 +34,7 @@ from ..errors import InputError
 from .catalogue import feature_names
 from .compute import Failure, shape_features, texture_features
 from .filters import filtered_images
-from .prepare import PreparedCase, prepare_case
+from .prepare import PreparedCase, RegionMask, prepare_case
 from .presets import Preset, extraction_settings, load_preset
 from .tables import CaseFeatures
 
@@ -85,7 +85,7 @@ def _check_filters_available(preset: Preset, case_id: str) -> None:
                              file=preset.path)
 
 
-def _region_masks(image: sitk.Image, regions: Any, label: int, case_id: str) -> dict[str, sitk.Image]:
+def _region_masks(image: sitk.Image, regions: Any, label: int, case_id: str) -> dict[str, RegionMask]:
     source = getattr(regions, "masks", regions)
     if not isinstance(source, Mapping) or not source:
         raise InputError("regions must be a Regions object or a non-empty mapping of name to mask", case=case_id)
@@ -94,9 +94,7 @@ def _region_masks(image: sitk.Image, regions: Any, label: int, case_id: str) -> 
         if not isinstance(mask, sitk.Image):
             raise InputError(f"region {name!r} is not a SimpleITK image", case=case_id)
         _check_geometry(image, mask, str(name), case_id)
-        binary = sitk.Cast(mask == label, sitk.sitkUInt8)  # 0/1; 8 bits keep a full-FOV mask small
-        binary.CopyInformation(image)
-        masks[str(name)] = binary
+        masks[str(name)] = RegionMask.find(mask, label)
     return masks
 
 
@@ -142,9 +140,9 @@ def _ordered_names(expected: list[str], values: Mapping[str, Mapping[str, float]
     return expected + extra
 
 
-def _diagnostics(preset: Preset, masks: Mapping[str, sitk.Image], prepared: PreparedCase,
+def _diagnostics(preset: Preset, masks: Mapping[str, RegionMask], prepared: PreparedCase,
                  seconds: float) -> dict[str, Any]:
-    voxels = {name: int(np.count_nonzero(sitk.GetArrayViewFromImage(m))) for name, m in masks.items()}
+    voxels = {name: m.voxels for name, m in masks.items()}
     return {
         "versions": {"tmeradiomics": __version__, "pyradiomics": radiomics.__version__,
                      "SimpleITK": sitk.Version_VersionString(), "numpy": np.__version__},

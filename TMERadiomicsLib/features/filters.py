@@ -17,6 +17,7 @@ the M PyRadiomics' image has:
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,12 +26,16 @@ import numpy as np
 import SimpleITK as sitk
 from radiomics import imageoperations
 
-from .crop import Box, crop
+from .crop import SCALED_POINTWISE, Box, crop
 from .prepare import PreparedCase, PreparedRegion
 
 logger = logging.getLogger(__name__)
 
-SCALED_POINTWISE = frozenset({"Square", "SquareRoot", "Logarithm", "Exponential"})
+# PyRadiomics hands scikit-image float images for LBP by design (its
+# documented behaviour); the warning says nothing a user can act on and would
+# reach a library user's stderr once per process.
+warnings.filterwarnings("ignore", message="Applying `local_binary_pattern` to floating-point images",
+                        category=UserWarning)
 
 
 @dataclass

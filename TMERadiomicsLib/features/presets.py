@@ -86,10 +86,22 @@ def load_preset(name_or_path: str | os.PathLike | Preset) -> Preset:
         return name_or_path
     path = _resolve(name_or_path)
     data = path.read_bytes()
+    validated = copy.deepcopy(_validated(data, path))  # the caller may change its copy
+    return Preset(name=path.stem, path=path, settings=validated, sha256=hashlib.sha256(data).hexdigest())
+
+
+@functools.lru_cache(maxsize=32)
+def _validated(data: bytes, path: Path) -> dict[str, Any]:
+    """The validated parameters of a file's bytes.
+
+    Kept per process: pykwalify takes about 0.3 s per file, more than the
+    rest of a case's set-up, and a batch worker loads the same preset for
+    every case. The key is the bytes themselves, so an edited file is
+    validated again.
+    """
     params = _parse_yaml(data, path)
     _check_names(params, path)
-    validated = _validate_schema(params, path)
-    return Preset(name=path.stem, path=path, settings=validated, sha256=hashlib.sha256(data).hexdigest())
+    return _validate_schema(params, path)
 
 
 def _resolve(name_or_path: str | os.PathLike) -> Path:
