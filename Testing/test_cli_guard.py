@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from TMERadiomicsLib.cli import EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, _run_guarded, main
+from TMERadiomicsLib.cli import EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, INTERRUPTED_NOTHING_KEPT, _run_guarded, main
 from TMERadiomicsLib.errors import InputError
 from TMERadiomicsLib.interrupt import EXIT_INTERRUPTED, Interrupted
 
@@ -43,7 +43,14 @@ def test_interrupted_prints_what_was_kept_exit_130(capsys):
 def test_bare_ctrl_c_is_one_line_exit_130(capsys):
     code = _run_guarded(_args(_raiser(KeyboardInterrupt())))
     assert code == 130
-    assert capsys.readouterr().err == "tmeradiomics demo: interrupted (Ctrl-C)\n"
+    assert capsys.readouterr().err == f"tmeradiomics demo: interrupted (Ctrl-C): {INTERRUPTED_NOTHING_KEPT}\n"
+
+
+def test_a_command_that_keeps_finished_work_says_so_on_ctrl_c(capsys):
+    args = _args(_raiser(KeyboardInterrupt()))
+    args.interrupt_note = "2 contours kept; run again"
+    assert _run_guarded(args) == 130
+    assert capsys.readouterr().err == "tmeradiomics demo: interrupted (Ctrl-C): 2 contours kept; run again\n"
 
 
 def test_sigterm_inside_a_command_ends_like_ctrl_c(capsys):
@@ -56,7 +63,8 @@ def test_sigterm_inside_a_command_ends_like_ctrl_c(capsys):
     code = _run_guarded(_args(run))
     assert code == 130
     assert time.monotonic() - started < 2
-    assert capsys.readouterr().err == f"tmeradiomics demo: interrupted (signal {int(signal.SIGTERM)})\n"
+    assert capsys.readouterr().err == (
+        f"tmeradiomics demo: interrupted (signal {int(signal.SIGTERM)}): {INTERRUPTED_NOTHING_KEPT}\n")
     # The guard restores the previous SIGTERM handler when the command ends.
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 

@@ -58,6 +58,12 @@ EXIT_INPUT_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 
 
+# What a Ctrl-C leaves behind for a command that writes its outputs only when it
+# finishes (staged_dir / atomic writes); a command that keeps finished work
+# says so itself with ``set_defaults(interrupt_note=...)`` or ``Interrupted``.
+INTERRUPTED_NOTHING_KEPT = "nothing was written and earlier outputs are unchanged; run the command again"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tmeradiomics",
@@ -106,7 +112,8 @@ def _run_guarded(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except KeyboardInterrupt as stop:
         # sigterm_as_interrupt names the signal; a plain Ctrl-C has no message.
-        print(f"{prefix}: interrupted ({str(stop) or 'Ctrl-C'})", file=sys.stderr)
+        note = getattr(args, "interrupt_note", INTERRUPTED_NOTHING_KEPT)
+        print(f"{prefix}: interrupted ({str(stop) or 'Ctrl-C'}): {note}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()

@@ -71,7 +71,9 @@ def _extract_parser(actions: argparse._SubParsersAction) -> None:
     _db_options(parser)
     parser.add_argument("--preset", required=True, help="preset name (default, qian2024, han2024) or YAML file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    parser.set_defaults(func=run_extract)
+    parser.set_defaults(func=run_extract, interrupt_note=(
+        "the features of the contours finished so far are kept in the database; "
+        "run the same command again to extract the rest"))
 
 
 def _list_parser(actions: argparse._SubParsersAction) -> None:
