@@ -56,7 +56,7 @@ LIBRARY_TESTS = [
     "Testing/test_library_imports.py", "Testing/test_phantom.py", "Testing/test_regions_spheres.py",
     "Testing/test_preprocessing.py", "Testing/test_presets.py", "Testing/test_features_baseline.py",
     "Testing/test_ibsi.py", "Testing/test_models_bundle.py", "Testing/test_outputs.py", "Testing/test_icc.py",
-    "Testing/test_segfile.py",
+    "Testing/test_segfile.py", "Testing/test_lasso_sparsity.py",
 ]
 SLICER_TESTS = ["Testing/test_slicer_logic.py", "Testing/test_slicer_widget.py", "Testing/test_slicer_batch.py"]
 

@@ -101,7 +101,7 @@ def test_installing_never_replaces_slicers_numpy_scipy_simpleitk():
         dependencies.to_install(["numpy", "pandas"])
     # PyRadiomics asks pip for numpy and SimpleITK: it goes in without its dependencies, the others by name.
     assert dependencies.to_install(["sklearn", "radiomics"]) == (
-        ["scikit-learn>=1.3", "PyWavelets", "pykwalify", "six"], ["pyradiomics-bhklab>=3.1.4"])
+        ["scikit-learn>=1.3.2", "PyWavelets", "pykwalify", "six"], ["pyradiomics-bhklab>=3.1.4"])
     assert dependencies.to_install(["pandas"]) == (["pandas>=2.0,<3"], [])
 
 
