@@ -141,6 +141,12 @@ def test_extract_with_empty_regions_keeps_the_earlier_table(case, tmp_path, caps
     ["phantom", "--out", "{tmp}/p", "--seed", "-1"],
     ["cohort", "--out", "{tmp}/c", "--seed", "-1"],
     ["perturb", "{image}", "{mask}", "--out", "{tmp}/q", "--seed", "-1"],
+    ["demo", "--out", "{tmp}/d", "--seed", "-1"],
+    ["train", "{tmp}/f.csv", "{tmp}/l.csv", "--recipe", "han2024-rf", "--out", "{tmp}/m", "--seed", "-1"],
+    ["evaluate", "m", "{tmp}/f.csv", "{tmp}/l.csv", "--out", "{tmp}/e", "--seed", "-1"],
+    ["response", "{tmp}/s.csv", "{tmp}/c.csv", "--out", "{tmp}/r", "--seed", "-1"],
+    ["labels", "cibersort", "{tmp}/x.tsv", "{tmp}/s.txt", "--out", "{tmp}/cs", "--seed", "-1"],
+    ["labels", "phenotype", "{tmp}/x.csv", "--method", "kmeans", "--out", "{tmp}/k.csv", "--seed", "-1"],
 ])
 def test_negative_seed(case, tmp_path, capsys, argv):
     argv = [a.format(tmp=tmp_path, image=case["image"], mask=case["mask"]) for a in argv]

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from .argtypes import seed
 from .lazy import LazyDefault
 
 
@@ -21,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: %(default)s)")
     parser.add_argument("--cases", type=int, default=LazyDefault(".demo", "DemoConfig.n_cases"), help="cohort size (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=LazyDefault(".demo", "DemoConfig.seed"), help="cohort seed (default: %(default)s)")
+    parser.add_argument("--seed", type=seed, default=LazyDefault(".demo", "DemoConfig.seed"), help="cohort seed (default: %(default)s)")
     parser.add_argument("--held-out", type=float, default=LazyDefault(".demo", "DemoConfig.held_out"),
                         help="share of the cohort held out for evaluation (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=LazyDefault(".demo", "DemoConfig.jobs"),

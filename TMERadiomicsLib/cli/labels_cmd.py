@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .argtypes import positive_int
+from .argtypes import positive_int, seed
 from .lazy import LazyChoices
 
 DUPLICATE_RULES = LazyChoices(".labels.expression", "DUPLICATE_RULES")
@@ -53,7 +53,7 @@ def _register_cibersort(methods: argparse._SubParsersAction) -> None:
                         default="sig.score", help="absolute-mode score: %(choices)s (default: %(default)s)")
     parser.add_argument("--duplicates", choices=DUPLICATE_RULES, metavar="RULE", default="first",
                         help="rule for repeated gene symbols: %(choices)s (default: first row kept)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the permutation draws")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the permutation draws")
     parser.add_argument("--jobs", type=positive_int, default=1, help="processes for the SVR fits")
     parser.add_argument("--solver", choices=LazyChoices(".labels.cibersort", "SOLVERS"), metavar="SOLVER", default="libsvm",
                         help="nu-SVR solver: libsvm (NuSVR, as R's e1071) or qp (same problem, exact, ~30x faster)")
@@ -92,7 +92,7 @@ def _register_phenotype(methods: argparse._SubParsersAction) -> None:
     parser.add_argument("--k", default="2", help="kmeans: number of clusters or 'auto' (majority vote)")
     parser.add_argument("--k-max", type=int, default=6, help="kmeans: largest k in the selection table")
     parser.add_argument("--non-immune", nargs="*", help="kmeans: cell types left out of the immune score")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--out", required=True, help="labels CSV to write")
     _common(parser)
     parser.set_defaults(func=run_phenotype)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from .argtypes import seed
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -27,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ci", choices=("delong", "bootstrap"), default="delong",
                         help="AUC CI (default DeLong, as Han 2024)")
     parser.add_argument("--n-bootstrap", type=int, default=2000, help="bootstrap resamples (at least 1)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
 

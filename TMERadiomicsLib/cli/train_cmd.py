@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ..errors import InputError
+from .argtypes import seed
 from .lazy import LazyChoices
 
 REGIONS = ("intratumoral", "peritumoral", "ring")
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="label is continuous: above the cohort median is 1")
     parser.add_argument("--stable-features",
                         help="ICC step: text file, one feature name per line, restricting the candidates")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--groups", nargs=2, metavar=("LABEL0", "LABEL1"),
                         help="risk-group names for label 0 and label 1, e.g. --groups cold hot "
                         "(default: made from the label column)")
