@@ -182,6 +182,10 @@ def _select_label(mask: sitk.Image, label: int | None, file, case_id) -> sitk.Im
                 case=case_id,
                 value=f"labels {shown}",
             )
+        if array.dtype == np.uint8 and values[-1] <= 1:
+            # Already a 0/1 UInt8 mask: SimpleITK's copy shares the buffer until
+            # written, so this skips two full-field-of-view copies.
+            return sitk.Image(mask)
         selected = array != 0
     else:
         if label not in values:
@@ -213,10 +217,10 @@ def _check_overlap(mask: sitk.Image, reference: sitk.Image, file, case_id) -> No
     the reference's continuous index space; no intersection with the
     reference's voxel extent means no voxel of the mask can fall inside.
     """
-    indices = np.argwhere(sitk.GetArrayViewFromImage(mask))
-    if indices.size == 0:
+    box = bounding_box(sitk.GetArrayViewFromImage(mask))
+    if box is None:
         return
-    low, high = indices.min(0)[::-1], indices.max(0)[::-1]
+    low, high = box[0][::-1], box[1][::-1] - 1
     corners = [(x, y, z) for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])]
     mapped = np.array([
         reference.TransformPhysicalPointToContinuousIndex(mask.TransformIndexToPhysicalPoint([int(c) for c in corner]))
@@ -225,6 +229,24 @@ def _check_overlap(mask: sitk.Image, reference: sitk.Image, file, case_id) -> No
     size = np.array(reference.GetSize())
     if np.any(mapped.max(0) < -0.5) or np.any(mapped.min(0) > size - 0.5):
         raise InputError("mask lies outside the image", file=file, case=case_id)
+
+
+def bounding_box(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """[lo, hi) of the non-zero voxels in numpy (z, y, x) order, or None when there are none.
+
+    Projections instead of ``argwhere``: the slab test touches the volume
+    once and the rest only the foreground's slab, so a small tumour in a large
+    field of view stays cheap (``argwhere`` on a 448 x 448 x 160 mask: 0.12 s).
+    """
+    zs = np.flatnonzero(array.reshape(array.shape[0], -1).any(axis=1))
+    if zs.size == 0:
+        return None
+    slab = array[zs[0] : zs[-1] + 1]
+    ys = np.flatnonzero(slab.any(axis=(0, 2)))
+    xs = np.flatnonzero(slab.any(axis=(0, 1)))
+    lo = np.array([zs[0], ys[0], xs[0]])
+    hi = np.array([zs[-1], ys[-1], xs[-1]]) + 1
+    return lo, hi
 
 
 def same_geometry(a: sitk.Image, b: sitk.Image) -> bool:

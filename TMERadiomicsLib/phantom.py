@@ -29,14 +29,13 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from .errors import InputError
+from .preprocessing import DEFAULT_PHASE  # noqa: F401 - the phase the phantom writes as image.nrrd
 
 SIZES: dict[str, tuple[tuple[int, int, int], tuple[float, float, float]]] = {
     "small": ((112, 112, 40), (0.8, 0.8, 1.5)),
     "full": ((448, 448, 160), (0.8, 0.8, 1.5)),
 }
 PHASE_TIMES_S = (0.0, 60.0, 120.0, 180.0, 240.0, 300.0)
-# Qian 2024 extracts the second post-contrast ("arterial") phase.
-DEFAULT_PHASE = 2
 NOISE_SIGMA = 6.0
 
 TISSUES = {"air": 0, "fat": 1, "fibroglandular": 2, "muscle": 3, "organ": 4, "vessel": 5, "lesion": 6}

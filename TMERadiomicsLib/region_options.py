@@ -22,7 +22,7 @@ import SimpleITK as sitk
 
 from . import regions
 from .errors import InputError
-from .imageio import read_mask
+from .imageio import bounding_box, read_mask
 from .signed_distance import refinement_factors
 
 # Peak working memory of ``regions.build`` per voxel of the signed distance's
@@ -103,10 +103,10 @@ def working_memory_gb(tumour: sitk.Image, width_mm: float) -> float:
     side (as ``regions`` makes it); the distance map runs on that crop refined
     by ``refinement_factors``.
     """
-    inside = sitk.GetArrayViewFromImage(tumour) != 0
-    if not inside.any():
+    box = bounding_box(sitk.GetArrayViewFromImage(tumour))
+    if box is None:
         return 0.0  # an empty tumour is refused by ``regions.build`` with its own message
-    lo, hi = regions.bounding_box(inside)
+    lo, hi = box
     spacing = np.asarray(tumour.GetSpacing(), dtype=float)
     pad = np.ceil(width_mm / spacing) + regions.CROP_MARGIN_VOXELS
     crop_xyz = (hi - lo)[::-1] + 2 * pad

@@ -28,7 +28,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .errors import InputError
-from .imageio import geometry_difference
+from .imageio import bounding_box, geometry_difference
 from .signed_distance import signed_distance_mm
 
 REGION_NAMES = ("intratumoral", "peritumoral", "ring")
@@ -132,27 +132,28 @@ def build(
 
     full_slices, crop_slices = crop.slices(size)
     excluded = _excluded(exclusions, image, air_below, full_slices)
-    arrays = {"intratumoral": tumour_array.astype(np.uint8)}
+    masks = {"intratumoral": _intratumoral_mask(tumour, tumour_array, components)}
+    counts = {"intratumoral": int(np.count_nonzero(tumour_array))}
     for name, band in bands.items():
         window = band[crop_slices]
         if excluded is not None:
             window = _remove_excluded(name, window, excluded, warnings)
-        full = np.zeros(tumour_array.shape, dtype=np.uint8)
+        full = np.zeros(tumour_array.shape, dtype=np.uint8)  # untouched pages stay unallocated
         full[full_slices] = window
-        arrays[name] = full
+        masks[name] = _as_image(full, tumour)
+        counts[name] = int(np.count_nonzero(window))  # the band lies inside the crop
 
     widths = {"peritumoral": peritumoral_mm, "ring": ring_mm}
     for name, width in widths.items():
         _warn_thin_band(name, width, tumour.GetSpacing(), warnings)
 
     voxel_mm3 = float(np.prod(tumour.GetSpacing()))
-    masks, summary = {}, {}
+    summary = {}
     for name in REGION_NAMES:
-        count = int(np.count_nonzero(arrays[name]))
-        if count == 0:
+        if counts[name] == 0:
             warnings[name].append("region is empty")
-        masks[name] = _as_image(arrays[name], tumour)
-        summary[name] = RegionSummary(name, count, count * voxel_mm3, warnings[name])
+        summary[name] = RegionSummary(name, counts[name], counts[name] * voxel_mm3, warnings[name])
+    masks = {name: masks[name] for name in REGION_NAMES}
     parameters = {
         "peritumoral_mm": peritumoral_mm,
         "ring_mm": ring_mm,
@@ -186,7 +187,7 @@ def _check_grids(tumour, image, exclusions, air_below, case_id) -> None:
 
 
 def _tumour_array(tumour: sitk.Image, components: str, case_id: str | None) -> np.ndarray:
-    array = sitk.GetArrayFromImage(tumour) != 0
+    array = sitk.GetArrayViewFromImage(tumour) != 0
     if not array.any():
         raise InputError("tumour mask is empty", case=case_id)
     if components == "largest":
@@ -196,25 +197,9 @@ def _tumour_array(tumour: sitk.Image, components: str, case_id: str | None) -> n
 
 
 def _crop_window(tumour_array: np.ndarray, spacing, width_mm: float) -> _Crop:
-    lo_zyx, hi_zyx = bounding_box(tumour_array)
+    lo_zyx, hi_zyx = bounding_box(tumour_array)  # never None: ``build`` refused an empty tumour
     pad = np.ceil(width_mm / np.asarray(spacing)).astype(int) + CROP_MARGIN_VOXELS
     return _Crop(lo=lo_zyx[::-1] - pad, hi=hi_zyx[::-1] + pad)
-
-
-def bounding_box(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[lo, hi) of the non-zero voxels in numpy (z, y, x) order.
-
-    Projections instead of ``argwhere``: the slab test touches the volume
-    once and the rest only the tumour's slab, so a small tumour in a large
-    field of view stays cheap.
-    """
-    zs = np.flatnonzero(array.any(axis=(1, 2)))
-    slab = array[zs[0] : zs[-1] + 1]
-    ys = np.flatnonzero(slab.any(axis=(0, 2)))
-    xs = np.flatnonzero(slab.any(axis=(0, 1)))
-    lo = np.array([zs[0], ys[0], xs[0]])
-    hi = np.array([zs[-1], ys[-1], xs[-1]]) + 1
-    return lo, hi
 
 
 def _crop_array(array: np.ndarray, crop: _Crop, size: np.ndarray) -> np.ndarray:
@@ -274,6 +259,15 @@ def _warn_thin_band(name: str, width_mm: float, spacing, warnings: dict) -> None
             warnings[name].append(
                 f"band width {width_mm:g} mm is thinner than one voxel along {axis} ({step:g} mm)"
             )
+
+
+def _intratumoral_mask(tumour: sitk.Image, tumour_array: np.ndarray, components: str) -> sitk.Image:
+    """The tumour itself when it already is a 0/1 UInt8 mask (a copy-on-write
+    share, no full-field-of-view copy), else ``tumour_array`` as one."""
+    if components == "all" and tumour.GetPixelID() == sitk.sitkUInt8:
+        if sitk.GetArrayViewFromImage(tumour).max() <= 1:
+            return sitk.Image(tumour)
+    return _as_image(tumour_array, tumour)
 
 
 def _as_image(array: np.ndarray, reference: sitk.Image) -> sitk.Image:

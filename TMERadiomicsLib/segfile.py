@@ -24,7 +24,7 @@ import SimpleITK as sitk
 
 from .errors import InputError
 from .outputs import atomic_write_bytes
-from .regions import bounding_box
+from .imageio import bounding_box
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,10 @@ def _pack_layers(arrays: list[np.ndarray]) -> list[int]:
 
 def _box(array: np.ndarray) -> tuple[slice, ...] | None:
     """numpy slices of the segment's bounding box, or None when it is empty."""
-    if not array.any():
+    box = bounding_box(array)
+    if box is None:
         return None
-    lo, hi = bounding_box(array)
+    lo, hi = box
     return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
 
 

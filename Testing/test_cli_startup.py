@@ -18,6 +18,10 @@ from TMERadiomicsLib.phantom import make_phantom
 
 # What no command needs before it runs, and extract never needs at all.
 HEAVY = ("dask", "sklearn", "skops", "lifelines", "statsmodels", "matplotlib")
+# What extract needs only for some presets (scipy comes with scikit-image's LBP)
+# or not at all: it writes its tables without pandas, and the phantom's scipy
+# must not come in through a shared constant.
+EXTRACT_ALSO_NOT = ("pandas", "scipy", "TMERadiomicsLib.phantom")
 # What --help must not load either: it only formats text.
 HELP_ALSO_NOT = ("pandas", "numpy", "SimpleITK", "radiomics", "scipy", "TMERadiomicsLib.demo",
                  "TMERadiomicsLib.batch", "TMERadiomicsLib.models", "TMERadiomicsLib.features")
@@ -72,11 +76,20 @@ def test_extract_runs_without_heavy_modules(case_files, tmp_path):
     assert out.is_file()
 
 
+def test_extract_with_regions_built_loads_neither_pandas_nor_scipy(case_files, tmp_path):
+    out = tmp_path / "features.csv"
+    argv = ["extract", str(case_files / "P1.nrrd"), str(case_files / "P1_tumour.nrrd"),
+            "--preset", "default", "--out", str(out)]
+    result = _probe(argv, HEAVY + EXTRACT_ALSO_NOT)
+    assert result == {"code": 0, "loaded": []}
+    assert out.read_text().count("\nP1,") == 3  # intratumoral, peritumoral, ring
+
+
 def test_lazy_defaults_are_the_library_values(capsys):
     from TMERadiomicsLib.cli import build_parser
     from TMERadiomicsLib.cli.lazy import resolve_defaults
     from TMERadiomicsLib.demo import DemoConfig
-    from TMERadiomicsLib.phantom import DEFAULT_PHASE
+    from TMERadiomicsLib.preprocessing import DEFAULT_PHASE
     from TMERadiomicsLib.store.connection import DEFAULT_TIMEOUT_S
 
     parser = build_parser()

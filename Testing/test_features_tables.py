@@ -99,6 +99,36 @@ def test_single_voxel_and_empty_regions_get_nan_with_reason():
     assert not any(math.isnan(v) for v in result.values["intratumoral"].values())
 
 
+def test_csv_text_is_what_pandas_writes():
+    """``wide_csv``/``combined_csv`` (no pandas) must equal ``to_csv(index=False)`` byte for byte."""
+    image = _image()
+    one = np.zeros((16, 40, 40), bool)
+    one[8, 20, 20] = True
+    masks = {"intratumoral": _mask(image, _ball()), "tiny, \"odd\" name": _mask(image, one)}
+    result = extract_case(image, masks, "default", case_id='P,"7"')
+    assert result.nan_count() == len(result.feature_names)  # the one-voxel region is all NaN
+    assert result.wide_csv() == result.wide().to_csv(index=False)
+    assert result.combined_csv() == result.combined().to_csv(index=False)
+    assert result.nan_count() == int(result.wide().iloc[:, 4:].isna().sum().sum())
+    assert result.failure_records() == result.failures_table().to_dict(orient="records")
+
+
+def test_csv_text_formats_floats_as_pandas():
+    import pandas as pd
+
+    from TMERadiomicsLib.features.tables import csv_text
+
+    rng = np.random.default_rng(0)
+    floats = list(rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000))
+    floats += [1e-5, 1e16, 1e15, 1.2345678901234568e17, -0.0, 0.0, 100.0, 5e-324, math.inf, -math.inf, math.nan,
+               0.1 + 0.2, 1.7976931348623157e308]
+    text = [f"t{i}" for i in range(len(floats))]
+    text[:3] = ["a,b", 'say "x"', "two\nlines"]
+    frame = pd.DataFrame({"value": floats, "numpy": np.asarray(floats), "text": text})
+    rows = [[v, np.float64(v), t] for v, t in zip(floats, text)]
+    assert csv_text(list(frame.columns), rows) == frame.to_csv(index=False)
+
+
 def test_flat_region_as_pyradiomics():
     image = _image()
     array = sitk.GetArrayFromImage(image)

@@ -98,3 +98,16 @@ def test_crop_equals_the_whole_volume_computation_voxel_for_voxel():
     result = regions.build(tumour)
     for name, mask in expected.items():
         assert np.array_equal(sitk.GetArrayViewFromImage(result.masks[name]).astype(bool), mask), name
+
+
+@pytest.mark.parametrize("pixel_type,value", [(sitk.sitkUInt8, 1), (sitk.sitkInt16, 1), (sitk.sitkUInt8, 7)])
+def test_intratumoral_is_the_tumour_as_zero_one_uint8(pixel_type, value):
+    tumour = sphere_mask(6.0, (0.8, 0.8, 1.5))
+    source = sitk.Cast(tumour, pixel_type) * value
+    result = regions.build(source)
+    intra = result.masks["intratumoral"]
+    assert intra.GetPixelID() == sitk.sitkUInt8
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(intra), sitk.GetArrayViewFromImage(tumour) != 0)
+    assert result.summary["intratumoral"].voxels == int(np.count_nonzero(sitk.GetArrayViewFromImage(tumour)))
+    intra[0, 0, 0] = 1  # the caller's mask is not written through a shared buffer
+    assert source[0, 0, 0] == 0

@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..phantom import DEFAULT_PHASE
+from ..preprocessing import DEFAULT_PHASE
 from .manifest import CaseSpec
 
 

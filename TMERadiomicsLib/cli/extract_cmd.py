@@ -100,17 +100,16 @@ def run(args: argparse.Namespace) -> int:
     case_id, image, tumour = load_case(args)
     masks = _region_masks(args, wanted, ready, case_id, image, tumour)
     result = extract_case(image, masks, preset, case_id=case_id)
-    diagnostics = {**result.diagnostics, "case_id": case_id,
-                   "failures": result.failures_table().to_dict(orient="records")}
+    diagnostics = {**result.diagnostics, "case_id": case_id, "failures": result.failure_records()}
     texts = {
-        "wide": result.wide().to_csv(index=False),
-        "combined": result.combined().to_csv(index=False),
+        "wide": result.wide_csv(),
+        "combined": result.combined_csv(),
         "diagnostics": json.dumps(diagnostics, indent=2, default=str),
     }
     for key, text in texts.items():
         atomic_write_text(paths[key], text)
     print(json.dumps({"case_id": case_id, "preset": preset.name, "preset_sha256": preset.sha256,
                       "regions": wanted, "features_per_region": len(result.feature_names),
-                      "nan_values": int(result.wide().iloc[:, 4:].isna().sum().sum()),
+                      "nan_values": result.nan_count(),
                       "outputs": {k: str(v) for k, v in paths.items()}}, indent=2))
     return 0

@@ -22,6 +22,7 @@ import numpy as np
 import SimpleITK as sitk
 from radiomics import imageoperations
 
+from ..imageio import bounding_box
 from .crop import SCALED_POINTWISE, Box, box_from_radiomics, crop, kernel_reach, padded_box, union_box
 
 logger = logging.getLogger(__name__)
@@ -57,14 +58,11 @@ class RegionMask:
 
 def labelled_box(array: np.ndarray, label: int) -> Box | None:
     """Bounding box of the voxels equal to ``label`` in a (z, y, x) array, or None."""
-    hit = array == label
-    zs = np.flatnonzero(hit.reshape(hit.shape[0], -1).any(axis=1))
-    if zs.size == 0:
+    box = bounding_box(array == label)
+    if box is None:
         return None
-    slab = hit[zs[0] : zs[-1] + 1]
-    ys = np.flatnonzero(slab.any(axis=(0, 2)))
-    xs = np.flatnonzero(slab.any(axis=(0, 1)))
-    return Box((int(xs[0]), int(ys[0]), int(zs[0])), (int(xs[-1]), int(ys[-1]), int(zs[-1])))
+    (z0, y0, x0), (z1, y1, x1) = box
+    return Box((int(x0), int(y0), int(z0)), (int(x1) - 1, int(y1) - 1, int(z1) - 1))
 
 
 @dataclass
