@@ -8,7 +8,6 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from .imageio import write_image
-from .overlay import render_overlay
 from .regions import REGION_COLOURS, REGION_NAMES, Regions
 from .segfile import Segment, write_seg_nrrd
 
@@ -23,6 +22,8 @@ def write_regions(regions: Regions, out_dir: Path, image: sitk.Image | None = No
     paths["summary"] = out_dir / "summary.json"
     paths["summary"].write_text(json.dumps(regions.summary_dict(), indent=2))
     if image is not None:
+        from .overlay import render_overlay  # matplotlib: not for batch workers, which write no overlay
+
         title = f"case {regions.case_id}" if regions.case_id else "regions"
         paths["overlay"] = render_overlay(image, regions.masks, out_dir / "overlay.png", title=title)
     return paths

@@ -103,3 +103,32 @@ def test_lazy_defaults_are_the_library_values(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["phantom", "--out", "o", "--size", "huge"])
     assert "invalid choice: 'huge' (choose from 'full', 'small')" in capsys.readouterr().err
+
+
+def test_a_batch_worker_imports_neither_pandas_nor_plotting_nor_models():
+    """What a pool worker imports to run a case: every second of it is paid once per worker."""
+    code = ("import json, sys\n"
+            "import TMERadiomicsLib.batch.case\n"
+            "print(json.dumps(sorted(m for m in ('pandas', 'matplotlib', 'sklearn', 'skops', 'dask', 'scipy')"
+            " if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert json.loads(done.stdout) == []
+
+
+def test_batch_without_models_loads_no_model_code(case_files, tmp_path):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(f"case_id,image,mask\nP1,{case_files / 'P1.nrrd'},{case_files / 'P1_tumour.nrrd'}\n")
+    argv = ["batch", str(manifest), "--preset", "default", "--out", str(tmp_path / "out"), "--jobs", "1"]
+    result = _probe(argv, ("sklearn", "skops", "matplotlib", "TMERadiomicsLib.models.bundle"))
+    assert result == {"code": 0, "loaded": []}
+    assert (tmp_path / "out" / "features_wide.csv").read_text().count("\nP1,") == 3
+
+
+def test_the_models_package_names_load_on_use():
+    code = ("import TMERadiomicsLib.models.calibration, TMERadiomicsLib.models as m\n"
+            "from TMERadiomicsLib.models import calibrate, load_bundle, Manifest, FORMAT_VERSION\n"
+            "assert callable(calibrate) and callable(load_bundle) and m.calibrate is calibrate\n"
+            "assert set(m.__all__) <= set(dir(m))\n"
+            "print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "ok", done.stderr

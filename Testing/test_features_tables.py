@@ -56,6 +56,7 @@ def test_wide_table_contract(case):
     assert list(wide["region"]) == ["intratumoral", "peritumoral", "ring"]
     assert set(wide["case_id"]) == {"P001"} and set(wide["preset_sha256"]) == {load_preset("default").sha256}
     assert "original_glrlm_LongRunEmphasis" in wide.columns
+    assert result.failures == [] and result.failures_csv() == result.failures_table().to_csv(index=False)
 
 
 def test_combined_and_tidy_views(case):
@@ -111,6 +112,8 @@ def test_csv_text_is_what_pandas_writes():
     assert result.combined_csv() == result.combined().to_csv(index=False)
     assert result.nan_count() == int(result.wide().iloc[:, 4:].isna().sum().sum())
     assert result.failure_records() == result.failures_table().to_dict(orient="records")
+    assert result.failures_csv() == result.failures_table().to_csv(index=False)
+    assert result.failures_csv().count("\n") == 1 + len(result.failures) > 1
 
 
 def test_csv_text_formats_floats_as_pandas():

@@ -51,3 +51,30 @@ def test_slicer_reads_named_coloured_segments(written):
         labelmap = segment.GetRepresentation("Binary labelmap")
         values = numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars())
         assert int((values == segment.GetLabelValue()).sum()) == result.summary[name].voxels
+
+
+def _segment(name, array):
+    from TMERadiomicsLib.segfile import Segment
+
+    mask = sitk.GetImageFromArray(array.astype(np.uint8))
+    mask.SetSpacing((0.8, 0.8, 1.5))
+    return Segment(name, name, (0.1, 0.2, 0.3), mask)
+
+
+def test_layers_pack_by_voxels_not_boxes_and_empty_segments_survive(tmp_path):
+    from TMERadiomicsLib.segfile import write_seg_nrrd
+
+    shape = (12, 30, 30)
+    left, right, across, empty = (np.zeros(shape, bool) for _ in range(4))
+    left[2:10, 5:25, 5:10] = True
+    left[2:10, 5:8, 5:25] = True  # an L: its box covers `right`'s voxels, its voxels do not
+    right[2:10, 12:25, 15:25] = True
+    across[5, 0:30, 0:30] = True  # meets both
+    order = (("left", left), ("empty", empty), ("right", right), ("across", across))
+    path = write_seg_nrrd([_segment(n, a) for n, a in order], tmp_path / "s.seg.nrrd")
+    header = path.read_bytes().split(b"\n\n", 1)[0].decode()
+    layers = {line.split("_")[0]: line.split(":=")[1] for line in header.splitlines() if "_Layer:=" in line}
+    assert layers == {"Segment0": "0", "Segment1": "0", "Segment2": "0", "Segment3": "1"}
+    back = read_seg_nrrd(path)
+    for segment, (_, array) in zip(back, order):
+        assert np.array_equal(sitk.GetArrayViewFromImage(segment.mask).astype(bool), array), segment.id

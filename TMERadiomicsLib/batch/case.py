@@ -99,9 +99,10 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
              if not settings.feature_regions or name in settings.feature_regions}
     features = extract_case(image, masks, settings.preset_path, case_id=spec.case_id)
     lap("extract")
-    features.wide().to_csv(stage / "features_wide.csv", index=False)
-    features.combined().to_csv(stage / "features_combined.csv", index=False)
-    features.failures_table().to_csv(stage / "feature_failures.csv", index=False)
+    # The CSV writers of CaseFeatures, not pandas: the text is the same and a worker never imports pandas.
+    (stage / "features_wide.csv").write_text(features.wide_csv(), encoding="utf-8")
+    (stage / "features_combined.csv").write_text(features.combined_csv(), encoding="utf-8")
+    (stage / "feature_failures.csv").write_text(features.failures_csv(), encoding="utf-8")
     lap("write_tables")
     if settings.write_masks:
         write_regions(regions, stage / "regions")

@@ -16,10 +16,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd  # read_manifest imports it; pool workers, which only get CaseSpecs, never do
 
 REQUIRED_COLUMNS = ("case_id", "image", "mask")
 EXCLUDE_SEPARATOR = ";"
@@ -68,6 +70,8 @@ def read_manifest(path: str | os.PathLike) -> list[CaseSpec]:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if not path.is_file():
         raise InputError("manifest file not found", file=path)
     try:

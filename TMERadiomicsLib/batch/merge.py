@@ -12,14 +12,17 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import InputError
-from ..models import ModelBundle
 from ..outputs import atomic_write_text
 from .case import OK, CaseResult
 from .manifest import CaseSpec
+
+if TYPE_CHECKING:
+    from ..models import ModelBundle  # scikit-learn: only with --models
 
 FAILURE_COLUMNS = ["case_id", "stage", "region", "image", "feature_class", "reason"]
 

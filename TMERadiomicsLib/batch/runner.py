@@ -17,13 +17,12 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tqdm import tqdm
 
 from ..errors import InputError
 from ..interrupt import Interrupted, shielded
-from ..models import ModelBundle
 from ..outputs import atomic_write_text
 from .backends import Outcome, Task
 from .case import FAILED, OK, CaseResult
@@ -31,6 +30,9 @@ from .manifest import CaseSpec
 from .merge import CohortTables, merge
 from .outdir import cases_dir, prepare_out_dir, remove_partial_cases
 from .settings import BatchSettings, fingerprint
+
+if TYPE_CHECKING:
+    from ..models import ModelBundle  # scikit-learn: only with --models
 
 logger = logging.getLogger(__name__)
 

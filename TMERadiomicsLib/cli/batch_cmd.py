@@ -57,14 +57,12 @@ def run(args: argparse.Namespace) -> int:
     from ..batch import BatchSettings, DaskCluster, LocalPool, read_manifest, run_batch
     from ..batch.runner import exit_code
     from ..features.presets import load_preset
-    from ..models import load_bundle
-    from ..models.resources import bundle_path
 
     check_widths(args)
     workers = _check_counts(args)
     preset = load_preset(args.preset)
     specs = read_manifest(args.manifest)
-    bundles = [load_bundle(bundle_path(name)) for name in args.models]
+    bundles = _bundles(args.models)
     settings = BatchSettings(
         preset_path=str(preset.path.absolute()), preset_sha256=preset.sha256,
         peritumoral_mm=args.peritumoral_mm, ring_mm=args.ring_mm,
@@ -113,6 +111,15 @@ def _threads(args: argparse.Namespace, workers: int) -> int:
 
     # A remote cluster's cores are unknown here; one thread per case never oversubscribes.
     return 1 if args.scheduler else max(1, cpu_count() // workers)
+
+
+def _bundles(names: list[str]) -> list:
+    if not names:
+        return []  # scikit-learn and skops load only for scoring
+    from ..models import load_bundle
+    from ..models.resources import bundle_path
+
+    return [load_bundle(bundle_path(name)) for name in names]
 
 
 def _existing(paths: list[Path]) -> list[Path]:

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--labels", help="labels CSV of the reference cohort (case_id plus label column)")
     parser.add_argument("--label", help="label column (default: the only one)")
     parser.add_argument("--median-split", action="store_true", help="label is continuous: above the median is 1")
-    parser.add_argument("--threshold", choices=LazyChoices(".models.calibrate", "THRESHOLD_RULES"), metavar="RULE",
+    parser.add_argument("--threshold", choices=LazyChoices(".models.calibration", "THRESHOLD_RULES"), metavar="RULE",
                         help="threshold rule: %(choices)s (default: youden with --labels, median without)")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)

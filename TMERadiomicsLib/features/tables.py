@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 REGION_PREFIXES = {"intratumoral": "Intra_", "peritumoral": "Peri_", "ring": "Ring_"}
 ID_COLUMNS = ("case_id", "region", "preset", "preset_sha256")
+FAILURE_COLUMNS = ["case_id", "region", "image", "feature_class", "reason"]
 
 
 def region_prefix(region: str) -> str:
@@ -111,7 +112,11 @@ class CaseFeatures:
     def failures_table(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame(self.failure_records(), columns=["case_id", "region", "image", "feature_class", "reason"])
+        return pd.DataFrame(self.failure_records(), columns=FAILURE_COLUMNS)
+
+    def failures_csv(self) -> str:
+        """``failures_table().to_csv(index=False)``, without pandas."""
+        return csv_text(FAILURE_COLUMNS, [list(record.values()) for record in self.failure_records()])
 
 
 def csv_text(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
