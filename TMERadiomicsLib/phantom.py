@@ -28,8 +28,8 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
+from .dce import DEFAULT_PHASE
 from .errors import InputError
-from .preprocessing import DEFAULT_PHASE  # noqa: F401 - the phase the phantom writes as image.nrrd
 
 SIZES: dict[str, tuple[tuple[int, int, int], tuple[float, float, float]]] = {
     "small": ((112, 112, 40), (0.8, 0.8, 1.5)),

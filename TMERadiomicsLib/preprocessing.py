@@ -18,14 +18,12 @@ from collections.abc import Sequence
 import numpy as np
 import SimpleITK as sitk
 
+from .dce import DEFAULT_PHASE
 from .errors import InputError
 from .imageio import check_image, read_any
 
 IMAGE_INTERPOLATORS = {"bspline": sitk.sitkBSpline, "linear": sitk.sitkLinear}
 MASK_INTERPOLATORS = {"nearest": sitk.sitkNearestNeighbor, "label_gaussian": sitk.sitkLabelGaussian}
-# Qian 2024 extracts the second post-contrast ("arterial") phase. It lives here,
-# not in ``phantom``, so that reading a case never imports the phantom's scipy.
-DEFAULT_PHASE = 2
 
 
 def select_phase(dce: sitk.Image | Sequence[sitk.Image], phase: int = DEFAULT_PHASE, *, file=None, case_id=None) -> sitk.Image:

@@ -89,7 +89,7 @@ def test_lazy_defaults_are_the_library_values(capsys):
     from TMERadiomicsLib.cli import build_parser
     from TMERadiomicsLib.cli.lazy import resolve_defaults
     from TMERadiomicsLib.demo import DemoConfig
-    from TMERadiomicsLib.preprocessing import DEFAULT_PHASE
+    from TMERadiomicsLib.dce import DEFAULT_PHASE
     from TMERadiomicsLib.store.connection import DEFAULT_TIMEOUT_S
 
     parser = build_parser()

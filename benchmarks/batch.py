@@ -105,7 +105,7 @@ def worker_start_seconds() -> float:
 
 def merge_seconds(manifest: Path, out: Path) -> float:
     """Wall time of merging the run's case folders into the cohort tables, as the run does at its end."""
-    from TMERadiomicsLib.batch.case import CaseResult
+    from TMERadiomicsLib.batch.result import CaseResult
     from TMERadiomicsLib.batch.manifest import read_manifest
     from TMERadiomicsLib.batch.merge import merge
 

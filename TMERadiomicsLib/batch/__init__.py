@@ -5,9 +5,9 @@ merges; ``LocalPool`` and ``DaskCluster`` are where cases run; ``run_case``
 is the per-case function both use.
 
 The names load on first use (PEP 562): a pool worker unpickling
-``batch.case.run_case`` imports this package first, and importing the runner
-eagerly would load model bundles (scikit-learn, skops) and Dask into every
-worker, seconds of start-up that no case needs.
+``batch.backends.run_case`` imports this package first, and importing the
+runner eagerly would load pandas and Dask into every worker, and the
+coordinator would load the extraction code it never runs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 _HOME = {
     "DaskCluster": "backends", "LocalPool": "backends",
-    "CaseResult": "case", "run_case": "case",
+    "CaseResult": "result", "run_case": "case",
     "CaseSpec": "manifest", "read_manifest": "manifest",
     "run_batch": "runner",
     "BatchSettings": "settings",

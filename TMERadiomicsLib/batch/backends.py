@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..interrupt import children_ignore_sigint, shielded
-from .case import CaseResult, run_case
+from .result import CaseResult
 from .manifest import CaseSpec
 from .settings import BatchSettings
 from .threads import die_with_parent
@@ -149,6 +149,17 @@ def _end_local_workers(client) -> None:
     for worker in client.cluster.scheduler.workers.values():
         with contextlib.suppress(ProcessLookupError, TypeError):  # gone already, or no pid yet
             os.kill(worker.pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows has no SIGKILL
+
+
+def run_case(spec: CaseSpec, settings: BatchSettings, cases_dir: str, fingerprint: str) -> CaseResult:
+    """What the workers run: ``case.run_case``, imported in the worker on its first case.
+
+    The coordinator pickles only this function's name, so it never imports
+    the extraction code itself.
+    """
+    from .case import run_case as run
+
+    return run(spec, settings, cases_dir, fingerprint)
 
 
 def _outcome(future) -> CaseResult | BaseException:

@@ -1,6 +1,7 @@
 """One case of a batch: regions, features, written atomically with a done-marker last.
 
-``run_case`` is the single function that process-pool and Dask workers run.
+``run_case`` is the single function that process-pool and Dask workers run
+(through ``backends.run_case``, which imports this module in the worker).
 It never raises for a problem of the case itself: the reason is recorded in
 the case's ``status.json`` and the run goes on.
 
@@ -19,7 +20,7 @@ import shutil
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import InputError
@@ -30,34 +31,11 @@ from ..preprocessing import read_dce
 from ..region_options import RegionOptions
 from ..region_outputs import write_regions
 from .manifest import CaseSpec
+from .result import FAILED, OK, STATUS_FILE, CaseResult
 from .settings import BatchSettings
 from .threads import limit_threads
 
 logger = logging.getLogger(__name__)
-
-STATUS_FILE = "status.json"
-OK, FAILED = "ok", "failed"
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    """What the coordinator learns about a case (also the content of ``status.json``)."""
-
-    case_id: str
-    status: str
-    reason: str
-    fingerprint: str
-    seconds: float
-    worker_peak_rss_mb: float
-
-    @classmethod
-    def read(cls, case_dir: Path) -> CaseResult | None:
-        """The recorded result, or None if the case never finished."""
-        try:
-            return cls(**json.loads((case_dir / STATUS_FILE).read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
-
 
 def run_case(spec: CaseSpec, settings: BatchSettings, cases_dir: str, fingerprint: str) -> CaseResult:
     """Compute and write one case; record a failure instead of raising it."""

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..outputs import atomic_write_text
-from .case import OK, CaseResult
+from .result import OK, CaseResult
 from .manifest import CaseSpec
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..interrupt import Interrupted, shielded
 from ..outputs import atomic_write_text
 from .backends import Outcome, Task
-from .case import FAILED, OK, CaseResult
+from .result import FAILED, OK, CaseResult
 from .manifest import CaseSpec
 from .merge import CohortTables, merge
 from .outdir import cases_dir, prepare_out_dir, remove_partial_cases

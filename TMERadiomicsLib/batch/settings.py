@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..preprocessing import DEFAULT_PHASE
+from ..dce import DEFAULT_PHASE
 from .manifest import CaseSpec
 
 

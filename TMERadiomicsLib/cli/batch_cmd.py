@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N worker processes")
     parser.add_argument("--threads-per-case", type=int, metavar="N",
                         help="SimpleITK/BLAS threads per case (default: cores / workers; 1 with --scheduler)")
-    parser.add_argument("--phase", type=int, default=LazyDefault(".preprocessing", "DEFAULT_PHASE"),
+    parser.add_argument("--phase", type=int, default=LazyDefault(".dce", "DEFAULT_PHASE"),
                         help="DCE phase of 4-D images, 0 = pre-contrast (default: %(default)s)")
     parser.add_argument("--resample-mask", action="store_true",
                         help="resample masks onto the image grid instead of failing the case on a mismatch")

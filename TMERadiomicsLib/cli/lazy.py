@@ -28,7 +28,7 @@ def _lookup(module: str, path: str) -> Any:
 
 
 class LazyDefault:
-    """A default such as ``LazyDefault(".preprocessing", "DEFAULT_PHASE")``.
+    """A default such as ``LazyDefault(".dce", "DEFAULT_PHASE")``.
 
     ``str()`` gives the value's text for ``%(default)s`` in help;
     ``resolve_defaults`` replaces it by the value itself after parsing.

@@ -28,7 +28,7 @@ def add_case_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("mask", type=Path, metavar="TUMOUR_MASK", help="tumour mask on the image's grid")
     parser.add_argument("--case-id", help="case identifier written into every output (default: the image file name)")
     parser.add_argument("--label", type=int, help="value of the tumour in a label map (required when the mask is not binary)")
-    parser.add_argument("--phase", type=int, default=LazyDefault(".preprocessing", "DEFAULT_PHASE"), help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
+    parser.add_argument("--phase", type=int, default=LazyDefault(".dce", "DEFAULT_PHASE"), help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
     parser.add_argument("--resample-mask", action="store_true", help="resample masks onto the image grid (nearest neighbour) instead of refusing a geometry mismatch")
 
 

@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     image_options = parser.add_argument_group("IMAGE TUMOUR_MASK form")
     image_options.add_argument("--case-id", help="case identifier (default: the image file name)")
     image_options.add_argument("--label", type=int, help="value of the tumour in a label map")
-    image_options.add_argument("--phase", type=int, default=LazyDefault(".preprocessing", "DEFAULT_PHASE"),
+    image_options.add_argument("--phase", type=int, default=LazyDefault(".dce", "DEFAULT_PHASE"),
                                help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
     image_options.add_argument("--resample-mask", action="store_true",
                                help="resample masks onto the image grid instead of refusing a mismatch")
