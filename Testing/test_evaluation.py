@@ -188,6 +188,8 @@ def test_evaluate_numbers_and_report_files(trained_and_holdout, tmp_path):
     assert html.count("data:image/png;base64,") == 4 and "http" not in html.replace("http-equiv", "")
     saved = json.loads((out / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(result_dict(result)))
+    assert saved["bundle"]["bundle_sha256"] == bundle.manifest.digest == result.scores["bundle_sha256"].iloc[0]
+    assert bundle.manifest.digest in html
     assert saved["auc"]["auc"] == pytest.approx(result.auc.auc)
     assert saved["at_bundle_threshold"]["sensitivity"] == pytest.approx(result.at_bundle_threshold.sensitivity)
     assert pd.read_csv(out / "metrics.csv")["npv"].iloc[0] == pytest.approx(result.at_bundle_threshold.npv)

@@ -97,6 +97,7 @@ def evaluate(
             "threshold_rule": bundle.manifest.threshold_rule,
             "calibrated": bundle.manifest.calibrated, "risk_groups": bundle.manifest.risk_groups,
             "intended_use": bundle.manifest.intended_use,
+            "bundle_sha256": bundle.manifest.digest,  # which exact bundle, as every score row says
         },
         label={**truth.definition, "n_positive": int(y.sum()), "n_negative": int(len(y) - y.sum())},
         scores=scores,

@@ -90,6 +90,7 @@ def render_html(result: EvaluationResult, pngs: dict[str, bytes]) -> str:
     parts = [
         f"<h1>Evaluation of {escape(b['name'])} {escape(b['version'])}</h1>",
         f"<p><b>Intended use.</b> {escape(b['intended_use'])}</p>",
+        f"<p>Bundle digest (SHA-256): <code>{escape(b['bundle_sha256'])}</code></p>",
         f"<p>{result.n_cases} cases; label {escape(result.label['column'])} ({escape(result.label['rule'])}): "
         f"{result.label['n_positive']} positive, {result.label['n_negative']} negative. "
         f"Score: {escape(b['score'])}.</p>",
