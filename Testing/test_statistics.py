@@ -93,9 +93,10 @@ def test_percentile_bootstrap_agrees_with_scipy_and_is_seeded():
 
 
 @pytest.mark.parametrize("n", ["0", "-5"])
-def test_evaluate_cli_refuses_non_positive_bootstrap(tmp_path, capsys, n):
+@pytest.mark.parametrize("command", [["evaluate", "qian2024-peritumoral"], ["response"]])
+def test_evaluate_and_response_refuse_non_positive_bootstrap(tmp_path, capsys, n, command):
     out = tmp_path / "report"
-    code = main(["evaluate", "qian2024-peritumoral", str(tmp_path / "f.csv"), str(tmp_path / "l.csv"),
+    code = main([*command, str(tmp_path / "f.csv"), str(tmp_path / "l.csv"),
                  "--ci", "bootstrap", "--n-bootstrap", n, "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "--n-bootstrap must be at least 1" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .argtypes import seed
+from .auc_options import add_auc_ci_options, check_auc_ci_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,11 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--label", help="label column (default: the only one)")
     parser.add_argument("--median-split", action="store_true", help="label is continuous: above the median is 1")
     parser.add_argument("--clinical", help="CSV of case_id plus clinical variables for Table 1")
-    parser.add_argument("--ci", choices=("delong", "bootstrap"),
-                        help="AUC CI: bootstrap (percentile, seeded; default for Qian bundles) or DeLong "
-                        "(default for han2024-rf and other bundles)")
-    parser.add_argument("--n-bootstrap", type=int, default=2000, help="bootstrap resamples (at least 1)")
-    parser.add_argument("--seed", type=seed, default=0)
+    add_auc_ci_options(parser, default=None,
+                       help="AUC CI: bootstrap (percentile, seeded; default for Qian bundles) or DeLong "
+                       "(default for han2024-rf and other bundles)")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
 
@@ -40,11 +38,9 @@ def run(args: argparse.Namespace) -> int:
     from ..models import load_bundle
     from ..models.resources import bundle_path
     from ..models.tables import read_table
-    from ..errors import InputError
     from ..outputs import check_out_dir
 
-    if args.n_bootstrap < 1:
-        raise InputError("--n-bootstrap must be at least 1", value=args.n_bootstrap)
+    check_auc_ci_options(args)
     check_out_dir(args.out, args.overwrite)
     clinical = read_table(args.clinical) if args.clinical else None
     result = evaluate(

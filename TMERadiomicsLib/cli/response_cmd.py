@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .argtypes import seed
+from .auc_options import add_auc_ci_options, check_auc_ci_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,24 +26,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--recist", default="recist", help="RECIST column (default recist)")
     parser.add_argument("--time", default="time", help="survival time column (default time)")
     parser.add_argument("--event", default="event", help="survival event column, 1 event / 0 censored (default event)")
-    parser.add_argument("--ci", choices=("delong", "bootstrap"), default="delong",
-                        help="AUC CI (default DeLong, as Han 2024)")
-    parser.add_argument("--n-bootstrap", type=int, default=2000, help="bootstrap resamples (at least 1)")
-    parser.add_argument("--seed", type=seed, default=0)
+    add_auc_ci_options(parser, default="delong", help="AUC CI (default DeLong, as Han 2024)")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     # Heavy imports here, not at module import, so the CLI starts fast.
-    from ..errors import InputError
     from ..models.tables import read_table
     from ..outputs import check_out_dir
     from ..response import analyse_response, write_response_report
     from ..response.report import response_dict
 
-    if args.n_bootstrap < 1:
-        raise InputError("--n-bootstrap must be at least 1", value=args.n_bootstrap)
+    check_auc_ci_options(args)
     check_out_dir(args.out, args.overwrite)
     scores, clinical = read_table(args.scores), read_table(args.clinical)
     result = analyse_response(scores, clinical, score=args.score or _default_score(scores), recist=args.recist,
