@@ -279,7 +279,12 @@ def resample_onto(image: sitk.Image, reference: sitk.Image, interpolator: int, d
 def clean_copy(image: sitk.Image) -> sitk.Image:
     """The same voxels and geometry with an empty metadata dictionary."""
     copy = sitk.Image(image)
-    for key in copy.GetMetaDataKeys():
+    keys = copy.GetMetaDataKeys()
+    if keys:
+        # A copy shares the original's metadata dictionary until made unique:
+        # erasing without this would strip the caller's image as well (SimpleITK 2.5).
+        copy.MakeUnique()
+    for key in keys:
         copy.EraseMetaData(key)
     return copy
 

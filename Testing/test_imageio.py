@@ -60,3 +60,16 @@ def test_a_label_map_becomes_zero_one():
     binary = as_binary_mask(_image(array), label=7)
     assert binary.GetPixelID() == sitk.sitkUInt8
     assert np.argwhere(sitk.GetArrayViewFromImage(binary)).tolist() == [[2, 2, 2]]
+
+
+def test_writing_drops_the_tags_from_the_file_and_leaves_the_callers_image_alone(tmp_path):
+    from TMERadiomicsLib.imageio import write_image
+
+    image = _image(np.arange(60, dtype=np.int16).reshape(3, 4, 5))
+    image.SetMetaData("0010|0010", "Doe^Jane")  # a DICOM patient name
+    path = write_image(image, tmp_path / "x.nrrd")
+    written = sitk.ReadImage(str(path))
+    assert "Doe" not in path.read_bytes().decode("latin-1")
+    assert not any("0010" in key for key in written.GetMetaDataKeys())
+    assert image.GetMetaData("0010|0010") == "Doe^Jane"
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(written), sitk.GetArrayFromImage(image))
