@@ -56,3 +56,17 @@ def ibsi_data(shared_data: Path) -> Path:
     if not (path / "ibsi1_digital_phantom").is_dir():
         pytest.skip(f"IBSI-1 digital phantom missing: {path} does not exist")
     return path
+
+
+@pytest.fixture(scope="module")
+def case_files(tmp_path_factory) -> Path:
+    """A small phantom case on disk: ``P1.nrrd`` (image) and ``P1_tumour.nrrd``."""
+    import SimpleITK as sitk
+
+    from TMERadiomicsLib.phantom import make_phantom
+
+    folder = tmp_path_factory.mktemp("case")
+    phantom = make_phantom("small", seed=1)
+    sitk.WriteImage(phantom.image(), str(folder / "P1.nrrd"))
+    sitk.WriteImage(phantom.tumour, str(folder / "P1_tumour.nrrd"))
+    return folder

@@ -11,10 +11,8 @@ import subprocess
 import sys
 
 import pytest
-import SimpleITK as sitk
 
 from TMERadiomicsLib.cli import COMMANDS
-from TMERadiomicsLib.phantom import make_phantom
 
 # What no command needs before it runs, and extract never needs at all.
 HEAVY = ("dask", "sklearn", "skops", "lifelines", "statsmodels", "matplotlib")
@@ -56,15 +54,6 @@ def test_every_command_module_is_light_at_import():
             f"print(json.dumps(sorted(m for m in {HEAVY + HELP_ALSO_NOT!r} if m in sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert json.loads(done.stdout) == []
-
-
-@pytest.fixture(scope="module")
-def case_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("case")
-    phantom = make_phantom("small", seed=1)
-    sitk.WriteImage(phantom.image(), str(folder / "P1.nrrd"))
-    sitk.WriteImage(phantom.tumour, str(folder / "P1_tumour.nrrd"))
-    return folder
 
 
 def test_extract_runs_without_heavy_modules(case_files, tmp_path):

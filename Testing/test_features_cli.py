@@ -10,16 +10,6 @@ import SimpleITK as sitk
 
 from TMERadiomicsLib.cli import main
 from TMERadiomicsLib.features import load_preset
-from TMERadiomicsLib.phantom import make_phantom
-
-
-@pytest.fixture(scope="module")
-def case_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("case")
-    phantom = make_phantom("small", seed=1)
-    sitk.WriteImage(phantom.image(), str(folder / "P1.nrrd"))
-    sitk.WriteImage(phantom.tumour, str(folder / "P1_tumour.nrrd"))
-    return folder
 
 
 def _run(capsys, *argv):
