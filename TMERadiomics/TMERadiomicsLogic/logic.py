@@ -201,6 +201,11 @@ class TMERadiomicsLogic:
         undo = _Undo()
         ids = []
         try:
+            converted = segments.ensure_labelmap_source(segmentationNode, masks["intratumoral"])
+            if converted is not None:
+                undo.add(converted)
+                self._warn(f"segmentation '{segmentationNode.GetName()}' now stores binary labelmaps (as Segment "
+                           "Editor does before editing), so the region segments keep their exact voxels")
             for name in REGION_NAMES:
                 if name in existing:
                     segment_id = existing[name]

@@ -134,26 +134,105 @@ def _reference_volume(scene, reference: sitk.Image):
 def _resampled(segmentation_node, segment_id: str, reference: sitk.Image):
     """The segment resampled onto ``reference`` by ExportSegmentsToLabelmapNode, as SlicerRadiomics does.
 
-    The labelmap and reference nodes live in a private scene, so the user's
-    scene sees no node come and go.
+    The export runs on a copy of the segment in a private scene: it adds a
+    labelmap, a colour table and display nodes, none of which the user's
+    scene (or a Widget observing it) should see come and go.
     """
     import slicer
 
     scratch = slicer.vtkMRMLScene()
     try:
+        # The labels colour table a labelmap's display node looks for (Slicer's Colors module adds it to the
+        # application's scene); without it VTK warns on every export.
+        labels = slicer.vtkMRMLColorTableNode()
+        labels.SetTypeToLabels()
+        labels.SetSingletonTag(labels.GetTypeAsString())
+        scratch.AddNode(labels)
+        copy = scratch.AddNewNodeByClass("vtkMRMLSegmentationNode", "TMERadiomics resampling")
+        copy.CreateDefaultDisplayNodes()
+        if not copy.GetSegmentation().CopySegmentFromSegmentation(segmentation_node.GetSegmentation(), segment_id):
+            raise ValueError(f"segment '{segment_id}' could not be read from '{segmentation_node.GetName()}'")
         labelmap_node = scratch.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "TMERadiomics resampled")
         ids = vtk.vtkStringArray()
         ids.InsertNextValue(segment_id)
         if not slicer.vtkSlicerSegmentationsModuleLogic.ExportSegmentsToLabelmapNode(
-                segmentation_node, ids, labelmap_node, _reference_volume(scratch, reference)):
+                copy, ids, labelmap_node, _reference_volume(scratch, reference)):
             raise ValueError(f"segment '{segment_id}' could not be resampled onto the volume")
         labelmap = _oriented_image_class()()
-        slicer.vtkSlicerSegmentationsModuleLogic.CopyOrientedImageDataFromVolumeNode(labelmap_node, labelmap) \
-            if hasattr(slicer.vtkSlicerSegmentationsModuleLogic, "CopyOrientedImageDataFromVolumeNode") \
-            else _copy_from_volume_node(labelmap_node, labelmap)
+        _copy_from_volume_node(labelmap_node, labelmap)
         return labelmap
     finally:
         scratch.Clear(1)
+
+
+def _source_name(segmentation) -> str:
+    getter = getattr(segmentation, "GetSourceRepresentationName", None) or segmentation.GetMasterRepresentationName
+    return getter()
+
+
+def _set_source_name(segmentation, name: str) -> None:
+    setter = getattr(segmentation, "SetSourceRepresentationName", None) or segmentation.SetMasterRepresentationName
+    setter(name)
+
+
+def _geometry_of(reference: sitk.Image):
+    """An (unallocated) oriented image with ``reference``'s grid, as conversion geometry."""
+    from .volumes import set_geometry
+
+    geometry = _oriented_image_class()()
+    size = reference.GetSize()
+    geometry.SetExtent(0, size[0] - 1, 0, size[1] - 1, 0, size[2] - 1)
+    set_geometry(geometry, reference)
+    return geometry
+
+
+def ensure_labelmap_source(segmentation_node, reference: sitk.Image):
+    """Make binary labelmap the segmentation's source representation, as Segment Editor does before editing.
+
+    Region segments added to a closed-surface segmentation (an RTSTRUCT)
+    would be turned into surfaces and lose their exact voxels. Returns None
+    when nothing changed, else what puts the segmentation back. The
+    existing segments are converted on the segmentation's own conversion
+    geometry, or on ``reference``'s when it has none.
+    """
+    import slicer
+
+    segmentation = segmentation_node.GetSegmentation()
+    labelmap_name = slicer.vtkSegmentationConverter.GetSegmentationBinaryLabelmapRepresentationName()
+    previous = _source_name(segmentation)
+    if previous == labelmap_name:
+        return None
+    parameter = slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName()
+    previous_geometry = segmentation.GetConversionParameter(parameter)
+    had_labelmap = segmentation.ContainsRepresentation(labelmap_name)
+    if not previous_geometry:
+        segmentation.SetConversionParameter(
+            parameter, slicer.vtkSegmentationConverter.SerializeImageGeometry(_geometry_of(reference)))
+    # The source representation's data, copied: once labelmaps are the source, surfaces become derived and
+    # Slicer drops them at the next change, so an undo must put them back.
+    kept = {}
+    for index in range(segmentation.GetNumberOfSegments()):
+        segment = segmentation.GetNthSegment(index)
+        data = segment.GetRepresentation(previous)
+        if data is not None:
+            kept[segmentation.GetNthSegmentID(index)] = data.NewInstance()
+            kept[segmentation.GetNthSegmentID(index)].DeepCopy(data)
+    if not segmentation.CreateRepresentation(labelmap_name):
+        segmentation.SetConversionParameter(parameter, previous_geometry)
+        raise ValueError(f"segmentation '{segmentation_node.GetName()}' could not be converted to binary labelmaps")
+    _set_source_name(segmentation, labelmap_name)
+
+    def undo() -> None:
+        for segment_id, data in kept.items():
+            segment = segmentation.GetSegment(segment_id)
+            if segment is not None:
+                segment.AddRepresentation(previous, data)
+        _set_source_name(segmentation, previous)
+        if not had_labelmap:
+            segmentation.RemoveRepresentation(labelmap_name)
+        segmentation.SetConversionParameter(parameter, previous_geometry)
+
+    return undo
 
 
 def _copy_from_volume_node(node, labelmap) -> None:
@@ -177,17 +256,11 @@ def _surface_to_labelmap(segmentation_node, segment_id: str, reference: sitk.Ima
         raise ValueError(f"segmentation '{segmentation_node.GetName()}' has neither a binary labelmap nor a "
                          "closed surface")
     copy = slicer.vtkSegmentation()
-    (copy.SetSourceRepresentationName if hasattr(copy, "SetSourceRepresentationName")
-     else copy.SetMasterRepresentationName)(surface)
+    _set_source_name(copy, surface)
     if not copy.CopySegmentFromSegmentation(source, segment_id):
         raise ValueError(f"segment '{segment_id}' could not be read from '{segmentation_node.GetName()}'")
-    geometry = _oriented_image_class()()
-    geometry.SetExtent(0, reference.GetSize()[0] - 1, 0, reference.GetSize()[1] - 1, 0, reference.GetSize()[2] - 1)
-    from .volumes import set_geometry
-
-    set_geometry(geometry, reference)
     copy.SetConversionParameter(slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName(),
-                                slicer.vtkSegmentationConverter.SerializeImageGeometry(geometry))
+                                slicer.vtkSegmentationConverter.SerializeImageGeometry(_geometry_of(reference)))
     labelmap_name = slicer.vtkSegmentationConverter.GetSegmentationBinaryLabelmapRepresentationName()
     if not copy.CreateRepresentation(labelmap_name):
         raise ValueError(f"segment '{segment_id}' could not be converted from its closed surface")
