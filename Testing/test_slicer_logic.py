@@ -22,6 +22,7 @@ from TMERadiomicsLogic import Cancelled, TMERadiomicsLogic  # noqa: E402
 from TMERadiomicsLogic import overlay, segments, tables, volumes  # noqa: E402
 from TMERadiomicsLogic.scene import add_segmentation, add_volume  # noqa: E402
 from TMERadiomicsLib import regions  # noqa: E402
+from TMERadiomicsLib.regions import REGION_COLOURS, REGION_NAMES  # noqa: E402
 from TMERadiomicsLib.features.extract import extract_case  # noqa: E402
 from TMERadiomicsLib.models import bundled_model, calibrate, load_bundle  # noqa: E402
 from TMERadiomicsLib.phantom import make_phantom  # noqa: E402
@@ -410,3 +411,62 @@ def test_a_multivolume_phase_out_of_range_is_refused(plain_case):
     with pytest.raises(ValueError, match="phase 7 does not exist; volume 'dce' has phases 0-5"):
         c["logic"].selectPhase(node, 7)
     assert node.GetAttribute(volumes.PHASE_ATTRIBUTE) is None  # nothing remembered from the refusal
+
+
+# ---- legend and restoring the region colours (issue 19) ---------------------------------
+
+
+@pytest.fixture()
+def scored(calibrated):
+    """A phantom case through Run all with a calibrated model: its regions are risk-coloured."""
+    paths = calibrated[0][:1]
+    scene, module_logic = new_scene()
+    phantom = make_phantom("small", seed=3)
+    volume = add_volume(scene, oblique(phantom.image()), "case-3")
+    segmentation, ids = add_segmentation(scene, volume, {"Tumour": oblique(phantom.tumour)})
+    logic = TMERadiomicsLogic(scene)
+    logic.generateRegions(volume, segmentation, ids["Tumour"])
+    own = {s: tuple(segmentation.GetSegmentation().GetSegment(s).GetColor())
+           for s in logic.regionSegmentIds(segmentation, volume, ids["Tumour"])}
+    region_ids, _, scores = logic.runAll(volume, segmentation, ids["Tumour"], "qian2024", paths)
+    return dict(scene=scene, keep=module_logic, logic=logic, segmentation=segmentation, ids=ids,
+                region_ids=region_ids, scores=scores, own=own, volume=volume)
+
+
+def test_legend_lists_what_the_views_show_and_restore_undoes_the_overlay(scored):
+    c = scored
+    logic, segmentation = c["logic"], c["segmentation"]
+    group = tables.table_to_frame(c["scores"])["Risk group"].iloc[0]
+    model = tables.table_to_frame(c["scores"])["Model"].iloc[0]
+    legend = logic.legendEntries(segmentation)
+    colours = [tuple(segmentation.GetSegmentation().GetSegment(s).GetColor()) for s in c["region_ids"]]
+    assert [label for label, _ in legend] == [f"{group.capitalize()} risk ({model}): {name.capitalize()}"
+                                              for name in REGION_NAMES]
+    assert [colour for _, colour in legend] == [pytest.approx(colour, abs=1e-4) for colour in colours]
+    assert all(colour != pytest.approx(c["own"][s]) for s, colour in zip(c["region_ids"], colours))
+
+    segmentation.GetDisplayNode().SetSegmentVisibility(c["region_ids"][2], False)  # hidden: not in the legend
+    assert len(logic.legendEntries(segmentation)) == 2
+    segmentation.GetDisplayNode().SetSegmentVisibility(c["region_ids"][2], True)
+
+    logic.restoreRegionColours(segmentation, c["ids"]["Tumour"])
+    for segment_id in c["region_ids"]:
+        assert tuple(segmentation.GetSegmentation().GetSegment(segment_id).GetColor()) == pytest.approx(
+            c["own"][segment_id])
+    assert logic.legendEntries() == [(name.capitalize(), pytest.approx(REGION_COLOURS[name], abs=1e-4))
+                                     for name in REGION_NAMES]
+    logic.restoreRegionColours(segmentation)  # twice is harmless: nothing left to undo
+    assert tuple(segmentation.GetSegmentation().GetSegment(c["region_ids"][0]).GetColor()) == pytest.approx(
+        c["own"][c["region_ids"][0]])
+
+
+def test_the_users_own_region_colour_is_what_restore_brings_back(scored, calibrated):
+    c = scored
+    logic, segmentation = c["logic"], c["segmentation"]
+    logic.restoreRegionColours(segmentation)
+    segment = segmentation.GetSegmentation().GetSegment(c["region_ids"][1])
+    segment.SetColor(0.3, 0.3, 0.3)  # the radiologist's choice before scoring again
+    logic.runAll(c["volume"], segmentation, c["ids"]["Tumour"], "qian2024", calibrated[0][:1])
+    assert tuple(segment.GetColor()) != pytest.approx((0.3, 0.3, 0.3))
+    logic.restoreRegionColours(segmentation)
+    assert tuple(segment.GetColor()) == pytest.approx((0.3, 0.3, 0.3))
