@@ -13,7 +13,7 @@ import SimpleITK as sitk
 slicer = pytest.importorskip("slicer", reason="slicer-core is not installed")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "TMERadiomics"))
 
-from test_slicer_logic import new_scene, oblique, snapshot  # noqa: E402
+from test_slicer_logic import build_sequence_case, new_scene, oblique, snapshot  # noqa: E402
 
 from TMERadiomicsLogic import Cancelled, TMERadiomicsLogic  # noqa: E402
 from TMERadiomicsLogic import segments, tables, volumes  # noqa: E402
@@ -257,25 +257,10 @@ def test_features_table_carries_its_provenance(two_lesions):
 
 
 def test_a_sequence_phase_is_recorded_by_item_and_index_value():
-    scene, module_logic = new_scene()
-    sequences_logic = slicer.vtkSlicerSequencesLogic()
-    sequences_logic.SetMRMLScene(scene)
-    phantom = make_phantom("small", seed=5)
-    sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "DCE")
-    sequence.SetIndexName("time")
-    sequence.SetIndexUnit("s")
-    for index, image in enumerate(phantom.phases):
-        item = add_volume(scene, oblique(image), f"phase {index}")
-        sequence.SetDataNodeAtValue(item, str(60 * index))
-        scene.RemoveNode(item)
-    browser = scene.AddNewNodeByClass("vtkMRMLSequenceBrowserNode", "DCE browser")
-    browser.SetAndObserveMasterSequenceNodeID(sequence.GetID())
-    sequences_logic.UpdateProxyNodesFromSequences(browser)
-    browser.SetSelectedItemNumber(4)
-    sequences_logic.UpdateProxyNodesFromSequences(browser)
-    proxy = browser.GetProxyNode(sequence)
+    c = build_sequence_case(seconds_per_phase=60)  # the browser shows item 4 (240 s)
+    scene, proxy, browser, sequence, phantom = c["scene"], c["proxy"], c["browser"], c["sequence"], c["phantom"]
     segmentation, ids = add_segmentation(scene, proxy, {"Tumour": oblique(phantom.tumour)})
-    logic = TMERadiomicsLogic(scene)
+    logic = c["logic"]
     phase = logic.selectPhase(proxy, 2)
     _, features, _ = logic.runAll(phase, segmentation, ids["Tumour"], "default", [])
     attribute = lambda key: tables.table_attribute(features, key)  # noqa: E731
@@ -284,9 +269,12 @@ def test_a_sequence_phase_is_recorded_by_item_and_index_value():
     assert (attribute("PhaseIndexName"), attribute("PhaseIndexUnit")) == ("time", "s")
     assert attribute("SequenceNodeID") == sequence.GetID() != proxy.GetID()
     assert json.loads(attribute("RegionsPhase"))["PhaseIndex"] == "2"
-    # The proxy itself stands for what the browser shows.
+    # The proxy itself stands for what the browser shows: another phase, so another table.
+    _, shown, _ = logic.runAll(proxy, segmentation, ids["Tumour"], "default", [])
+    assert (tables.table_attribute(shown, "PhaseIndex"), tables.table_attribute(shown, "PhaseIndexValue")) == (
+        "4", "240")
+    assert shown.GetID() != features.GetID()
     assert volumes.phase_provenance(proxy, browser, sequence)["PhaseIndexValue"] == "240"
-    assert module_logic is not None and sequences_logic is not None
 
 
 # ---- export -------------------------------------------------------------------------

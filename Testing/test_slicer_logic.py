@@ -340,15 +340,25 @@ def test_regions_of_the_selected_volume_are_preferred(plain_case):
 
 @pytest.fixture()
 def sequence_case():
-    """A six-phase DCE sequence with its browser and proxy node, as Slicer loads a 4-D series."""
+    return build_sequence_case()
+
+
+def build_sequence_case(seconds_per_phase: int | None = None) -> dict:
+    """A six-phase DCE sequence with its browser and proxy node, as Slicer loads a 4-D series.
+
+    Index values are the item numbers, or acquisition times (``time``, ``s``) given ``seconds_per_phase``.
+    """
     scene, module_logic = new_scene()
     sequences_logic = slicer.vtkSlicerSequencesLogic()
     sequences_logic.SetMRMLScene(scene)
     phantom = make_phantom("small", seed=5)
     sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "DCE")
+    if seconds_per_phase:
+        sequence.SetIndexName("time")
+        sequence.SetIndexUnit("s")
     for index, image in enumerate(phantom.phases):
         item = add_volume(scene, oblique(image), f"phase {index}")
-        sequence.SetDataNodeAtValue(item, str(index))
+        sequence.SetDataNodeAtValue(item, str(index * (seconds_per_phase or 1)))
         scene.RemoveNode(item)
     browser = scene.AddNewNodeByClass("vtkMRMLSequenceBrowserNode", "DCE browser")
     browser.SetAndObserveMasterSequenceNodeID(sequence.GetID())
@@ -357,7 +367,7 @@ def sequence_case():
     sequences_logic.UpdateProxyNodesFromSequences(browser)
     proxy = browser.GetProxyNode(sequence)
     return dict(scene=scene, logic=TMERadiomicsLogic(scene), browser=browser, proxy=proxy, phantom=phantom,
-                keep=(module_logic, sequences_logic))
+                sequence=sequence, keep=(module_logic, sequences_logic))
 
 
 def test_select_phase_reads_the_sequence_without_moving_the_browser(sequence_case):

@@ -245,6 +245,20 @@ class TMERadiomicsLogic:
 
         return restore
 
+    @staticmethod
+    def _colourRestorer(segmentationNode, segmentId) -> Callable[[], None]:
+        """What undoes a recolouring: the segment's colour and overlay tags as they are now."""
+        segment = segmentationNode.GetSegmentation().GetSegment(segmentId)
+        colour = tuple(segment.GetColor())
+        tags = {key: segments.segment_tag(segmentationNode, segmentId, key) for key in OVERLAY_TAGS}
+
+        def restore() -> None:
+            segment.SetColor(*colour)
+            for key, value in tags.items():
+                segment.SetTag(key, value) if value else segment.RemoveTag(key)
+
+        return restore
+
     def _lesionRegions(self, segmentationNode, volumeNode, tumorSegmentId) -> dict[str, str]:
         """Region name -> segment ID of the regions generated from this tumour on this volume."""
         volumeId = volumeNode.GetID() if volumeNode is not None else ""
@@ -477,7 +491,7 @@ class TMERadiomicsLogic:
             "Warnings": json.dumps(self.lastWarnings),
         }, SCORES_IDENTITY)
         for segment_id, (colour, group, model) in colours.items():
-            undo.add(self._segmentRestorer(segmentationNode, segment_id))
+            undo.add(self._colourRestorer(segmentationNode, segment_id))
             self._overlay(segmentationNode, segment_id, colour, group, model)
         undo.add(self._writeSummary(summary))
         return node, undo
