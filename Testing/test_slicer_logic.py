@@ -476,7 +476,11 @@ def test_the_users_own_region_colour_is_what_restore_brings_back(scored, calibra
     logic.restoreRegionColours(segmentation)
     segment = segmentation.GetSegmentation().GetSegment(c["region_ids"][1])
     segment.SetColor(0.3, 0.3, 0.3)  # the radiologist's choice before scoring again
-    logic.runAll(c["volume"], segmentation, c["ids"]["Tumour"], "qian2024", calibrated[0][:1])
+    _, _, scores = logic.runAll(c["volume"], segmentation, c["ids"]["Tumour"], "qian2024", calibrated[0][:1])
+    assert scores.GetID() == c["scores"].GetID()  # the lesion's scores table, refilled
+    kinds = [tables.table_attribute(c["scene"].GetNthNodeByClass(i, "vtkMRMLTableNode"), "Kind")
+             for i in range(c["scene"].GetNumberOfNodesByClass("vtkMRMLTableNode"))]
+    assert sorted(kinds) == ["features", "scores"]
     assert tuple(segment.GetColor()) != pytest.approx((0.3, 0.3, 0.3))
     logic.restoreRegionColours(segmentation)
     assert tuple(segment.GetColor()) == pytest.approx((0.3, 0.3, 0.3))
