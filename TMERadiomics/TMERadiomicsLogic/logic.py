@@ -229,33 +229,32 @@ class TMERadiomicsLogic:
 
     def _segmentRestorer(self, segmentationNode, segmentId) -> Callable[[], None]:
         """What undoes a replacement: the segment's voxels, colour and tags as they are now."""
-        segment = segmentationNode.GetSegmentation().GetSegment(segmentId)
         labelmap = segments.segment_labelmap(segmentationNode, segmentId)
-        colour = tuple(segment.GetColor())
-        tags = {key: segments.segment_tag(segmentationNode, segmentId, key) for key in _ALL_TAGS}
+        restoreLook = self._colourRestorer(segmentationNode, segmentId, _ALL_TAGS)
 
         def restore() -> None:
             import slicer
 
             module_logic = slicer.vtkSlicerSegmentationsModuleLogic
             module_logic.SetBinaryLabelmapToSegment(labelmap, segmentationNode, segmentId, module_logic.MODE_REPLACE)
-            segment.SetColor(*colour)
-            for key, value in tags.items():
-                segment.SetTag(key, value) if value else segment.RemoveTag(key)
+            restoreLook()
 
         return restore
 
     @staticmethod
-    def _colourRestorer(segmentationNode, segmentId) -> Callable[[], None]:
-        """What undoes a recolouring: the segment's colour and overlay tags as they are now."""
+    def _colourRestorer(segmentationNode, segmentId, keys: Sequence[str] = OVERLAY_TAGS) -> Callable[[], None]:
+        """What undoes a recolouring: the segment's colour and tags ``keys`` as they are now."""
         segment = segmentationNode.GetSegmentation().GetSegment(segmentId)
         colour = tuple(segment.GetColor())
-        tags = {key: segments.segment_tag(segmentationNode, segmentId, key) for key in OVERLAY_TAGS}
+        tags = {key: segments.segment_tag(segmentationNode, segmentId, key) for key in keys}
 
         def restore() -> None:
             segment.SetColor(*colour)
             for key, value in tags.items():
-                segment.SetTag(key, value) if value else segment.RemoveTag(key)
+                if value:
+                    segment.SetTag(key, value)
+                else:
+                    segment.RemoveTag(key)
 
         return restore
 

@@ -350,14 +350,6 @@ def segment_region(segmentation_node, segment_id: str) -> str:
     return segment.GetName().strip().lower()
 
 
-def set_segment_tag(segmentation_node, segment_id: str, key: str, value: str) -> None:
-    segmentation_node.GetSegmentation().GetSegment(segment_id).SetTag(key, value)
-
-
-def remove_segment_tag(segmentation_node, segment_id: str, key: str) -> None:
-    segmentation_node.GetSegmentation().GetSegment(segment_id).RemoveTag(key)
-
-
 def segment_tag(segmentation_node, segment_id: str, key: str) -> str:
     """A segment's tag value, or "" when it has none."""
     value = vtk.reference("")
