@@ -78,6 +78,8 @@ def segment_to_mask(segmentation_node, segment_id: str, reference: sitk.Image, *
                          f"onto {onto} {_describe(_reference_matrix(reference))} (nearest neighbour)")
             labelmap = _resampled(segmentation_node, segment_id, reference)
             offset = _grid_offset(labelmap, reference)
+            if offset is None and not _is_empty(labelmap):
+                raise ValueError(f"segment '{name}' could not be resampled onto the grid of {onto}")
         if not _is_empty(labelmap):
             _paste(labelmap, labelmap.GetExtent(), offset, mask, name, notes)
     if log_notes:
