@@ -484,3 +484,33 @@ def test_the_users_own_region_colour_is_what_restore_brings_back(scored, calibra
     assert tuple(segment.GetColor()) != pytest.approx((0.3, 0.3, 0.3))
     logic.restoreRegionColours(segmentation)
     assert tuple(segment.GetColor()) == pytest.approx((0.3, 0.3, 0.3))
+
+
+def test_each_lesion_is_scored_and_coloured_on_its_own(calibrated):
+    """Two lesions through runAllLesions with a model: each one's regions take its own risk group only."""
+    from test_slicer_lesions import ball
+
+    paths = calibrated[0][:1]
+    scene, module_logic = new_scene()
+    phantom = make_phantom("small", seed=3)
+    image = oblique(phantom.image())
+    volume = add_volume(scene, image, "case-3")
+    second = ball(image, (28, 84, 20), 5.0)
+    segmentation, ids = add_segmentation(scene, volume, {"Tumour": oblique(phantom.tumour), "Second": second})
+    # Not grey: Slicer takes (0.5, 0.5, 0.5) for "no colour" and picks one.
+    untouched = segments.add_mask_segment(segmentation, second, "Vessels", (0.3, 0.6, 0.9), None)
+    logic = TMERadiomicsLogic(scene)
+    results = logic.runAllLesions(volume, segmentation, [ids["Tumour"], ids["Second"]], "qian2024", paths)
+    groups = list(load_bundle(paths[0]).manifest.risk_groups)
+    lesions = tables.table_to_frame(logic.lastLesionsTable)
+    for row, result in zip(lesions.itertuples(index=False), results):
+        scores = tables.table_to_frame(result.scores)
+        group = scores["Risk group"].iloc[0]
+        assert row[0] == result.tumorName and row[4] == pytest.approx(scores["Score"].iloc[0])
+        assert row[5] == group
+        for segment_id, name in zip(result.regionSegmentIds, REGION_NAMES):
+            colour = segmentation.GetSegmentation().GetSegment(segment_id).GetColor()
+            assert tuple(colour) == pytest.approx(overlay.risk_colour(groups.index(group), name))
+        assert f"case-3 - {result.tumorName}" in logic.summaryText()
+    assert tuple(segmentation.GetSegmentation().GetSegment(untouched).GetColor()) == pytest.approx((0.3, 0.6, 0.9))
+    assert module_logic is not None
