@@ -11,6 +11,7 @@ methods.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable, Sequence
 from os import PathLike
 
@@ -181,8 +182,13 @@ class TMERadiomicsLogic:
     # ---- features ------------------------------------------------------
 
     def computeFeatures(self, volumeNode, segmentationNode, regionSegmentIds: Sequence[str],
-                        preset: str | PathLike = "default", progress: Progress | None = None):
-        """A features vtkMRMLTableNode (one row per feature, one column per region)."""
+                        preset: str | PathLike = "default", progress: Progress | None = None, extracted=None):
+        """A features vtkMRMLTableNode (one row per feature, one column per region).
+
+        ``extracted``: the ``CaseFeatures`` a worker computed for these inputs
+        (``finishComputeFeatures``); the table is then written as for an
+        extraction in this process.
+        """
         dependencies.require("features")
         from TMERadiomicsLib.features.extract import extract_case
 
@@ -195,7 +201,8 @@ class TMERadiomicsLogic:
         _report(progress, "Extracting features (PyRadiomics)", 0.1)
         case_id = volumeNode.GetName()
         quietRadiomics()
-        features = extract_case(image, masks, preset, case_id=case_id)
+        features = extracted if extracted is not None else extract_case(
+            image, masks, preset, case_id=case_id, progress=_scaled(progress, 0.1, 0.95))
         frame, meta = tables.features_frame(features.combined())
         _report(progress, "Writing the features table", 0.95)
         return self._newTable(f"{case_id} features ({meta['preset']})", frame, {
@@ -385,6 +392,85 @@ class TMERadiomicsLogic:
             segmentationNode.GetSegmentation().RemoveSegment(segment_id)
         if features is not None:
             self.scene.RemoveNode(features)
+
+    # ---- background work (a worker process; the Widget polls) ------------
+
+    def startComputeFeatures(self, volumeNode, segmentationNode, regionSegmentIds: Sequence[str],
+                             preset: str | PathLike = "default"):
+        """Compute features in a worker process; returns its ``worker.Job`` at once.
+
+        Here, on the GUI thread: the checks, reading the scene and writing the
+        crop the extraction needs. The Widget polls ``job.poll()``, then calls
+        ``finishComputeFeatures(job)`` (or ``job.cancel()``).
+        """
+        dependencies.require("features")
+        from TMERadiomicsLib.worker.handover import write_features_job
+
+        from . import worker
+
+        blocker = self.featuresBlocker(volumeNode, segmentationNode, regionSegmentIds)
+        if blocker:
+            raise ValueError(blocker)
+        image = volumes.volume_to_image(volumeNode)
+        masks = self._regionMasks(segmentationNode, regionSegmentIds, image)
+        folder = worker.new_folder()
+        try:
+            job = write_features_job(folder, image, masks, preset, volumeNode.GetName())
+            started = worker.start_library_job("Compute features", folder, job)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        started.context.update(volume=volumeNode, segmentation=segmentationNode,
+                               regionSegmentIds=list(regionSegmentIds), preset=preset)
+        return started
+
+    def finishComputeFeatures(self, job):
+        """The features table of a finished job, added to the scene in one step; the job is closed."""
+        from TMERadiomicsLib.worker.results import features_from_json
+
+        try:
+            features = features_from_json(job.result()["features"])
+            c = job.context
+            return self.computeFeatures(c["volume"], c["segmentation"], c["regionSegmentIds"], c["preset"],
+                                        extracted=features)
+        except BaseException:
+            job.rollback()
+            raise
+        finally:
+            job.close()
+
+    def startRunAll(self, volumeNode, segmentationNode, tumorSegmentId: str, preset: str | PathLike,
+                    bundlePaths: Sequence[str | PathLike], *, peritumoralMm: float = 5.0, ringMm: float = 2.0,
+                    exclusionSegmentIds: Sequence[str] = (), airBelow: float | None = None):
+        """Run all with the features in a worker: regions now (fast), features in the child.
+
+        Cancelling or failing the job removes the region segments again.
+        """
+        if bundlePaths:
+            dependencies.require("models")
+        ids = self.generateRegions(volumeNode, segmentationNode, tumorSegmentId, peritumoralMm, ringMm,
+                                   exclusionSegmentIds, airBelow)
+        try:
+            job = self.startComputeFeatures(volumeNode, segmentationNode, ids, preset)
+        except BaseException:
+            self._undo(segmentationNode, ids, None)
+            raise
+        job.title = "Run all"
+        job.undo.append(lambda: self._undo(segmentationNode, ids, None))
+        job.context.update(regionSegmentIds=ids, bundlePaths=list(bundlePaths))
+        return job
+
+    def finishRunAll(self, job):
+        """(segment IDs, features, scores) of a finished Run all job; on failure nothing stays added."""
+        features = self.finishComputeFeatures(job)  # rolls the regions back itself on failure
+        c = job.context
+        try:
+            scores = (self.applyModels(features, c["bundlePaths"], c["segmentation"]) if c["bundlePaths"]
+                      else None)
+        except BaseException:
+            self._undo(c["segmentation"], c["regionSegmentIds"], features)
+            raise
+        return c["regionSegmentIds"], features, scores
 
 
 def _scaled(progress: Progress | None, start: float, stop: float) -> Progress | None:
