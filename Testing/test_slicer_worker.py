@@ -168,3 +168,118 @@ def test_the_child_needs_no_slicer_vtk_or_qt(tmp_path):
     assert run.returncode == 2, run.stderr
     assert events == [{"event": "error", "message": f"{tmp_path / 'job.json'}: unknown job kind 'nothing'",
                        "kind": "input"}]
+
+
+# ---- the Cohort section's batch child ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_batch_support import write_cohort, write_preset
+
+    folder = tmp_path_factory.mktemp("cohort")
+    return write_cohort(folder, [31, 32, 33]), write_preset(folder)
+
+
+def kept_counts(kept: int) -> range:
+    """What the panel last saw: a case may finish between its last poll and Cancel."""
+    return range(1, kept + 1)
+
+
+def wait_for(job, condition, seconds=120.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        job.poll()
+        assert time.monotonic() < deadline, job.logTail()
+        time.sleep(0.05)
+
+
+def test_cohort_cancel_keeps_finished_cases_and_a_rerun_resumes_and_loads_tables(cohort, tmp_path):
+    from TMERadiomicsLogic import cohort as cohort_logic
+
+    manifest, preset = cohort
+    scene = slicer.vtkMRMLScene()
+    out = tmp_path / "run"
+    # a folder holding manifest.csv is a cohort too
+    job = cohort_logic.start_cohort(manifest.parent, out, str(preset))
+    wait_for(job, lambda: (job.progress() or ("", 0.0))[1] > 0)  # a case finished, as the panel saw it
+    started = time.monotonic()
+    job.cancel()
+    assert time.monotonic() - started < 2.0
+    assert job.process.returncode == 130, job.process.returncode  # batch's own Ctrl-C/SIGTERM exit
+    kept = {p.parent.name for p in (out / "cases").glob("*/status.json")}
+    assert 1 <= len(kept) < 3 and scene.GetNumberOfNodes() == 0
+    assert job.progress()[0] in {f"Cohort: {n} of 3 cases finished" for n in kept_counts(len(kept))}
+
+    again = cohort_logic.start_cohort(manifest, out, str(preset))
+    wait_for(again, lambda: not again.running)
+    result = cohort_logic.finish_cohort(scene, again)
+    assert [n.GetName() for n in result["tables"]] == ["Cohort features_combined", "Cohort scores",
+                                                     "Cohort failures"]
+    assert result["summary"]["resumed_from_earlier_runs"] == len(kept), result["summary"]
+    assert result["summary"]["completed"] == 3
+    features = tables.table_to_frame(result["tables"][0])
+    assert sorted(features["case_id"]) == ["P031", "P032", "P033"]
+    assert not again.folder.exists()
+
+
+def test_cohort_bad_input_is_one_line_and_adds_no_table(cohort, tmp_path):
+    from TMERadiomicsLogic import cohort as cohort_logic
+
+    manifest, preset = cohort
+    scene = slicer.vtkMRMLScene()
+    job = cohort_logic.start_cohort(manifest, tmp_path / "run", str(tmp_path / "no-such-preset.yaml"))
+    wait_for(job, lambda: not job.running)
+    with pytest.raises(worker.JobFailed, match="no-such-preset"):
+        cohort_logic.finish_cohort(scene, job)
+    assert job.process.returncode == 2 and scene.GetNumberOfNodes() == 0
+
+
+# ---- Compute ICC's extraction in the worker ------------------------------------------------------
+
+def test_icc_extraction_in_the_worker_can_be_cancelled_and_resumed(tmp_path):
+    """Cancel between contours keeps the finished ones in the study; the next run does the rest."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import test_slicer_reproducibility as study_case
+    from TMERadiomicsLib.reproducibility.stability import reliability
+    from TMERadiomicsLib.store import StudyStore
+
+    scene = slicer.vtkMRMLScene()
+    keep = slicer.vtkSlicerSegmentationsModuleLogic()
+    keep.SetMRMLScene(scene)
+    logic = TMERadiomicsLogic(scene)
+    db = tmp_path / "study.sqlite"
+    for index in range(len(study_case.RADII_MM)):
+        image, contours = study_case.lesion_case(index)
+        volume = add_volume(scene, image, f"P{index + 1:02d}")
+        segmentation, ids = add_segmentation(scene, volume, contours)
+        for segment, reader, session in study_case.READINGS:
+            logic.saveSegmentationToSession(volume, segmentation, ids[segment], db, f"P{index + 1:02d}", reader,
+                                            session)
+    nodes = scene.GetNumberOfNodes()
+    job = logic.startComputeIcc(db, study_case.PRESET)
+    wait_for(job, lambda: any(e["event"] == "progress" and e["message"].startswith("contour 3 of 9")
+                              for e in job.events))
+    job.cancel()
+    assert scene.GetNumberOfNodes() == nodes
+    with StudyStore(db, create=False) as store:
+        missing = len(store.missing_extractions(_preset_sha(study_case.PRESET)))
+    assert 0 < 9 - missing < 9, missing  # some contours done and kept, some not
+
+    again = logic.startComputeIcc(db, study_case.PRESET)
+    wait_for(again, lambda: not again.running)
+    messages = [e["message"] for e in again.events if e["event"] == "progress"]
+    assert messages[0].startswith(f"contour 1 of {missing}: Intratumoral: original (1/")
+    result = logic.finishComputeIcc(again)
+    assert result.extracted == missing and scene.GetNumberOfNodes() == nodes + 1
+    with StudyStore(db, create=False) as store:
+        features, _ = store.preset_features(study_case.PRESET)
+    expected = reliability(features, form="A,1", threshold=0.75).summary
+    assert (result.stable, result.total) == (int(expected["stable"].sum()), len(expected))
+    assert not again.folder.exists()
+
+
+def _preset_sha(name: str) -> str:
+    from TMERadiomicsLib.features.presets import load_preset
+
+    return load_preset(name).sha256

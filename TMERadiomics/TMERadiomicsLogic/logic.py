@@ -472,6 +472,38 @@ class TMERadiomicsLogic:
             raise
         return c["regionSegmentIds"], features, scores
 
+    def startComputeIcc(self, dbPath: str | PathLike, preset: str | PathLike | None = None, form: str = "A,1",
+                        threshold: float = 0.75, tableNode=None,
+                        required: Sequence[str] = reproducibility.DEFAULT_REQUIRED, timeout: float | None = None):
+        """Compute ICC with the extraction in a worker; ``finishComputeIcc(job)`` gives the ``IccResult``."""
+        from . import icc_job
+
+        return icc_job.start_icc(dbPath, preset, form=form, threshold=threshold, required=required,
+                                 table_node=tableNode, timeout=timeout)
+
+    def finishComputeIcc(self, job) -> reproducibility.IccResult:
+        from . import icc_job
+
+        return icc_job.finish_icc(self.scene, job)
+
+    def startCohort(self, source: str | PathLike, out: str | PathLike, preset: str,
+                    bundlePaths: Sequence[str | PathLike] = (), *, peritumoralMm: float = 5.0, ringMm: float = 2.0):
+        """``tmeradiomics batch`` over a manifest (or a folder holding manifest.csv) in a child process."""
+        from . import cohort
+
+        return cohort.start_cohort(source, out, preset, bundlePaths, peritumoralMm=peritumoralMm, ringMm=ringMm)
+
+    def finishCohort(self, job) -> dict:
+        """The batch's cohort tables as table nodes (``cohort.finish_cohort``)."""
+        from . import cohort
+
+        return cohort.finish_cohort(self.scene, job)
+
+    def cohortBlocker(self, source, out, preset) -> str | None:
+        from . import cohort
+
+        return cohort.cohort_blocker(source, out, preset)
+
 
 def _scaled(progress: Progress | None, start: float, stop: float) -> Progress | None:
     if progress is None:

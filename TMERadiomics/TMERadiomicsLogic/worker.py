@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,15 +66,21 @@ class Job:
         self.undo: list[Callable[[], None]] = []  # run on cancel or failure, newest first
         self.events: list[dict[str, Any]] = []
         self.cancelled = False
+        self.grace = TERMINATE_GRACE_S
         self._tail = ""
         self._events_path = self.folder / EVENTS_FILE
         self._stdout = open(self._events_path, "w", encoding="utf-8")
         self._stderr = open(self.folder / LOG_FILE, "w", encoding="utf-8")
         self._read = open(self._events_path, encoding="utf-8")
         self.started = time.monotonic()
-        self.process = subprocess.Popen(list(argv), stdout=self._stdout, stderr=self._stderr,
-                                        stdin=subprocess.DEVNULL, cwd=str(cwd or self.folder),
-                                        env=child_environment())
+        try:
+            # Its own process group: a kill also reaches the processes the child started (batch's pool).
+            self.process = subprocess.Popen(list(argv), stdout=self._stdout, stderr=self._stderr,
+                                            stdin=subprocess.DEVNULL, cwd=str(cwd or self.folder),
+                                            env=child_environment(), start_new_session=os.name != "nt")
+        except BaseException:
+            self.close()
+            raise
 
     # ---- polling ----------------------------------------------------------
     @property
@@ -141,15 +148,26 @@ class Job:
     def cancel(self) -> None:
         """Stop the child (terminate, then kill), undo what the job added, remove the folder."""
         self.cancelled = True
+        self.stop()
+        self.rollback()
+        self.close()
+
+    def stop(self) -> None:
+        """SIGTERM (the CLI then keeps finished work and exits 130); SIGKILL to the group after the grace."""
         if self.running:
             self.process.terminate()
             try:
-                self.process.wait(TERMINATE_GRACE_S)
+                self.process.wait(self.grace)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.rollback()
-        self.close()
+                pass
+        if os.name != "nt":
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # the child if alive, and whatever it left
+            except (ProcessLookupError, PermissionError):
+                pass
+        else:
+            self.process.kill()
+        self.process.wait()
 
     def rollback(self) -> None:
         while self.undo:

@@ -47,5 +47,7 @@ def study_extract_job(folder: Path, job: dict[str, Any], progress: Progress) -> 
     options = {} if job.get("timeout") is None else {"timeout": job["timeout"]}
     with StudyStore(job["database"], create=False, **options) as store:
         check_ratings(store.ratings(), required=tuple(job["required"]))
+        if not job.get("preset"):  # the ICCs of what the database holds: nothing to extract
+            return {"extracted": 0, "already_present": None}
         report = extract_missing(store, job["preset"], progress=False, case_progress=progress)
     return {"extracted": report.extracted, "already_present": report.already_present}
