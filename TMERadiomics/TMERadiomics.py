@@ -47,7 +47,7 @@ _libraryOnPath()
 from TMERadiomicsLogic import Cancelled  # noqa: E402
 from TMERadiomicsLogic import TMERadiomicsLogic as _CoreLogic  # noqa: E402
 from TMERadiomicsLogic import dependencies  # noqa: E402
-from TMERadiomicsLogic.resources import bundled_models, model_description, presets, ui_file  # noqa: E402
+from TMERadiomicsLogic.resources import bundled_models, model_description, presets  # noqa: E402
 
 
 class TMERadiomics(ScriptedLoadableModule):
@@ -109,7 +109,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
-        uiWidget = slicer.util.loadUI(str(ui_file()))
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/TMERadiomics.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)

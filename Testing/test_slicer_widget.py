@@ -3,7 +3,7 @@
 ``TMERadiomics.py`` runs on Slicer's real ``ScriptedLoadableModule``,
 ``parameterNodeWrapper`` and ``slicer.util`` (``../shared/slicer/<tag>``, in
 place), slicer-core's real MRML scene and real Qt widgets (PySide6,
-offscreen) built by Qt's own UI loader from ``Resources/UI/TMERadiomics.ui``;
+offscreen) built by Qt's own UI loader from ``TMERadiomics/Resources/UI/TMERadiomics.ui``;
 the five Slicer/CTK Designer widgets are stand-ins generated from their real
 headers. See ``Testing/slicer_rig/`` and the "Test rig" section of docs/slicer.md.
 
@@ -363,7 +363,8 @@ def test_rig_rejects_a_misspelled_property(bare, tmp_path):
 
 
 def test_rig_rejects_a_misspelled_property_in_the_ui_file(bare, tmp_path):
-    module_dir = mutant(tmp_path, "Resources/UI/TMERadiomics.ui", '<property name="segmentationNodeSelectorVisible">',
+    module_dir = mutant(tmp_path, "TMERadiomics/Resources/UI/TMERadiomics.ui",
+                        '<property name="segmentationNodeSelectorVisible">',
                         '<property name="segmentationNodeSelectorVisibel">')
     with pytest.raises(UiError, match="segmentationNodeSelectorVisibel"):
         open_panel(bare, module_dir)

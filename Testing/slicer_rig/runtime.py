@@ -215,6 +215,10 @@ class Rig:
         self.module = module
         self.moduleParent = ModuleParent(str(module_dir / "TMERadiomics.py"))
         self.moduleObject = module.TMERadiomics(self.moduleParent)
+        # Slicer registers each loaded module as slicer.modules.<lower-case name> (its
+        # qSlicerScriptedLoadableModule); slicer.util.modulePath and the Widget's
+        # resourcePath read its path there.
+        setattr(self.slicer.modules, "tmeradiomics", self.moduleParent)
         return module
 
     def create_widget(self):
