@@ -178,10 +178,23 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._parameterNodeGuiTag = self._connectGui(self._parameterNode)
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateButtons)
             self.ui.presetComboBox.setCurrentText(self._parameterNode.preset)
-            self.ui.tumorSegmentSelector.setCurrentNode(self._parameterNode.segmentation)
-            self.ui.tumorSegmentSelector.setCurrentSegmentID(self._parameterNode.tumorSegmentId)
+            self._restoreSegmentSelection(self._parameterNode)
             self.ui.studyDatabasePathLineEdit.currentPath = self._parameterNode.studyDatabase
             self.updateButtons()
+
+    def _restoreSegmentSelection(self, parameterNode) -> None:
+        """Show the parameter node's segmentation, or keep what the selector shows when it has none.
+
+        qMRMLNodeComboBox::setCurrentNode(nullptr) empties the selector and emits
+        None: on first open and after a scene close that would clear the
+        segmentation the selector had just picked.
+        """
+        if parameterNode.segmentation is None:
+            parameterNode.segmentation = self.ui.tumorSegmentSelector.currentNode()
+            return
+        self.ui.tumorSegmentSelector.setCurrentNode(parameterNode.segmentation)
+        if parameterNode.tumorSegmentId:
+            self.ui.tumorSegmentSelector.setCurrentSegmentID(parameterNode.tumorSegmentId)
 
     def _connectGui(self, parameterNode):
         """Bind the widgets named by ``SlicerParameterName`` in the .ui; returns the tag that disconnects them.
