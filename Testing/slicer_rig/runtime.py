@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 REPO = Path(__file__).resolve().parents[2]
-TAGS = ("v5.8.1", "v5.12.3")
-PYTHON_OF_TAG = {"v5.8.1": (3, 9), "v5.12.3": (3, 12)}
+TAGS = ("v5.8.1", "v5.10.0", "v5.12.3")
+PYTHON_OF_TAG = {"v5.8.1": (3, 9), "v5.10.0": (3, 12), "v5.12.3": (3, 12)}
 SWAPPED = ("slicer", "qt", "ctk", "TMERadiomics", "TMERadiomicsLogic")
 # What Slicer's Python does not ship (../shared/slicer/README.md).
 NOT_IN_SLICER = ("pandas", "sklearn", "skimage", "yaml", "skops", "lifelines", "statsmodels", "matplotlib", "dask")
