@@ -47,7 +47,7 @@ _libraryOnPath()
 from TMERadiomicsLogic import Cancelled  # noqa: E402
 from TMERadiomicsLogic import TMERadiomicsLogic as _CoreLogic  # noqa: E402
 from TMERadiomicsLogic import dependencies  # noqa: E402
-from TMERadiomicsLogic.resources import bundled_models, model_description, presets, ui_file  # noqa: E402
+from TMERadiomicsLogic.resources import bundled_models, model_description, presets  # noqa: E402
 
 
 class TMERadiomics(ScriptedLoadableModule):
@@ -109,7 +109,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
-        uiWidget = slicer.util.loadUI(str(ui_file()))
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/TMERadiomics.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
@@ -178,10 +178,23 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._parameterNodeGuiTag = self._connectGui(self._parameterNode)
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateButtons)
             self.ui.presetComboBox.setCurrentText(self._parameterNode.preset)
-            self.ui.tumorSegmentSelector.setCurrentNode(self._parameterNode.segmentation)
-            self.ui.tumorSegmentSelector.setCurrentSegmentID(self._parameterNode.tumorSegmentId)
+            self._restoreSegmentSelection(self._parameterNode)
             self.ui.studyDatabasePathLineEdit.currentPath = self._parameterNode.studyDatabase
             self.updateButtons()
+
+    def _restoreSegmentSelection(self, parameterNode) -> None:
+        """Show the parameter node's segmentation, or keep what the selector shows when it has none.
+
+        qMRMLNodeComboBox::setCurrentNode(nullptr) empties the selector and emits
+        None: on first open and after a scene close that would clear the
+        segmentation the selector had just picked.
+        """
+        if parameterNode.segmentation is None:
+            parameterNode.segmentation = self.ui.tumorSegmentSelector.currentNode()
+            return
+        self.ui.tumorSegmentSelector.setCurrentNode(parameterNode.segmentation)
+        if parameterNode.tumorSegmentId:
+            self.ui.tumorSegmentSelector.setCurrentSegmentID(parameterNode.tumorSegmentId)
 
     def _connectGui(self, parameterNode):
         """Bind the widgets named by ``SlicerParameterName`` in the .ui; returns the tag that disconnects them.

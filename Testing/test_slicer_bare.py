@@ -1,6 +1,6 @@
 """A bare Slicer's Python: what the module needs to load, and nothing Slicer does not ship.
 
-Runs in ``tasks.py``'s ``bare-5.8`` (Python 3.9) and ``bare-5.12`` (Python 3.12)
+Runs in ``tasks.py``'s ``bare-5.8`` (Python 3.9), ``bare-5.10`` and ``bare-5.12`` (Python 3.12)
 environments, which hold only what that Slicer ships (numpy, scipy, SimpleITK,
 vtk at the versions of ../shared/slicer/README.md), PyRadiomics as
 SlicerRadiomics ships it, and the rig; ``TMERADIOMICS_BARE_SLICER`` names the
@@ -31,10 +31,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 TAG = os.environ.get("TMERADIOMICS_BARE_SLICER", "")
 if not TAG:
-    pytest.skip("runs in tasks.py's bare-5.8 / bare-5.12 jobs (TMERADIOMICS_BARE_SLICER unset)",
+    pytest.skip("runs in tasks.py's bare-5.8 / bare-5.10 / bare-5.12 jobs (TMERADIOMICS_BARE_SLICER unset)",
                 allow_module_level=True)
 
-PYTHON = {"v5.8.1": (3, 9), "v5.12.3": (3, 12)}[TAG]
+PYTHON = {"v5.8.1": (3, 9), "v5.10.0": (3, 12), "v5.12.3": (3, 12)}[TAG]
 CONSTRAINTS = REPO / "Testing" / "slicer_rig" / f"constraints-slicer-{TAG[1:]}.txt"
 ABSENT = ("pandas", "scikit-learn", "PyYAML", "skops")
 

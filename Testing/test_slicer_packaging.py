@@ -55,7 +55,7 @@ def test_every_listed_file_exists():
 
 @pytest.mark.parametrize("required", [
     "TMERadiomics/TMERadiomics.py",
-    "Resources/UI/TMERadiomics.ui",
+    "TMERadiomics/Resources/UI/TMERadiomics.ui",
     "TMERadiomics/Resources/Icons/TMERadiomics.png",
     "Resources/Presets/qian2024.yaml",
     "Resources/Models/qian2024-combined/manifest.json",

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-UI_FILE = ROOT / "Resources" / "UI" / "TMERadiomics.ui"
+UI_FILE = ROOT / "TMERadiomics" / "Resources" / "UI" / "TMERadiomics.ui"
 MODULE_FILE = ROOT / "TMERadiomics" / "TMERadiomics.py"
 
 # The class each widget must have for the calls the Widget makes on it.

@@ -3,7 +3,7 @@
 ``TMERadiomics.py`` runs on Slicer's real ``ScriptedLoadableModule``,
 ``parameterNodeWrapper`` and ``slicer.util`` (``../shared/slicer/<tag>``, in
 place), slicer-core's real MRML scene and real Qt widgets (PySide6,
-offscreen) built by Qt's own UI loader from ``Resources/UI/TMERadiomics.ui``;
+offscreen) built by Qt's own UI loader from ``TMERadiomics/Resources/UI/TMERadiomics.ui``;
 the five Slicer/CTK Designer widgets are stand-ins generated from their real
 headers. See ``Testing/slicer_rig/`` and the "Test rig" section of docs/slicer.md.
 
@@ -175,6 +175,28 @@ def test_enter_exit_scene_close_and_reopen(bare):
     ui.generateRegionsButton.click()  # regions need only what Slicer ships
     assert bare.slot_errors == [] and bare.dialogs == []
     assert segment_names(reopened["segmentation"])[2:] == ["Intratumoral", "Peritumoral", "Ring"]
+
+
+def test_opening_the_panel_keeps_the_segmentation_the_selector_shows(bare):
+    """setParameterNode once set the selector to the parameter node's empty segmentation: qMRMLNodeComboBox
+    then empties itself (setCurrentNode(nullptr)), so a case loaded before the panel opened lost its tumour."""
+    case = add_case(bare)
+    widget, ui = open_panel(bare)
+    assert ui.tumorSegmentSelector.currentNode() is case["segmentation"]
+    assert widget._parameterNode.segmentation is case["segmentation"]
+    assert ui.tumorSegmentSelector.currentSegmentID() == case["ids"]["Tumour"]
+    assert ui.generateRegionsButton.enabled, ui.generateRegionsButton.toolTip
+
+    other = add_case(bare, seed=5)  # a second segmentation: the user picks it, leaves and comes back
+    ui.tumorSegmentSelector.setCurrentNode(other["segmentation"])
+    bare.exit()
+    bare.enter()
+    assert ui.tumorSegmentSelector.currentNode() is other["segmentation"]
+
+    bare.close_scene()
+    reopened = add_case(bare, seed=7)  # File > Close scene, then the next case
+    assert ui.tumorSegmentSelector.currentNode() is reopened["segmentation"]
+    assert widget._parameterNode.segmentation is reopened["segmentation"]
 
 
 def test_phase_range_follows_the_volume(bare):
@@ -363,7 +385,8 @@ def test_rig_rejects_a_misspelled_property(bare, tmp_path):
 
 
 def test_rig_rejects_a_misspelled_property_in_the_ui_file(bare, tmp_path):
-    module_dir = mutant(tmp_path, "Resources/UI/TMERadiomics.ui", '<property name="segmentationNodeSelectorVisible">',
+    module_dir = mutant(tmp_path, "TMERadiomics/Resources/UI/TMERadiomics.ui",
+                        '<property name="segmentationNodeSelectorVisible">',
                         '<property name="segmentationNodeSelectorVisibel">')
     with pytest.raises(UiError, match="segmentationNodeSelectorVisibel"):
         open_panel(bare, module_dir)
@@ -405,6 +428,30 @@ def test_standins_have_exactly_the_headers_properties_and_signals(tag):
                 assert callable(getattr(widget, method.name)), method.signature
     finally:
         rig.uninstall()
+
+
+def test_node_combo_box_standin_set_to_none_empties_and_emits_none(bare):
+    """qMRMLNodeComboBoxPrivate::setCurrentNodeIDInternal: an unlisted node (None too) selects index -1
+    when noneEnabled is false, and currentNodeChanged(nullptr) follows; the old stand-in kept the node."""
+    scene = bare.slicer.mrmlScene
+    first = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "first")
+    combo = bare.standins["qMRMLNodeComboBox"]()
+    combo.nodeTypes = ["vtkMRMLScalarVolumeNode"]
+    combo.noneEnabled = False
+    combo.setMRMLScene(scene)
+    try:
+        assert combo.currentNode() is first  # rows arriving in an empty QComboBox select row 0
+        emitted = []
+        combo.connect("currentNodeChanged(vtkMRMLNode*)", emitted.append)
+        combo.setCurrentNode(None)
+        assert combo.currentNode() is None and emitted == [None]
+        scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "second")
+        assert combo.currentNode() is None and emitted == [None], "a non-empty combo box does not pick a new row"
+        combo.setCurrentNode(first)
+        combo.setCurrentNode(scene.AddNewNodeByClass("vtkMRMLTableNode", "not listed"))
+        assert combo.currentNode() is None and emitted == [None, first, None]
+    finally:
+        combo.setMRMLScene(None)  # drops its scene observers before the rig clears the scene
 
 
 def test_standin_builder_refuses_a_method_the_header_does_not_expose():

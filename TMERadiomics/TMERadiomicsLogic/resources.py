@@ -1,8 +1,11 @@
-"""Where the panel's files are, from source and once installed; presets and models listed from their files.
+"""Where the presets and models are, from source and once installed; listed from their files.
 
-From source the module folder is ``TMERadiomics/`` and ``Resources/`` sits
-beside it; installed, both the module and ``Resources/`` are in Slicer's
-qt-scripted-modules folder. Presets and bundled models are listed by their
+The panel's own files (``Resources/UI/TMERadiomics.ui``, the icon) sit in the
+module folder and are read with ``self.resourcePath`` as in Slicer's template.
+The presets and models are shared with the library: from source they are in
+the top-level ``Resources/`` beside the module folder ``TMERadiomics/``;
+installed, the module's and the library's ``Resources/`` are the same folder
+in Slicer's qt-scripted-modules folder. Presets and bundled models are listed by their
 file names and ``manifest.json`` (read with ``json``), not through the
 library, whose loaders need PyYAML, scikit-learn and skops: the panel must
 open in a Slicer that has none of them.
@@ -18,14 +21,11 @@ PRESET_SUFFIX = ".yaml"
 
 
 def resources_folder() -> Path:
+    """The folder holding ``Presets/`` and ``Models/``: installed layout first, then source layout."""
     for candidate in (MODULE_DIR / "Resources", MODULE_DIR.parent / "Resources"):
-        if (candidate / "UI").is_dir():
+        if (candidate / "Presets").is_dir():
             return candidate
-    raise ValueError(f"the TMERadiomics Resources folder is missing next to {MODULE_DIR}")
-
-
-def ui_file() -> Path:
-    return resources_folder() / "UI" / "TMERadiomics.ui"
+    raise ValueError(f"the TMERadiomics presets folder (Resources/Presets) is missing next to {MODULE_DIR}")
 
 
 def presets() -> list[str]:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 REPO = Path(__file__).resolve().parents[2]
-TAGS = ("v5.8.1", "v5.12.3")
-PYTHON_OF_TAG = {"v5.8.1": (3, 9), "v5.12.3": (3, 12)}
+TAGS = ("v5.8.1", "v5.10.0", "v5.12.3")
+PYTHON_OF_TAG = {"v5.8.1": (3, 9), "v5.10.0": (3, 12), "v5.12.3": (3, 12)}
 SWAPPED = ("slicer", "qt", "ctk", "TMERadiomics", "TMERadiomicsLogic")
 # What Slicer's Python does not ship (../shared/slicer/README.md).
 NOT_IN_SLICER = ("pandas", "sklearn", "skimage", "yaml", "skops", "lifelines", "statsmodels", "matplotlib", "dask")
@@ -215,6 +215,10 @@ class Rig:
         self.module = module
         self.moduleParent = ModuleParent(str(module_dir / "TMERadiomics.py"))
         self.moduleObject = module.TMERadiomics(self.moduleParent)
+        # Slicer registers each loaded module as slicer.modules.<lower-case name> (its
+        # qSlicerScriptedLoadableModule); slicer.util.modulePath and the Widget's
+        # resourcePath read its path there.
+        setattr(self.slicer.modules, "tmeradiomics", self.moduleParent)
         return module
 
     def create_widget(self):

@@ -189,14 +189,18 @@ class NodeComboBoxBehaviour(_Values):
         return self._get_currentNodeID()
 
     def setCurrentNode(self, node) -> None:
+        """As qMRMLNodeComboBoxPrivate::setCurrentNodeIDInternal: a node the combo box does not list
+        (None included) selects the "None" item, or index -1 (empty) when noneEnabled is false; the
+        combo box's currentTextChanged then emits currentNodeChanged(nullptr). Nothing else is kept."""
         if isinstance(node, str):
             node = self._rig_scene.GetNodeByID(node) if (self._rig_scene and node) else None
         if node is not None and node not in self._rig_nodes():
-            node = None  # the C++ combobox ignores a node it does not list
-        if node is None and not self.noneEnabled and self._rig_nodes():
-            node = self._rig_current if self._rig_current in self._rig_nodes() else self._rig_nodes()[0]
+            node = None
+        self._rig_select(node)
+
+    def _rig_select(self, node) -> None:
         if node is self._rig_current:
-            return
+            return  # QComboBox emits only when its current index changes
         self._rig_current = node
         self._rig_combo.clear()
         self._rig_combo.addItems([n.GetName() for n in self._rig_nodes()])
@@ -222,13 +226,19 @@ class NodeComboBoxBehaviour(_Values):
         return found
 
     def _rig_refresh(self) -> None:
-        if self._rig_current is not None and self._rig_current not in self._rig_nodes():
-            self._rig_current = None
-        self.setCurrentNode(self._rig_current)
+        """refreshIfCurrentNodeHidden and setMRMLScene: a current node no longer listed is dropped;
+        with none disabled and nothing current, the first listed node is taken (QComboBox selects
+        row 0 when rows arrive in an empty model)."""
+        current = self._rig_current if self._rig_current in self._rig_nodes() else None
+        if current is None and not self.noneEnabled and self._rig_nodes():
+            current = self._rig_nodes()[0]
+        self._rig_select(current)
 
     def _rig_added(self, caller, event) -> None:
-        if self._rig_current is None and not self.noneEnabled:
-            self._rig_refresh()
+        # QComboBox takes the first row only when rows are inserted into an empty model: a combo box
+        # emptied on purpose (setCurrentNode(None)) stays empty when a second node arrives.
+        if self._rig_current is None and not self.noneEnabled and len(self._rig_nodes()) == 1:
+            self._rig_select(self._rig_nodes()[0])
 
     def _rig_removed(self, caller, event) -> None:
         self._rig_refresh()
