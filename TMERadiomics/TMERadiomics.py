@@ -106,6 +106,8 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._studyMessage = ""
+        self._running = None  # the title of the action in progress
+        self._job = None  # its worker job, when it runs in the background
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -136,6 +138,9 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.studyDatabasePathLineEdit.connect("currentPathChanged(QString)", self.onStudyDatabaseChanged)
         self.ui.saveSessionButton.connect("clicked(bool)", self.onSaveSession)
         self.ui.computeIccButton.connect("clicked(bool)", self.onComputeIcc)
+        self.ui.runCohortButton.connect("clicked(bool)", self.onRunCohort)
+        self.ui.cohortManifestPathLineEdit.connect("currentPathChanged(QString)", self.updateButtons)
+        self.ui.cohortOutputPathLineEdit.connect("currentPathChanged(QString)", self.updateButtons)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -283,6 +288,8 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.installDependenciesButton.visible = bool(missing)
         self.ui.summaryLabel.text = self.logic.summaryText() or "No scores yet."
         self._updateStudyButtons(segmentation)
+        self.updateCohortButton()
+        self._disableWhileRunning()
 
     def _updatePhaseRange(self, volume) -> None:
         """The phase spin box offers the phases the volume has; a one-phase volume has nothing to choose."""
@@ -307,20 +314,68 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.reproducibilityStatusLabel.text = "\n".join([self._studyMessage, *shown]).strip()
 
     # ---- actions -------------------------------------------------------
+    #
+    # One action at a time. The slow ones (Compute features, Run all's features, Compute ICC, Run
+    # cohort) run in a worker process (TMERadiomicsLogic.worker): the GUI thread reads the scene,
+    # starts the child, polls it from a QTimer and loads the result in one step; Cancel terminates
+    # the child and the scene stays as it was. The quick ones (Generate regions, Apply models, Save
+    # segmentation) run here under a progress dialog whose processEvents() may deliver clicks queued
+    # meanwhile: ``_running`` refuses them, and the action buttons are disabled while any run lasts.
+
+    POLL_INTERVAL_MS = 50
+
+    # Enabled by updateButtons from the Logic's blockers, and the ones that have no blocker.
+    BLOCKED_ACTIONS = ("generateRegionsButton", "computeFeaturesButton", "applyModelsButton", "runAllButton",
+                       "saveSessionButton", "computeIccButton", "runCohortButton")
+    FREE_ACTIONS = ("addModelButton", "installDependenciesButton")
+
+    def _disableWhileRunning(self) -> None:
+        """Called last by updateButtons: a run in progress disables every action, whatever else holds."""
+        running = getattr(self, "_running", None)
+        for name in self.BLOCKED_ACTIONS + self.FREE_ACTIONS:
+            button = getattr(self.ui, name)
+            if running:
+                button.enabled = False
+                if name in self.BLOCKED_ACTIONS:  # updateButtons sets these tooltips again afterwards
+                    button.toolTip = f"{running} is running"
+            elif name in self.FREE_ACTIONS:
+                button.enabled = True
+
+    def _claim(self, title: str) -> bool:
+        """Mark ``title`` as the run in progress; False (and nothing done) if another one runs."""
+        running = getattr(self, "_running", None)
+        if running:
+            logging.info("%s ignored: %s is running", title, running)
+            return False
+        self._running = title
+        self._disableWhileRunning()
+        return True
+
+    def _release(self) -> None:
+        self._running = None
+        self.updateButtons()
+
+    def _progressDialog(self, title: str):
+        """Slicer's progress dialog, window-modal: the panel cannot be clicked around it."""
+        dialog = slicer.util.createProgressDialog(windowTitle=title, labelText=title, maximum=100)
+        dialog.windowModality = qt.Qt.WindowModal
+        return dialog
 
     def _run(self, title: str, work) -> bool:
-        """Run one action under a cancellable progress dialog; any error goes to a message box.
+        """Run one quick action here, under a cancellable progress dialog; any error goes to a message box.
 
         ``work(progress)`` reads its inputs itself, so a bad input (a phase
         the volume lacks, a missing package) is reported the same way.
         Returns whether the action finished.
         """
-        dialog = slicer.util.createProgressDialog(windowTitle=title, labelText=title, maximum=100)
+        if not self._claim(title):
+            return False
+        dialog = self._progressDialog(title)
         finished = False
 
         def progress(message: str, fraction: float) -> None:
             dialog.labelText = message
-            dialog.value = int(100 * fraction)
+            dialog.value = int(99 * fraction)
             slicer.app.processEvents()
             if dialog.wasCanceled:
                 raise Cancelled()
@@ -334,8 +389,70 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                     logging.info("%s cancelled; the scene is unchanged", title)
         finally:
             dialog.close()
-            self.updateButtons()
+            self._release()
         return finished
+
+    def _runJob(self, title: str, start, finish, cancelled=None) -> bool:
+        """Start a background job: ``start()`` returns a ``worker.Job``; ``finish(job)`` loads its result.
+
+        Returns whether the job started; it then runs on while the event loop turns.
+        ``cancelled()`` is called after a Cancel (the scene is back as it was).
+        """
+        if not self._claim(title):
+            return False
+        try:
+            with slicer.util.tryWithErrorDisplay(f"{title} failed.", waitCursor=True):
+                job = start()
+        except Exception:
+            self._release()
+            raise
+        self._job, self._finish, self._cancelled = job, finish, cancelled
+        self._dialog = self._progressDialog(title)
+        self._dialog.connect("canceled()", self._cancelJob)
+        self._timer = qt.QTimer()
+        self._timer.setInterval(self.POLL_INTERVAL_MS)
+        self._timer.connect("timeout()", self._pollJob)
+        self._timer.start()
+        return True
+
+    def _pollJob(self) -> None:
+        job = getattr(self, "_job", None)
+        if job is None:
+            return
+        job.poll()
+        shown = job.progress()
+        if shown is not None:
+            self._dialog.labelText = shown[0]
+            self._dialog.value = int(99 * shown[1])  # 100 would auto-close the dialog before the result is in
+        if self._dialog.wasCanceled:
+            self._cancelJob()
+            return
+        if job.running:
+            return
+        self._timer.stop()
+        try:
+            with slicer.util.tryWithErrorDisplay(f"{job.title} failed.", waitCursor=True):
+                self._finish(job)
+        finally:
+            self._endJob()
+
+    def _cancelJob(self) -> None:
+        """Cancel: the child is terminated (killed if need be), its folder removed, its additions undone."""
+        job = getattr(self, "_job", None)
+        if job is None:
+            return
+        job.cancel()
+        logging.info("%s cancelled; the scene is unchanged", job.title)
+        if self._cancelled is not None:
+            self._cancelled()
+        self._endJob()
+
+    def _endJob(self) -> None:
+        self._job = None  # first: closing a QProgressDialog emits canceled(), which must find no job
+        self._timer.stop()
+        self._dialog.disconnect("canceled()", self._cancelJob)
+        self._dialog.close()
+        self._release()
 
     def _exclusions(self) -> list:
         return list(self.ui.exclusionSegmentSelector.selectedSegmentIDs())
@@ -350,13 +467,12 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._run("Generate regions", work)
 
     def onComputeFeatures(self) -> None:
-        def work(progress) -> None:
+        def start():
             inputs = self._inputs()
-            self._showFeatures(self.logic.computeFeatures(
-                inputs["volume"], inputs["segmentation"], self._regionSegmentIds(), self._parameterNode.preset,
-                progress=progress))
+            return self.logic.startComputeFeatures(inputs["volume"], inputs["segmentation"],
+                                                   self._regionSegmentIds(), self._parameterNode.preset)
 
-        self._run("Compute features", work)
+        self._runJob("Compute features", start, lambda job: self._showFeatures(self.logic.finishComputeFeatures(job)))
 
     def _showFeatures(self, table) -> None:
         self._parameterNode.featuresTable = table
@@ -375,17 +491,20 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.logic.showTable(table)
 
     def onRunAll(self) -> None:
-        def work(progress) -> None:
+        def start():
             inputs = self._inputs()
-            _, features, scores = self.logic.runAll(
+            return self.logic.startRunAll(
                 inputs["volume"], inputs["segmentation"], inputs["tumour"], self._parameterNode.preset,
                 self._checkedModels(), peritumoralMm=self._parameterNode.peritumoralMm,
-                ringMm=self._parameterNode.ringMm, exclusionSegmentIds=self._exclusions(), progress=progress)
+                ringMm=self._parameterNode.ringMm, exclusionSegmentIds=self._exclusions())
+
+        def finish(job) -> None:
+            _, features, scores = self.logic.finishRunAll(job)
             self._showFeatures(features)
             if scores is not None:
                 self._showScores(scores)
 
-        self._run("Run all", work)
+        self._runJob("Run all", start, finish)
 
     def _runStudy(self, title: str, work) -> None:
         """As ``_run``; the result or the error also stays in the Reproducibility section."""
@@ -416,17 +535,69 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onComputeIcc(self) -> None:
         node = self._parameterNode
+        title = "Compute ICC"
 
-        def work(progress) -> str:
-            result = self.logic.computeIcc(
-                node.studyDatabase, node.preset, form=self.ui.iccFormComboBox.currentText,
-                threshold=node.iccThreshold, tableNode=node.iccTable,
-                required=self.ui.iccRequireComboBox.currentText.split(","), progress=progress)
+        def start():
+            try:
+                return self.logic.startComputeIcc(
+                    node.studyDatabase, node.preset, form=self.ui.iccFormComboBox.currentText,
+                    threshold=node.iccThreshold, tableNode=node.iccTable,
+                    required=self.ui.iccRequireComboBox.currentText.split(","))
+            except ValueError as error:
+                self._studyMessage = f"{title} failed: {error}"
+                raise
+
+        def finish(job) -> None:
+            try:
+                result = self.logic.finishComputeIcc(job)
+            except ValueError as error:
+                self._studyMessage = f"{title} failed: {error}"
+                raise
             node.iccTable = result.table
             self.logic.showTable(result.table)
-            return result.message()
+            self._studyMessage = result.message()
 
-        self._runStudy("Compute ICC", work)
+        def cancelled() -> None:
+            # The contours it finished extracting stay in the database; the next run does the rest.
+            self._studyMessage = f"{title} cancelled; the scene is unchanged."
+
+        self._runJob(title, start, finish, cancelled)
+
+    # ---- cohort ----------------------------------------------------------
+
+    def onRunCohort(self) -> None:
+        """``tmeradiomics batch`` over the manifest in a worker; running it again resumes."""
+        title = "Run cohort"
+
+        def start():
+            return self.logic.startCohort(
+                self.ui.cohortManifestPathLineEdit.currentPath, self.ui.cohortOutputPathLineEdit.currentPath,
+                self._parameterNode.preset, self._checkedModels(), peritumoralMm=self._parameterNode.peritumoralMm,
+                ringMm=self._parameterNode.ringMm)
+
+        def finish(job) -> None:
+            try:
+                result = self.logic.finishCohort(job)
+            except ValueError as error:
+                self.ui.cohortStatusLabel.text = f"{title} failed: {error}"
+                raise
+            self.ui.cohortStatusLabel.text = result["message"] or f"Cohort tables loaded from {job.out}"
+            if result["tables"]:
+                self.logic.showTable(result["tables"][0])
+
+        def cancelled() -> None:
+            self.ui.cohortStatusLabel.text = ("Run cohort cancelled: finished cases are kept in the output folder; "
+                                              "run it again to resume.")
+
+        self._runJob(title, start, finish, cancelled)
+
+    def updateCohortButton(self, *unused) -> None:
+        if not self._parameterNode:
+            return
+        reason = self.logic.cohortBlocker(self.ui.cohortManifestPathLineEdit.currentPath,
+                                          self.ui.cohortOutputPathLineEdit.currentPath, self._parameterNode.preset)
+        self.ui.runCohortButton.enabled = reason is None
+        self.ui.runCohortButton.toolTip = reason or ""
 
     def onInstallDependencies(self) -> None:
         """Install what the panel is missing, after the user confirms; Slicer's numpy/scipy/SimpleITK stay."""

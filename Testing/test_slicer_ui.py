@@ -38,6 +38,10 @@ EXPECTED = {
     "iccRequireComboBox": "QComboBox",
     "computeIccButton": "QPushButton",
     "reproducibilityStatusLabel": "QLabel",
+    "cohortManifestPathLineEdit": "ctkPathLineEdit",
+    "cohortOutputPathLineEdit": "ctkPathLineEdit",
+    "runCohortButton": "QPushButton",
+    "cohortStatusLabel": "QLabel",
 }
 # Widget classes Slicer's parameterNodeWrapper can bind to a parameter of each type
 # (slicer.parameterNodeWrapper.guiConnectors); "node" is any vtkMRML node type.
@@ -156,7 +160,9 @@ def logic_methods() -> set[str]:
 
 def test_widget_calls_only_existing_logic_methods():
     calls = logic_calls()
-    assert {"saveSegmentationToSession", "computeIcc", "saveSessionBlocker", "iccBlocker"} <= calls
+    assert {"saveSegmentationToSession", "startComputeIcc", "finishComputeIcc", "saveSessionBlocker", "iccBlocker",
+            "startComputeFeatures", "finishComputeFeatures", "startRunAll", "finishRunAll", "startCohort",
+            "finishCohort", "cohortBlocker"} <= calls
     missing = sorted(calls - logic_methods())
     assert not missing, f"the Widget calls Logic methods that do not exist: {missing}"
 

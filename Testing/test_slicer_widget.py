@@ -304,6 +304,7 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     assert ui.computeFeaturesButton.enabled, ui.computeFeaturesButton.toolTip
 
     ui.computeFeaturesButton.click()
+    equipped.run_events_until(lambda: widget._running is None)  # it runs in a worker process
     features = ui.featuresTableSelector.currentNode()
     assert features is not None and widget._parameterNode.featuresTable is features
     frame = tables.table_to_frame(features).set_index("Feature")
@@ -329,6 +330,7 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     added.setCheckState(equipped.qt.Qt.Unchecked)
 
     ui.runAllButton.click()  # regions and features again (no model checked)
+    equipped.run_events_until(lambda: widget._running is None)  # it runs in a worker process
     assert len(equipped.dialogs) == 2 and len(equipped.slot_errors) == 1, equipped.dialogs[-1]
     seg = segmentation.GetSegmentation()
     new = [seg.GetNthSegmentID(i) for i in range(5, seg.GetNumberOfSegments())]
@@ -350,6 +352,7 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     assert ui.computeIccButton.enabled, ui.computeIccButton.toolTip
     before = scene_state(equipped, segmentation)
     ui.computeIccButton.click()  # one reader, one session: no ICC can be computed
+    equipped.run_events_until(lambda: widget._running is None)  # it runs in a worker process
     assert scene_state(equipped, segmentation) == before
     assert len(equipped.dialogs) == 3 and "Compute ICC failed" in equipped.dialogs[-1]["text"]
     assert len(equipped.slot_errors) == 2

@@ -178,7 +178,8 @@ class Job:
                 logger.exception("%s: undo step failed", self.title)
 
     def close(self) -> None:
-        """Release files and the temporary folder (idempotent)."""
+        """Release files and the temporary folder (idempotent); a closed job has nothing left to undo."""
+        self.undo.clear()
         for handle in (self._stdout, self._stderr, self._read):
             handle.close()
         if self.owns_folder:

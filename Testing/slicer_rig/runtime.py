@@ -255,6 +255,39 @@ class Rig:
         self.widget.exit()
         self.panel._rig_entered = False
 
+    # -- the user's hand ----------------------------------------------------------
+    def post_click(self, widget) -> None:
+        """A left click on ``widget``, as the window system delivers it: two real QMouseEvents *posted*.
+
+        Nothing happens until the GUI thread next runs its event loop or calls
+        ``processEvents()``; a click made while the thread is busy is thus
+        queued and delivered then, as in Slicer. A disabled or hidden widget
+        does not take it (Qt drops mouse events to disabled widgets).
+        """
+        from PySide6 import QtCore, QtGui, QtWidgets
+
+        centre = QtWidgets.QWidget.rect(widget).center()  # PySide's method (PythonQt makes it a property)
+        local = QtCore.QPointF(centre)
+        scene_pos = QtCore.QPointF(QtWidgets.QWidget.mapToGlobal(widget, centre))
+        for kind in (QtCore.QEvent.MouseButtonPress, QtCore.QEvent.MouseButtonRelease):
+            buttons = QtCore.Qt.LeftButton if kind == QtCore.QEvent.MouseButtonPress else QtCore.Qt.NoButton
+            event = QtGui.QMouseEvent(kind, local, scene_pos, QtCore.Qt.LeftButton, buttons, QtCore.Qt.NoModifier)
+            QtCore.QCoreApplication.postEvent(widget, event)
+
+    def run_events_until(self, done, seconds: float = 120.0, interval: float = 0.01) -> int:
+        """Run the event loop (timers, posted events) until ``done()``; returns how many rounds it took."""
+        import time
+
+        deadline, rounds = time.monotonic() + seconds, 0
+        while True:
+            self.qapp.processEvents()
+            rounds += 1
+            if done():
+                return rounds
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the panel did not finish within {seconds:g} s")
+            time.sleep(interval)
+
     def close_scene(self) -> None:
         """File > Close scene: vtkMRMLScene::Clear, as qSlicerCoreApplication does."""
         self.slicer.mrmlScene.Clear(0)
