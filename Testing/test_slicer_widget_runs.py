@@ -124,3 +124,58 @@ def test_compute_features_runs_in_a_worker_reports_each_image_and_cancels(equipp
     assert not dialog.isVisible() and progress_dialogs(equipped) == []
     assert (equipped.slicer.mrmlScene.GetNumberOfNodes(), segment_names(case["segmentation"])) == before
     assert table_nodes(equipped, "features") == [] and equipped.dialogs == [] and equipped.slot_errors == []
+
+
+def test_slicer_progress_dialog_is_created_by_slicers_own_code(equipped):
+    """slicer.util.createProgressDialog is Slicer's util.py on real Qt: what it sets, and what it leaves to Qt."""
+    import inspect
+
+    util = equipped.slicer.util
+    assert inspect.getsourcefile(util.createProgressDialog).startswith(str(runtime_python(equipped)))
+    dialog = util.createProgressDialog(windowTitle="t", labelText="l", maximum=100)
+    assert dialog.parentWidget() is equipped.mainWindow
+    assert (dialog.minimumDuration, dialog.maximum, dialog.value) == (0, 100, 0)
+    assert dialog.autoClose and dialog.autoReset  # Qt's defaults: value == maximum closes it
+    # util.py sets no modality: Qt's QProgressDialog is non-modal unless asked (the Widget asks: WindowModal)
+    assert dialog.windowModality == equipped.qt.Qt.NonModal
+    equipped.qapp.processEvents()
+    assert dialog.isVisible()  # minimumDuration 0: shown at the first turn of the event loop
+    dialog.value = 100
+    assert not dialog.isVisible()  # autoClose
+    dialog.close()
+
+
+def runtime_python(rig) -> Path:
+    from slicer_rig import runtime
+
+    return runtime.shared_slicer(rig.tag) / "python" / "slicer"
+
+
+def test_cohort_section_runs_batch_and_loads_its_tables(equipped, tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_batch_support import write_cohort, write_preset
+
+    manifest, preset = write_cohort(tmp_path / "cohort", [41, 42]), write_preset(tmp_path)
+    widget, ui = open_panel(equipped)
+    ui.presetComboBox.addItem(str(preset))
+    ui.presetComboBox.setCurrentText(str(preset))
+    assert not ui.runCohortButton.enabled and "manifest" in ui.runCohortButton.toolTip
+    ui.cohortManifestPathLineEdit.currentPath = str(manifest)
+    ui.cohortOutputPathLineEdit.currentPath = str(tmp_path / "out")
+    assert ui.runCohortButton.enabled, ui.runCohortButton.toolTip
+    ui.runCohortButton.click()
+    assert not idle(widget) and not ui.runAllButton.enabled
+    labels = []
+    equipped.run_events_until(lambda: labels.append(widget._dialog.labelText) or idle(widget))
+    assert equipped.slot_errors == [] and equipped.dialogs == []
+    assert "Cohort: 0 of 2 cases finished" in labels
+    names = sorted(n.GetName() for n in table_nodes_named(equipped, "Cohort "))
+    assert names == ["Cohort failures", "Cohort features_combined", "Cohort scores"]
+    assert "2 completed" in ui.cohortStatusLabel.text, ui.cohortStatusLabel.text
+
+
+def table_nodes_named(rig, prefix: str) -> list:
+    scene = rig.slicer.mrmlScene
+    nodes = [scene.GetNthNodeByClass(i, "vtkMRMLTableNode") for i in range(scene.GetNumberOfNodesByClass(
+        "vtkMRMLTableNode"))]
+    return [n for n in nodes if n.GetName().startswith(prefix)]

@@ -195,14 +195,15 @@ class TMERadiomicsLogic:
         blocker = self.featuresBlocker(volumeNode, segmentationNode, regionSegmentIds)
         if blocker:
             raise ValueError(blocker)
-        _report(progress, "Reading volume and regions", 0.0)
-        image = volumes.volume_to_image(volumeNode)
-        masks = self._regionMasks(segmentationNode, regionSegmentIds, image)
-        _report(progress, "Extracting features (PyRadiomics)", 0.1)
         case_id = volumeNode.GetName()
-        quietRadiomics()
-        features = extracted if extracted is not None else extract_case(
-            image, masks, preset, case_id=case_id, progress=_scaled(progress, 0.1, 0.95))
+        features = extracted
+        if features is None:  # the worker read the same scene when it started: not again here
+            _report(progress, "Reading volume and regions", 0.0)
+            image = volumes.volume_to_image(volumeNode)
+            masks = self._regionMasks(segmentationNode, regionSegmentIds, image)
+            _report(progress, "Extracting features (PyRadiomics)", 0.1)
+            quietRadiomics()
+            features = extract_case(image, masks, preset, case_id=case_id, progress=_scaled(progress, 0.1, 0.95))
         frame, meta = tables.features_frame(features.combined())
         _report(progress, "Writing the features table", 0.95)
         return self._newTable(f"{case_id} features ({meta['preset']})", frame, {
