@@ -12,6 +12,8 @@ from pathlib import Path
 
 from . import protocol
 
+LOG_NAME = "stderr.log in the job folder"
+
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
@@ -38,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as error:  # a fault: named, logged with its traceback on stderr
         logging.getLogger(__name__).exception("job failed")
-        protocol.emit(out, protocol.EVENT_ERROR, message=f"{type(error).__name__}: {error}", kind="fault")
+        line = " ".join(part.strip() for part in str(error).splitlines() if part.strip())  # ITK's run over lines
+        protocol.emit(out, protocol.EVENT_ERROR, message=f"{type(error).__name__}: {line} (log: {LOG_NAME})",
+                      kind="fault")
         return 1
     protocol.emit(out, protocol.EVENT_DONE, result=protocol.RESULT_FILE)
     return 0
