@@ -144,6 +144,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
+        self._cancelJob()  # Slicer closing or the module reloaded: no child outlives the panel
         self.removeObservers()
 
     def enter(self) -> None:
@@ -161,6 +162,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         ScriptedLoadableModuleWidget.onReload(self)
 
     def onSceneStartClose(self, caller, event) -> None:
+        self._cancelJob()  # its result would belong to nodes that are about to go
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event) -> None:

@@ -179,3 +179,16 @@ def table_nodes_named(rig, prefix: str) -> list:
     nodes = [scene.GetNthNodeByClass(i, "vtkMRMLTableNode") for i in range(scene.GetNumberOfNodesByClass(
         "vtkMRMLTableNode"))]
     return [n for n in nodes if n.GetName().startswith(prefix)]
+
+
+def test_closing_the_scene_during_a_run_cancels_it(equipped):
+    case, widget, ui = ready(equipped)
+    ui.generateRegionsButton.click()
+    ui.computeFeaturesButton.click()
+    job = widget._job
+    assert job is not None and job.running
+    equipped.close_scene()
+    assert idle(widget) and job.process.poll() is not None and not job.folder.exists()
+    equipped.run_events_until(lambda: True)
+    assert table_nodes(equipped, "features") == [] and equipped.slot_errors == [] and equipped.dialogs == []
+    assert ui.computeFeaturesButton.toolTip != "Compute features is running"
