@@ -60,7 +60,7 @@ LIBRARY_TESTS = [
     "Testing/test_segfile.py", "Testing/test_lasso_sparsity.py",
 ]
 SLICER_TESTS = ["Testing/test_slicer_logic.py", "Testing/test_slicer_widget.py", "Testing/test_slicer_batch.py",
-                "Testing/test_slicer_worker.py"]
+                "Testing/test_slicer_worker.py", "Testing/test_slicer_widget_runs.py"]
 
 
 @dataclass(frozen=True)
