@@ -8,6 +8,7 @@ leaves the scene and the disk as they were.
 
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -59,8 +60,15 @@ def scene_state(scene, segmentation) -> tuple:
     return scene.GetNumberOfNodes(), segmentation.GetSegmentation().GetNumberOfSegments()
 
 
-def test_child_python_is_this_python_outside_slicer():
+def test_child_python_is_this_python_outside_slicer_and_finds_both_packages():
     assert worker.child_python() == sys.executable
+    import TMERadiomicsLib
+    import TMERadiomicsLogic
+
+    paths = worker.child_environment()["PYTHONPATH"].split(os.pathsep)
+    # wherever the two packages are (source tree or installed extension), their folders come first
+    assert paths[:2] == [str(Path(TMERadiomicsLib.__file__).resolve().parents[1]),
+                         str(Path(TMERadiomicsLogic.__file__).resolve().parents[1])]
 
 
 @pytest.fixture(scope="module")

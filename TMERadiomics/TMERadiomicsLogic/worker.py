@@ -24,7 +24,6 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-LIBRARY_DIR = Path(__file__).resolve().parents[2]  # holds TMERadiomicsLib (source tree or the extension)
 LOGIC_DIR = Path(__file__).resolve().parents[1]  # holds TMERadiomicsLogic
 TERMINATE_GRACE_S = 1.0  # then the child is killed: Cancel must be done within 2 s
 EVENTS_FILE, LOG_FILE = "events.jsonl", "stderr.log"
@@ -42,8 +41,17 @@ def child_python() -> str:
     return found if os.path.isfile(found) else sys.executable
 
 
-def child_environment(paths: Sequence[Path] = (LIBRARY_DIR, LOGIC_DIR)) -> dict[str, str]:
+def library_dir() -> Path:
+    """The folder holding TMERadiomicsLib: the repository in a source tree, qt-scripted-modules when installed."""
+    import TMERadiomicsLib
+
+    return Path(TMERadiomicsLib.__file__).resolve().parents[1]
+
+
+def child_environment(paths: Sequence[Path] | None = None) -> dict[str, str]:
     """This environment, with the library and the Logic first on the child's path (given explicitly)."""
+    if paths is None:
+        paths = (library_dir(), LOGIC_DIR)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in paths), *filter(None, [env.get("PYTHONPATH")])])
     env["PYTHONUNBUFFERED"] = "1"
