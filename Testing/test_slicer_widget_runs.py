@@ -192,3 +192,18 @@ def test_closing_the_scene_during_a_run_cancels_it(equipped):
     equipped.run_events_until(lambda: True)
     assert table_nodes(equipped, "features") == [] and equipped.slot_errors == [] and equipped.dialogs == []
     assert ui.computeFeaturesButton.toolTip != "Compute features is running"
+
+
+def test_a_slot_reached_during_a_run_is_refused(equipped):
+    """A signal queued before the buttons were disabled still calls its slot: the slot itself refuses."""
+    case, widget, ui = ready(equipped)
+    ui.generateRegionsButton.click()
+    segments = segment_names(case["segmentation"])
+    ui.computeFeaturesButton.click()
+    job = widget._job
+    for slot in (widget.onRunAll, widget.onGenerateRegions, widget.onComputeFeatures, widget.onRunCohort):
+        slot()
+        assert widget._job is job and widget._running == "Compute features"
+    assert segment_names(case["segmentation"]) == segments
+    equipped.run_events_until(lambda: idle(widget))
+    assert len(table_nodes(equipped, "features")) == 1 and equipped.dialogs == [] and equipped.slot_errors == []
