@@ -4,10 +4,12 @@ All behaviour lives in ``TMERadiomicsLogic`` (no qt/ctk, tested on
 slicer-core); this file only wires the panel to it.
 
 Loading this file and opening the panel need only what Slicer ships
-(stdlib, numpy, vtk, qt, ctk, slicer, SimpleITK): pandas, PyYAML,
-scikit-learn, skops and PyRadiomics are imported inside the actions that
-use them, so a Slicer without them still shows the panel, names what is
-missing and offers to install it.
+(stdlib, numpy, vtk, qt, ctk, slicer), and load neither SimpleITK nor
+PyRadiomics: Slicer imports every module at start-up. SimpleITK loads on the
+first action (``TMERadiomicsLogic.lazy``); pandas, PyYAML, scikit-learn, skops
+and PyRadiomics are imported inside the actions that use them, so a Slicer
+without them still shows the panel, names what is missing and offers to
+install it.
 """
 
 import importlib

@@ -140,6 +140,34 @@ def test_setup_in_a_bare_slicer_reports_missing_packages(bare):
     assert bare.dialogs == []
 
 
+# Loading a module and setting up its panel happen at every Slicer start-up (SimpleITK alone ~1 s).
+LOADED_ON_FIRST_USE = ("SimpleITK", "radiomics")
+_PROBE = """
+import sys
+from slicer_rig import runtime
+rig = runtime.install(sys.argv[1], blocked=())
+rig.load_module()
+imported = [name for name in sys.argv[2:] if name in sys.modules]
+widget = rig.create_widget()
+rig.enter()
+print(repr((imported, [name for name in sys.argv[2:] if name in sys.modules])))
+"""
+
+
+def test_loading_the_module_and_opening_the_panel_load_neither_simpleitk_nor_pyradiomics():
+    """In a fresh interpreter (this one has them imported), every package installed, as Slicer starts."""
+    import ast
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "Testing"), str(REPO)]),
+               QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", _PROBE, TAGS[-1], *LOADED_ON_FIRST_USE], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    on_import, on_setup = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert on_import == [] and on_setup == []
+
+
 def test_enter_exit_scene_close_and_reopen(bare):
     case = add_case(bare)
     widget, ui = open_panel(bare)
