@@ -362,7 +362,20 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _showFeatures(self, table) -> None:
         self._parameterNode.featuresTable = table
-        self.logic.showTable(table)
+        self.showTable(table)
+
+    def showTable(self, table) -> None:
+        """Show a table in a table view, switching to a layout with one when the current layout has none.
+
+        The layout is the view's business, so it lives here and not in the Logic.
+        """
+        layoutManager = slicer.app.layoutManager()
+        if layoutManager is not None:  # None without a main window (--no-main-window)
+            tablesLogic = slicer.modules.tables.logic()
+            layoutManager.setLayout(tablesLogic.GetLayoutWithTable(layoutManager.layout))
+        selection = slicer.app.applicationLogic().GetSelectionNode()
+        selection.SetActiveTableID(table.GetID())
+        slicer.app.applicationLogic().PropagateTableSelection()
 
     def onApplyModels(self) -> None:
         self._run("Apply models", lambda progress: self._showScores(self.logic.applyModels(
@@ -374,7 +387,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         # slice-view corners would not: DataProbe rewrites them on every slice change.
         self._parameterNode.scoresTable = table
         self.ui.summaryLabel.text = self.logic.summaryText()
-        self.logic.showTable(table)
+        self.showTable(table)
 
     def onRunAll(self) -> None:
         def work(progress) -> None:
@@ -425,7 +438,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 threshold=node.iccThreshold, tableNode=node.iccTable,
                 required=self.ui.iccRequireComboBox.currentText.split(","), progress=progress)
             node.iccTable = result.table
-            self.logic.showTable(result.table)
+            self.showTable(result.table)
             return result.message()
 
         self._runStudy("Compute ICC", work)
@@ -459,16 +472,6 @@ class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
 
     def getParameterNode(self):
         return TMERadiomicsParameterNode(super().getParameterNode())
-
-    def showTable(self, table) -> None:
-        """Show a table in a table view, switching to a layout with one when the current layout has none."""
-        layoutManager = slicer.app.layoutManager()
-        if layoutManager is not None:  # None without a main window (--no-main-window)
-            tablesLogic = slicer.modules.tables.logic()
-            layoutManager.setLayout(tablesLogic.GetLayoutWithTable(layoutManager.layout))
-        selection = slicer.app.applicationLogic().GetSelectionNode()
-        selection.SetActiveTableID(table.GetID())
-        slicer.app.applicationLogic().PropagateTableSelection()
 
     @staticmethod
     def installPackages(lines: list, noDepsLines: list = ()) -> None:
@@ -542,5 +545,4 @@ class TMERadiomicsTest(ScriptedLoadableModuleTest):
                 self.assertAlmostEqual(got, expected, places=5)
             self.assertIn(group, logic.summaryText())
             self.assertEqual(logic.regionSegmentIds(segmentation, volume), regionIds)
-            logic.showTable(scores)
         self.delayDisplay("Test passed")

@@ -110,6 +110,12 @@ def parameter_nodes(rig) -> list:
     return [n for n in nodes if n.GetAttribute("ModuleName") == "TMERadiomics"]
 
 
+def table_views(rig) -> list:
+    scene = rig.slicer.mrmlScene
+    return [scene.GetNthNodeByClass(i, "vtkMRMLTableViewNode")
+            for i in range(scene.GetNumberOfNodesByClass("vtkMRMLTableViewNode"))]
+
+
 def select_case(ui, case) -> None:
     ui.inputVolumeSelector.setCurrentNode(case["volume"])
     ui.tumorSegmentSelector.setCurrentNode(case["segmentation"])
@@ -331,9 +337,15 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
         assert voxels == expected.summary[name].voxels
     assert ui.computeFeaturesButton.enabled, ui.computeFeaturesButton.toolTip
 
+    layouts, layout = equipped.slicer.vtkMRMLLayoutNode, equipped.slicer.app.layoutManager()
+    assert layout.layout == layouts.SlicerLayoutConventionalView and table_views(equipped) == []
     ui.computeFeaturesButton.click()
     features = ui.featuresTableSelector.currentNode()
     assert features is not None and widget._parameterNode.featuresTable is features
+    # The Widget switched to a layout with a table view, and that view shows the features table.
+    assert layout.layout == layouts.SlicerLayoutFourUpTableView
+    views = table_views(equipped)
+    assert len(views) == 1 and views[0].GetTableNodeID() == features.GetID()
     frame = tables.table_to_frame(features).set_index("Feature")
     assert list(frame.columns) == ["Intratumoral", "Peritumoral", "Ring"]
     assert float(frame.loc["original_shape_VoxelVolume", "Intratumoral"]) == pytest.approx(
