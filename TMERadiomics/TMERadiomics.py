@@ -4,10 +4,12 @@ All behaviour lives in ``TMERadiomicsLogic`` (no qt/ctk, tested on
 slicer-core); this file only wires the panel to it.
 
 Loading this file and opening the panel need only what Slicer ships
-(stdlib, numpy, vtk, qt, ctk, slicer, SimpleITK): pandas, PyYAML,
-scikit-learn, skops and PyRadiomics are imported inside the actions that
-use them, so a Slicer without them still shows the panel, names what is
-missing and offers to install it.
+(stdlib, numpy, vtk, qt, ctk, slicer), and load neither SimpleITK nor
+PyRadiomics: Slicer imports every module at start-up. SimpleITK loads on the
+first action (``TMERadiomicsLogic.lazy``); pandas, PyYAML, scikit-learn, skops
+and PyRadiomics are imported inside the actions that use them, so a Slicer
+without them still shows the panel, names what is missing and offers to
+install it.
 """
 
 import importlib
@@ -478,7 +480,20 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _showFeatures(self, table) -> None:
         self._parameterNode.featuresTable = table
-        self.logic.showTable(table)
+        self.showTable(table)
+
+    def showTable(self, table) -> None:
+        """Show a table in a table view, switching to a layout with one when the current layout has none.
+
+        The layout is the view's business, so it lives here and not in the Logic.
+        """
+        layoutManager = slicer.app.layoutManager()
+        if layoutManager is not None:  # None without a main window (--no-main-window)
+            tablesLogic = slicer.modules.tables.logic()
+            layoutManager.setLayout(tablesLogic.GetLayoutWithTable(layoutManager.layout))
+        selection = slicer.app.applicationLogic().GetSelectionNode()
+        selection.SetActiveTableID(table.GetID())
+        slicer.app.applicationLogic().PropagateTableSelection()
 
     def onApplyModels(self) -> None:
         self._run("Apply models", lambda progress: self._showScores(self.logic.applyModels(
@@ -490,7 +505,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         # slice-view corners would not: DataProbe rewrites them on every slice change.
         self._parameterNode.scoresTable = table
         self.ui.summaryLabel.text = self.logic.summaryText()
-        self.logic.showTable(table)
+        self.showTable(table)
 
     def onRunAll(self) -> None:
         def start():
@@ -556,7 +571,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 self._studyMessage = f"{title} failed: {error}"
                 raise
             node.iccTable = result.table
-            self.logic.showTable(result.table)
+            self.showTable(result.table)
             self._studyMessage = result.message()
 
         def cancelled() -> None:
@@ -585,7 +600,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 raise
             self.ui.cohortStatusLabel.text = result["message"] or f"Cohort tables loaded from {job.out}"
             if result["tables"]:
-                self.logic.showTable(result["tables"][0])
+                self.showTable(result["tables"][0])
 
         def cancelled() -> None:
             self.ui.cohortStatusLabel.text = ("Run cohort cancelled: finished cases are kept in the output folder; "
@@ -630,16 +645,6 @@ class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
 
     def getParameterNode(self):
         return TMERadiomicsParameterNode(super().getParameterNode())
-
-    def showTable(self, table) -> None:
-        """Show a table in a table view, switching to a layout with one when the current layout has none."""
-        layoutManager = slicer.app.layoutManager()
-        if layoutManager is not None:  # None without a main window (--no-main-window)
-            tablesLogic = slicer.modules.tables.logic()
-            layoutManager.setLayout(tablesLogic.GetLayoutWithTable(layoutManager.layout))
-        selection = slicer.app.applicationLogic().GetSelectionNode()
-        selection.SetActiveTableID(table.GetID())
-        slicer.app.applicationLogic().PropagateTableSelection()
 
     @staticmethod
     def installPackages(lines: list, noDepsLines: list = ()) -> None:
@@ -713,5 +718,4 @@ class TMERadiomicsTest(ScriptedLoadableModuleTest):
                 self.assertAlmostEqual(got, expected, places=5)
             self.assertIn(group, logic.summaryText())
             self.assertEqual(logic.regionSegmentIds(segmentation, volume), regionIds)
-            logic.showTable(scores)
         self.delayDisplay("Test passed")

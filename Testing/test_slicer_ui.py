@@ -213,3 +213,19 @@ def test_results_are_not_written_where_dataprobe_erases_them():
     source = MODULE_FILE.read_text(encoding="utf-8")
     assert "cornerAnnotation" not in source
     assert "GetLayoutWithTable" in source and "summaryLabel" in source
+
+
+def test_no_logic_switches_the_layout():
+    """Layout switching is the Widget's: the Logic (TMERadiomicsLogic/, and the Logic class of the module
+    file) never reaches for the layout manager or the views."""
+    import ast
+
+    module = ROOT / "TMERadiomics"
+    sources = {path: path.read_text(encoding="utf-8") for path in (module / "TMERadiomicsLogic").glob("*.py")}
+    tree = ast.parse((module / "TMERadiomics.py").read_text(encoding="utf-8"))
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    sources[module / "TMERadiomics.py"] = ast.unparse(classes["TMERadiomicsLogic"])
+    offending = sorted(str(path.name) for path, text in sources.items()
+                       if "layoutManager" in text or "setLayout" in text or "GetLayoutWithTable" in text)
+    assert offending == []
+    assert "GetLayoutWithTable" in ast.unparse(classes["TMERadiomicsWidget"])

@@ -110,6 +110,12 @@ def parameter_nodes(rig) -> list:
     return [n for n in nodes if n.GetAttribute("ModuleName") == "TMERadiomics"]
 
 
+def table_views(rig) -> list:
+    scene = rig.slicer.mrmlScene
+    return [scene.GetNthNodeByClass(i, "vtkMRMLTableViewNode")
+            for i in range(scene.GetNumberOfNodesByClass("vtkMRMLTableViewNode"))]
+
+
 def select_case(ui, case) -> None:
     ui.inputVolumeSelector.setCurrentNode(case["volume"])
     ui.tumorSegmentSelector.setCurrentNode(case["segmentation"])
@@ -138,6 +144,34 @@ def test_setup_in_a_bare_slicer_reports_missing_packages(bare):
     assert not ui.generateRegionsButton.enabled and ui.generateRegionsButton.toolTip
     assert len(parameter_nodes(bare)) == 1
     assert bare.dialogs == []
+
+
+# Loading a module and setting up its panel happen at every Slicer start-up (SimpleITK alone ~1 s).
+LOADED_ON_FIRST_USE = ("SimpleITK", "radiomics")
+_PROBE = """
+import sys
+from slicer_rig import runtime
+rig = runtime.install(sys.argv[1], blocked=())
+rig.load_module()
+imported = [name for name in sys.argv[2:] if name in sys.modules]
+widget = rig.create_widget()
+rig.enter()
+print(repr((imported, [name for name in sys.argv[2:] if name in sys.modules])))
+"""
+
+
+def test_loading_the_module_and_opening_the_panel_load_neither_simpleitk_nor_pyradiomics():
+    """In a fresh interpreter (this one has them imported), every package installed, as Slicer starts."""
+    import ast
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "Testing"), str(REPO)]),
+               QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", _PROBE, TAGS[-1], *LOADED_ON_FIRST_USE], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    on_import, on_setup = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert on_import == [] and on_setup == []
 
 
 def test_enter_exit_scene_close_and_reopen(bare):
@@ -303,10 +337,16 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
         assert voxels == expected.summary[name].voxels
     assert ui.computeFeaturesButton.enabled, ui.computeFeaturesButton.toolTip
 
+    layouts, layout = equipped.slicer.vtkMRMLLayoutNode, equipped.slicer.app.layoutManager()
+    assert layout.layout == layouts.SlicerLayoutConventionalView and table_views(equipped) == []
     ui.computeFeaturesButton.click()
     equipped.run_events_until(lambda: widget._running is None)  # it runs in a worker process
     features = ui.featuresTableSelector.currentNode()
     assert features is not None and widget._parameterNode.featuresTable is features
+    # The Widget switched to a layout with a table view, and that view shows the features table.
+    assert layout.layout == layouts.SlicerLayoutFourUpTableView
+    views = table_views(equipped)
+    assert len(views) == 1 and views[0].GetTableNodeID() == features.GetID()
     frame = tables.table_to_frame(features).set_index("Feature")
     assert list(frame.columns) == ["Intratumoral", "Peritumoral", "Ring"]
     assert float(frame.loc["original_shape_VoxelVolume", "Intratumoral"]) == pytest.approx(

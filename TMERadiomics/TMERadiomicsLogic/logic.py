@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from os import PathLike
 
 from . import dependencies, overlay, reproducibility, segments, tables, volumes
+from .radiomics_log import quietRadiomics
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +28,6 @@ Progress = Callable[[str, float], None]
 
 class Cancelled(Exception):
     """Raised by a progress callback to stop an action; nothing is added to the scene."""
-
-
-def quietRadiomics() -> None:
-    """PyRadiomics logs a warning per filter and region (e.g. a small mask); in Slicer each one lands
-    in the Error Log. Keep its errors, drop the rest: its results are in the tables anyway.
-
-    Called after ``radiomics`` is imported, since importing it sets its own logger level.
-    """
-    logging.getLogger("radiomics").setLevel(logging.ERROR)
 
 
 def _report(progress: Progress | None, message: str, fraction: float) -> None:

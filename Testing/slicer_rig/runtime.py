@@ -76,6 +76,45 @@ class ModuleManager:
         return self.qobject.disconnect(*args)
 
 
+class LayoutManager:
+    """qSlicerLayoutManager's ``layout`` property and ``setLayout`` slot, over the real MRML layout logic.
+
+    As in Slicer, the layout is the singleton layout node's view arrangement,
+    and ``vtkMRMLLayoutLogic`` (slicer-core's, the C++ class Slicer uses)
+    creates the view nodes a layout has: a table layout gets a
+    ``vtkMRMLTableViewNode``, which ``PropagateTableSelection`` then fills.
+    No views are rendered. Slicer starts in the Conventional layout.
+    """
+
+    def __init__(self, slicer_module, scene):
+        slicer_module.vtkMRMLSliceNode.AddDefaultSliceOrientationPresets(scene)  # as Slicer's app logic does
+        self._logic = slicer_module.vtkMRMLLayoutLogic()
+        self._logic.SetMRMLScene(scene)
+        self.setLayout(slicer_module.vtkMRMLLayoutNode.SlicerLayoutConventionalView)
+
+    @property
+    def layout(self) -> int:
+        return self._logic.GetLayoutNode().GetViewArrangement()
+
+    @layout.setter
+    def layout(self, layout: int) -> None:
+        self.setLayout(layout)
+
+    def setLayout(self, layout: int) -> None:
+        self._logic.GetLayoutNode().SetViewArrangement(int(layout))
+
+
+class LoadedModule:
+    """``slicer.modules.<name>`` of a C++ loadable module: what ``logic()`` returns, on the rig's scene."""
+
+    def __init__(self, logic, scene):
+        logic.SetMRMLScene(scene)
+        self._logic = logic
+
+    def logic(self):
+        return self._logic
+
+
 class App:
     """The part of ``slicer.app`` (qSlicerApplication) a module panel uses, over the real QApplication."""
 
@@ -86,6 +125,7 @@ class App:
         self._manager = ModuleManager(qt)
         self._logic = slicer_module.vtkSlicerApplicationLogic()
         self._logic.SetMRMLScene(scene)
+        self._layoutManager = LayoutManager(slicer_module, scene)
         self.pythonExecutable = sys.executable
         self.overrideCursors = 0
 
@@ -116,7 +156,7 @@ class App:
         return self._logic
 
     def layoutManager(self):
-        return None  # no views: the rig has no 3D/slice rendering
+        return self._layoutManager  # the layout and its view nodes; nothing is rendered
 
     def mrmlScene(self):
         return self._slicer.mrmlScene
@@ -192,7 +232,8 @@ class Rig:
                 setattr(package, name, getattr(slicer_core, name))
         package.mrmlScene = self.new_scene()
         package.app = App(self.qapp, self.qt, package, package.mrmlScene)
-        package.modules = types.SimpleNamespace()
+        package.modules = types.SimpleNamespace(
+            tables=LoadedModule(slicer_core.vtkSlicerTablesLogic(), package.mrmlScene))
         package.util = importlib.import_module("slicer.util")
         return package
 
