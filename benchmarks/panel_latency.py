@@ -104,7 +104,9 @@ def latency_run(rig, widget) -> dict:
     return {"compute_features_wall_s": round(total_s, 2), "start_on_gui_thread_s": round(start_s, 3),
             "ticks": len(ticks), "max_tick_gap_ms": round(1000 * max(g for g, _ in gaps), 1),
             "max_tick_gap_during_extraction_ms": round(1000 * max(during, default=float("nan")), 1),
-            "last_tick_gap_ms (loading the table)": round(1000 * gaps[-1][0], 1)}
+            # from the child's exit (seen by the benchmark's loop) to the table in the scene: <= one 50 ms
+            # poll interval of waiting, then the GUI thread loads the result
+            "child_exit_to_table_s": round(clicked + total_s - ended, 3)}
 
 
 def cancel_run(rig, widget) -> dict:
