@@ -96,9 +96,11 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     """The panel: ``self.ui.<objectName>`` for every widget of ``Resources/UI/TMERadiomics.ui``.
 
     Each button's slot (``onGenerateRegions``, ``onComputeFeatures``, ``onApplyModels``,
-    ``onRunAll``, ``onInstallDependencies``, ``onSaveSession``, ``onComputeIcc``) runs one
-    Logic call through ``_run``: errors go to a dialog and the scene stays as it was.
-    ``updateButtons`` enables each button or says why not in ``blockedReasonLabel``.
+    ``onRunAll``, ``onInstallDependencies``, ``onSaveSession``, ``onComputeIcc``,
+    ``onRunCohort``) runs one Logic call, quick ones through ``_run``, slow ones in a worker
+    process through ``_runJob``: errors go to a dialog and the scene stays as it was.
+    ``updateButtons`` enables each button or says why not in ``blockedReasonLabel``; while
+    a run lasts (``_running``) every action is disabled.
     """
 
     def __init__(self, parent=None) -> None:
