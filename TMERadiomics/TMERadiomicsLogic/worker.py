@@ -58,6 +58,16 @@ def child_environment(paths: Sequence[Path] | None = None) -> dict[str, str]:
     return env
 
 
+def _hidden_console() -> dict[str, Any]:
+    """On Windows no console window for the child, as ``slicer.util.launchConsoleProcess`` does."""
+    if os.name != "nt":
+        return {}
+    info = subprocess.STARTUPINFO()
+    info.dwFlags = subprocess.STARTF_USESHOWWINDOW
+    info.wShowWindow = 0  # SW_HIDE
+    return {"startupinfo": info}
+
+
 class JobFailed(ValueError):
     """The child reported an error (a bad input or a fault); its message is the child's."""
 
@@ -85,7 +95,8 @@ class Job:
             # Its own process group: a kill also reaches the processes the child started (batch's pool).
             self.process = subprocess.Popen(list(argv), stdout=self._stdout, stderr=self._stderr,
                                             stdin=subprocess.DEVNULL, cwd=str(cwd or self.folder),
-                                            env=child_environment(), start_new_session=os.name != "nt")
+                                            env=child_environment(), start_new_session=os.name != "nt",
+                                            **_hidden_console())
         except BaseException:
             self.close()
             raise
