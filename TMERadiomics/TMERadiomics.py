@@ -31,6 +31,16 @@ from slicer.ScriptedLoadableModule import (
 )
 from slicer.util import VTKObservationMixin
 
+try:  # Slicer 5.8, 5.10 and 5.12 all have it; the module is built for 5.8 and later, but loads anywhere
+    from slicer.i18n import tr as _
+    from slicer.i18n import translate
+except ImportError:  # a Slicer without translations: the English text
+    def _(text: str) -> str:
+        return text
+
+    def translate(context: str, text: str) -> str:
+        return text
+
 MODULE_DIR = Path(__file__).resolve().parent
 DOCS_URL = "https://github.com/TMERadiomics/TMERadiomics/blob/main/docs/slicer.md"
 # The module's own packages: Reload re-imports them so edits to the Logic take effect.
@@ -49,23 +59,23 @@ _libraryOnPath()
 from TMERadiomicsLogic import Cancelled  # noqa: E402
 from TMERadiomicsLogic import TMERadiomicsLogic as _CoreLogic  # noqa: E402
 from TMERadiomicsLogic import dependencies  # noqa: E402
-from TMERadiomicsLogic.resources import bundled_models, model_description, presets  # noqa: E402
+from TMERadiomicsLogic.resources import bundled_models, model_entry, presets  # noqa: E402
 
 
 class TMERadiomics(ScriptedLoadableModule):
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
-        self.parent.title = "TMERadiomics"
-        self.parent.categories = ["Quantification"]
+        self.parent.title = _("TMERadiomics")
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Quantification")]
         self.parent.dependencies = ["Segmentations"]
         self.parent.contributors = ["TMERadiomics developers"]
-        self.parent.helpText = (
+        self.parent.helpText = _(
             "Regions around a contoured breast tumour on DCE-MRI (intratumoral, peritumoral band, ring), "
             "PyRadiomics features with the presets of the two papers, and their published signatures' "
             "scores with a risk-group overlay. Research use only; not for diagnosis. "
-            f'See the <a href="{DOCS_URL}">TMERadiomics Slicer guide</a> for a walk-through.'
-        )
-        self.parent.acknowledgementText = (
+            'See the <a href="{url}">TMERadiomics Slicer guide</a> for a walk-through.'
+        ).format(url=DOCS_URL)
+        self.parent.acknowledgementText = _(
             "Reproduces Qian et al. 2024 (DCE-MRI radiomics of M2 macrophage infiltration in breast cancer) "
             "and Han et al. 2024 (DCE-MRI radiomics of the tumour immune microenvironment in breast cancer). "
             "Features by PyRadiomics (van Griethuysen et al., Cancer Research 2017)."
@@ -80,6 +90,8 @@ class TMERadiomicsParameterNode:
     tumorSegmentId: str = ""
     peritumoralMm: Annotated[float, WithinRange(0.5, 50.0)] = 5.0
     ringMm: Annotated[float, WithinRange(0.5, 20.0)] = 2.0
+    airBelowEnabled: bool = False
+    airBelow: float = 40.0  # applied only when airBelowEnabled (the .ui's checkable spin box)
     preset: str = "qian2024"
     featuresTable: slicer.vtkMRMLTableNode
     scoresTable: slicer.vtkMRMLTableNode
@@ -120,6 +132,9 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.presetComboBox.addItems(presets())
         for path in bundled_models():
             self._addModelItem(path)
+        # What each action button does (the .ui's tooltip); updateButtons adds why it is disabled.
+        self._buttonTips = {button: button.toolTip for button in self._actionButtons()}
+        self.ui.airBelowCheckBox.connect("toggled(bool)", self.ui.airBelowSpinBox.setEnabled)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
 
@@ -168,7 +183,17 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         # The Logic returns the parameter node already wrapped: wrapping it again breaks it.
         self.setParameterNode(self.logic.getParameterNode())
         if not self._parameterNode.inputVolume:
-            self._parameterNode.inputVolume = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
+            self._parameterNode.inputVolume = self._firstDceVolume()
+
+    @staticmethod
+    def _firstDceVolume():
+        """The first scalar volume that is not a label map (the volume selector lists no label maps)."""
+        scene = slicer.mrmlScene
+        for index in range(scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")):
+            node = scene.GetNthNodeByClass(index, "vtkMRMLScalarVolumeNode")
+            if not node.IsA("vtkMRMLLabelMapVolumeNode"):
+                return node
+        return None
 
     def setParameterNode(self, inputParameterNode) -> None:
         if self._parameterNode:
@@ -181,7 +206,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateButtons)
             self.ui.presetComboBox.setCurrentText(self._parameterNode.preset)
             self._restoreSegmentSelection(self._parameterNode)
-            self.ui.studyDatabasePathLineEdit.currentPath = self._parameterNode.studyDatabase
+            self._restoreStudyDatabase(self._parameterNode)
             self.updateButtons()
 
     def _restoreSegmentSelection(self, parameterNode) -> None:
@@ -197,6 +222,14 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.tumorSegmentSelector.setCurrentNode(parameterNode.segmentation)
         if parameterNode.tumorSegmentId:
             self.ui.tumorSegmentSelector.setCurrentSegmentID(parameterNode.tumorSegmentId)
+
+    def _restoreStudyDatabase(self, parameterNode) -> None:
+        """As the segmentation: a parameter node without a study database keeps the path the line edit
+        shows, which is the most recent one of its history (ctkPathLineEdit's settingKey)."""
+        if parameterNode.studyDatabase:
+            self.ui.studyDatabasePathLineEdit.currentPath = parameterNode.studyDatabase
+        else:
+            parameterNode.studyDatabase = self.ui.studyDatabasePathLineEdit.currentPath
 
     def _connectGui(self, parameterNode):
         """Bind the widgets named by ``SlicerParameterName`` in the .ui; returns the tag that disconnects them.
@@ -230,23 +263,52 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.updateButtons()
 
     def onAddModel(self) -> None:
-        folder = qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), "Model bundle folder")
+        folder = qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), _("Model bundle folder"))
         if folder:
             self._addModelItem(Path(folder), checked=True)
             self.updateButtons()  # the item is added checked, so no itemChanged signal refreshes the buttons
 
     def _addModelItem(self, path: Path, checked: bool = False) -> None:
-        item = qt.QListWidgetItem(path.name)
+        """One entry per bundle, named by its calibration; a bundle that cannot score is greyed out (never
+        checked) and its tooltip says why and how to calibrate it, rather than failing on Apply models."""
+        entry = model_entry(path)
+        item = qt.QListWidgetItem(entry.label)
         item.setData(qt.Qt.UserRole, str(path))
-        item.setToolTip(model_description(path))
-        item.setFlags(item.flags() | qt.Qt.ItemIsUserCheckable)
-        item.setCheckState(qt.Qt.Checked if checked else qt.Qt.Unchecked)
+        item.setToolTip(entry.tooltip)
+        flags = item.flags() | qt.Qt.ItemIsUserCheckable
+        item.setFlags(flags if entry.usable else flags & ~qt.Qt.ItemIsEnabled)
+        item.setCheckState(qt.Qt.Checked if checked and entry.usable else qt.Qt.Unchecked)
         self.ui.modelsListWidget.addItem(item)
 
     def _checkedModels(self) -> list:
         widget = self.ui.modelsListWidget
         return [widget.item(i).data(qt.Qt.UserRole) for i in range(widget.count)
-                if widget.item(i).checkState() == qt.Qt.Checked]
+                if widget.item(i).checkState() == qt.Qt.Checked and widget.item(i).flags() & qt.Qt.ItemIsEnabled]
+
+    def _airBelow(self):
+        """The air threshold for the Logic's ``airBelow``: the spin box's value when its box is checked."""
+        node = self._parameterNode
+        return node.airBelow if node.airBelowEnabled else None
+
+    def _actionButtons(self) -> list:
+        return [self.ui.generateRegionsButton, self.ui.computeFeaturesButton, self.ui.applyModelsButton,
+                self.ui.runAllButton, self.ui.saveSessionButton, self.ui.computeIccButton]
+
+    def _showBlocked(self, reasons: dict) -> list:
+        """Enable each button or give its tooltip the reason; returns the panel's prompts, one per reason.
+
+        Several actions wait for the same input ("Select a DCE volume."): that
+        prompt is shown once, on its own; a reason only one action has is
+        prefixed with the action's name.
+        """
+        buttonsOf = {}
+        for button, reason in reasons.items():
+            button.enabled = reason is None
+            tip = self._buttonTips.get(button, "")
+            button.toolTip = f"{tip}\n{reason}".strip() if reason else tip
+            if reason:
+                buttonsOf.setdefault(reason, []).append(button.text)
+        return [reason if len(names) > 1 else f"{names[0]}: {reason}" for reason, names in buttonsOf.items()]
 
     def _inputs(self) -> dict:
         """The volume at the selected phase, the segmentation and the tumour segment (ValueError if no such phase)."""
@@ -274,22 +336,21 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.applyModelsButton: self.logic.modelsBlocker(node.featuresTable, self._checkedModels()),
         }
         reasons[self.ui.runAllButton] = reasons[self.ui.generateRegionsButton]
-        for button, reason in reasons.items():
-            button.enabled = reason is None
-            button.toolTip = reason or ""
-        shown = [f"{b.text}: {r}" for b, r in reasons.items() if r]
+        shown = self._showBlocked(reasons)
         missing = dependencies.missing_all()
         if missing:
-            shown.append("Missing Python packages: " + dependencies.describe(missing))
+            shown.append(_("Missing Python packages: {packages}").format(packages=dependencies.describe(missing)))
         self.ui.blockedReasonLabel.text = "\n".join(shown)
+        self.ui.blockedReasonLabel.visible = bool(shown)
         self.ui.installDependenciesButton.visible = bool(missing)
-        self.ui.summaryLabel.text = self.logic.summaryText() or "No scores yet."
+        self.ui.summaryLabel.text = self.logic.summaryText() or _("No scores yet.")
         self._updateStudyButtons(segmentation)
 
     def _updatePhaseRange(self, volume) -> None:
-        """The phase spin box offers the phases the volume has; a one-phase volume has nothing to choose."""
+        """The phase spin box offers the phases the volume has; a 3-D volume has none to choose, so the
+        control is hidden rather than greyed out with a number that means nothing."""
         count = self.logic.phaseCount(volume)
-        self.ui.phaseSpinBox.enabled = count > 1
+        self.ui.phaseLabel.visible = self.ui.phaseSpinBox.visible = count > 1
         if count > 1:
             self.ui.phaseSpinBox.maximum = count - 1
 
@@ -302,10 +363,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 node.studyDatabase, node.caseId, node.reader, node.session),
             self.ui.computeIccButton: self.logic.iccBlocker(node.studyDatabase),
         }
-        for button, reason in reasons.items():
-            button.enabled = reason is None
-            button.toolTip = reason or ""
-        shown = [f"{b.text}: {r}" for b, r in reasons.items() if r]
+        shown = self._showBlocked(reasons)
         self.ui.reproducibilityStatusLabel.text = "\n".join([self._studyMessage, *shown]).strip()
 
     # ---- actions -------------------------------------------------------
@@ -347,9 +405,9 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             inputs = self._inputs()
             self.logic.generateRegions(inputs["volume"], inputs["segmentation"], inputs["tumour"],
                                        self._parameterNode.peritumoralMm, self._parameterNode.ringMm,
-                                       self._exclusions(), progress=progress)
+                                       self._exclusions(), airBelow=self._airBelow(), progress=progress)
 
-        self._run("Generate regions", work)
+        self._run(_("Generate regions"), work)
 
     def onComputeFeatures(self) -> None:
         def work(progress) -> None:
@@ -378,7 +436,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         slicer.app.applicationLogic().PropagateTableSelection()
 
     def onApplyModels(self) -> None:
-        self._run("Apply models", lambda progress: self._showScores(self.logic.applyModels(
+        self._run(_("Apply models"), lambda progress: self._showScores(self.logic.applyModels(
             self._parameterNode.featuresTable, self._checkedModels(), self.ui.tumorSegmentSelector.currentNode(),
             progress=progress)))
 
@@ -395,7 +453,8 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             _, features, scores = self.logic.runAll(
                 inputs["volume"], inputs["segmentation"], inputs["tumour"], self._parameterNode.preset,
                 self._checkedModels(), peritumoralMm=self._parameterNode.peritumoralMm,
-                ringMm=self._parameterNode.ringMm, exclusionSegmentIds=self._exclusions(), progress=progress)
+                ringMm=self._parameterNode.ringMm, exclusionSegmentIds=self._exclusions(),
+                airBelow=self._airBelow(), progress=progress)
             self._showFeatures(features)
             if scores is not None:
                 self._showScores(scores)
@@ -407,6 +466,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         def remembered(progress) -> None:
             try:
                 self._studyMessage = work(progress)
+                self.ui.studyDatabasePathLineEdit.addCurrentPathToHistory()  # the path was used: keep it
             except ValueError as error:
                 self._studyMessage = f"{title} failed: {error}"
                 raise
@@ -427,7 +487,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 node.reader, node.session, replace=node.replaceSession, peritumoralMm=node.peritumoralMm,
                 ringMm=node.ringMm).message()
 
-        self._runStudy("Save segmentation to session", work)
+        self._runStudy(_("Save segmentation to session"), work)
 
     def onComputeIcc(self) -> None:
         node = self._parameterNode
@@ -451,14 +511,13 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             return
         lines, noDepsLines = dependencies.to_install(missing)
         if not slicer.util.confirmOkCancelDisplay(
-            "TMERadiomics needs these Python packages, which this Slicer does not have:\n\n"
-            + "\n".join([*lines, *noDepsLines])
-            + "\n\nInstall them now? This downloads from PyPI and may take a few minutes. Slicer's own numpy, "
-            "scipy and SimpleITK are kept as they are.",
-            windowTitle="TMERadiomics - Install Python packages",
+            _("TMERadiomics needs these Python packages, which this Slicer does not have:\n\n{packages}\n\n"
+              "Install them now? This downloads from PyPI and may take a few minutes. Slicer's own numpy, "
+              "scipy and SimpleITK are kept as they are.").format(packages="\n".join([*lines, *noDepsLines])),
+            windowTitle=_("TMERadiomics - Install Python packages"),
         ):
             return
-        with slicer.util.tryWithErrorDisplay("Installing Python packages failed.", waitCursor=True):
+        with slicer.util.tryWithErrorDisplay(_("Installing Python packages failed."), waitCursor=True):
             self.logic.installPackages(lines, noDepsLines)
         self.updateButtons()
 
