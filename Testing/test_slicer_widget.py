@@ -507,6 +507,36 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     assert reopened._parameterNode.studyDatabase == str(database)
 
 
+# ---- the self-test, as ctest runs it ------------------------------------------------------
+
+
+def run_self_test(rig):
+    """What slicer.testing.runUnitTest does for slicer_add_python_unittest: the module's TestCase methods."""
+    import time
+    import unittest
+
+    module = rig.load_module() if getattr(rig, "module", None) is None else rig.module
+    suite = unittest.TestLoader().loadTestsFromTestCase(module.TMERadiomicsTest)
+    started = time.process_time()
+    result = unittest.TextTestRunner(stream=open(os.devnull, "w"), verbosity=0).run(suite)
+    return result, time.process_time() - started
+
+
+def test_self_test_checks_regions_on_a_build_machine(bare):
+    """A build machine has Slicer's packages only: regions are still checked, only features skip."""
+    result, cpu = run_self_test(bare)
+    assert result.testsRun == 2 and not result.failures and not result.errors, result.failures + result.errors
+    assert [test.id().rsplit(".", 1)[-1] for test, _ in result.skipped] == ["test_TMERadiomics_features"]
+    assert cpu < 15.0, f"{cpu:.1f} s of CPU"
+
+
+def test_self_test_passes_with_the_panels_packages(equipped):
+    result, cpu = run_self_test(equipped)
+    assert result.testsRun == 2 and not result.failures and not result.errors and not result.skipped, (
+        result.failures + result.errors + result.skipped)
+    assert cpu < 15.0, f"{cpu:.1f} s of CPU"
+
+
 # ---- the rig rejects broken modules ---------------------------------------------------------
 
 
