@@ -15,11 +15,14 @@ MODULE_FILE = ROOT / "TMERadiomics" / "TMERadiomics.py"
 # The class each widget must have for the calls the Widget makes on it.
 EXPECTED = {
     "inputVolumeSelector": "qMRMLNodeComboBox",
+    "phaseLabel": "QLabel",
     "phaseSpinBox": "QSpinBox",
     "tumorSegmentSelector": "qMRMLSegmentSelectorWidget",
     "exclusionSegmentSelector": "qMRMLSegmentSelectorWidget",
     "peritumoralMmSpinBox": "QDoubleSpinBox",
     "ringMmSpinBox": "QDoubleSpinBox",
+    "airBelowCheckBox": "QCheckBox",
+    "airBelowSpinBox": "QDoubleSpinBox",
     "presetComboBox": "QComboBox",
     "modelsListWidget": "QListWidget",
     "addModelButton": "QPushButton",
@@ -229,3 +232,23 @@ def test_no_logic_switches_the_layout():
                        if "layoutManager" in text or "setLayout" in text or "GetLayoutWithTable" in text)
     assert offending == []
     assert "GetLayoutWithTable" in ast.unparse(classes["TMERadiomicsWidget"])
+
+
+# What a user sets or clicks in the panel; each must say what it does when hovered.
+INPUT_CLASSES = {"QSpinBox", "QDoubleSpinBox", "QComboBox", "QLineEdit", "QCheckBox", "QListWidget", "QPushButton",
+                 "qMRMLNodeComboBox", "qMRMLSegmentSelectorWidget", "ctkPathLineEdit"}
+
+
+def test_every_input_has_a_tooltip():
+    missing = []
+    for widget in ET.parse(UI_FILE).iter("widget"):
+        if widget.get("class") in INPUT_CLASSES:
+            tip = widget.find("property[@name='toolTip']/string")
+            if tip is None or not (tip.text or "").strip():
+                missing.append(widget.get("name"))
+    assert missing == []
+
+
+def test_the_ring_is_labelled_as_a_half_width():
+    labels = {w.get("name"): w.findtext("property[@name='text']/string") for w in ET.parse(UI_FILE).iter("widget")}
+    assert "half-width" in labels["ringMmLabel"] and "+/-" in labels["ringMmLabel"]

@@ -134,7 +134,8 @@ def test_setup_in_a_bare_slicer_reports_missing_packages(bare):
         p.stem for p in (REPO / "Resources" / "Presets").glob("*.yaml"))
     assert ui.presetComboBox.currentText == "qian2024"
     models = [ui.modelsListWidget.item(i).text() for i in range(ui.modelsListWidget.count)]
-    assert models == sorted(p.parent.name for p in (REPO / "Resources" / "Models").glob("*/manifest.json"))
+    assert models == [f"{p.parent.name} (uncalibrated, published)"
+                      for p in sorted((REPO / "Resources" / "Models").glob("*/manifest.json"))]
     text = ui.blockedReasonLabel.text
     missing_line = [line for line in text.splitlines() if line.startswith("Missing Python packages")]
     assert len(missing_line) == 1
@@ -233,6 +234,105 @@ def test_opening_the_panel_keeps_the_segmentation_the_selector_shows(bare):
     assert widget._parameterNode.segmentation is reopened["segmentation"]
 
 
+def test_label_maps_are_not_offered_as_dce_volumes(bare):
+    """qMRMLNodeComboBox lists subclasses of its nodeTypes: a label map is a vtkMRMLScalarVolumeNode."""
+    scene = bare.slicer.mrmlScene
+    bare.load_module()
+    labels = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "tumour-label")  # loaded before the DCE volume
+    case = add_case(bare)
+    widget, ui = open_panel(bare)
+    listed = [ui.inputVolumeSelector.nodeFromIndex(i) for i in range(ui.inputVolumeSelector.nodeCount())]
+    assert labels not in listed and case["volume"] in listed
+    assert ui.inputVolumeSelector.currentNode() is case["volume"]
+    assert widget._parameterNode.inputVolume is case["volume"]
+
+
+def test_each_missing_input_is_prompted_once(bare):
+    widget, ui = open_panel(bare)  # an empty scene: no volume, no segmentation
+    lines = ui.blockedReasonLabel.text.splitlines()
+    prompts = [line for line in lines if not line.startswith("Missing Python packages")]
+    assert prompts == ["Select a DCE volume.", "Apply models: Compute features first."]
+    assert sum("Select a DCE volume." in line for line in lines) == 1
+    # Each disabled button still says what it does, and why it waits.
+    assert ui.generateRegionsButton.toolTip.splitlines() == [
+        "Build the intratumoral, peritumoral and ring segments around the tumour segment", "Select a DCE volume."]
+    case = add_case(bare)
+    ui.inputVolumeSelector.setCurrentNode(case["volume"])
+    ui.tumorSegmentSelector.setCurrentNode(case["segmentation"])
+    ui.tumorSegmentSelector.setCurrentSegmentID(case["ids"]["Tumour"])
+    prompts = [line for line in ui.blockedReasonLabel.text.splitlines()
+               if not line.startswith("Missing Python packages")]
+    assert prompts == ["Compute features: Generate regions first.", "Apply models: Compute features first."]
+    assert ui.generateRegionsButton.enabled
+    assert ui.generateRegionsButton.toolTip == (
+        "Build the intratumoral, peritumoral and ring segments around the tumour segment")
+
+
+def test_the_air_threshold_reaches_generate_regions(bare):
+    from vtk.util import numpy_support
+
+    from TMERadiomicsLib import regions
+
+    case = add_case(bare)
+    widget, ui = open_panel(bare)
+    select_case(ui, case)
+    assert not ui.airBelowSpinBox.enabled, "the threshold applies only once its box is checked"
+    ui.airBelowCheckBox.checked = True
+    assert ui.airBelowSpinBox.enabled and widget._parameterNode.airBelowEnabled
+    # A threshold at the image's median removes band voxels (the phantom's air lies away from the tumour).
+    threshold = round(float(np.median(__import__("SimpleITK").GetArrayFromImage(case["image"]))), 1)  # 1 decimal
+    ui.airBelowSpinBox.value = threshold
+    assert widget._parameterNode.airBelow == threshold
+    ui.generateRegionsButton.click()
+    assert bare.dialogs == [] and bare.slot_errors == []
+    expected = regions.build(case["tumour"], case["image"], exclusions=[case["vessels"]], air_below=threshold)
+    unfiltered = regions.build(case["tumour"], case["image"], exclusions=[case["vessels"]])
+    assert expected.summary["peritumoral"].voxels < unfiltered.summary["peritumoral"].voxels
+    from TMERadiomicsLogic import segments
+
+    ids = widget.logic.regionSegmentIds(case["segmentation"], case["volume"])
+    for segment_id, name in zip(ids, ("intratumoral", "peritumoral", "ring")):
+        labelmap = segments.segment_labelmap(case["segmentation"], segment_id)
+        voxels = int(numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars()).astype(bool).sum())
+        assert voxels == expected.summary[name].voxels, name
+
+
+def test_panel_text_goes_through_slicers_translation(bare, monkeypatch):
+    """Strings pass through slicer.i18n.tr (app.translate), as Slicer 5.12's module template does."""
+    monkeypatch.setattr(type(bare.slicer.app), "translate", lambda self, context, text: f"[fr] {text}")
+    widget, ui = open_panel(bare)
+    assert bare.moduleParent.title == "[fr] TMERadiomics"
+    assert ui.summaryLabel.text == "[fr] No scores yet."
+    assert any(line.startswith("[fr] Missing Python packages: ") for line in ui.blockedReasonLabel.text.splitlines())
+
+
+def test_a_calibrated_copy_is_listed_apart_from_the_published_bundle(equipped, tmp_path):
+    """The library's own calibrate on a generated cohort; the copy names its cohort and can be checked."""
+    import pandas as pd
+
+    from TMERadiomicsLib.models import bundled_model, calibrate, load_bundle
+    from TMERadiomicsLib.models.tables import read_table
+
+    published = load_bundle(bundled_model("qian2024-combined"))
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({name: rng.normal(size=12) for name in published.required_features})
+    frame.insert(0, "case_id", [f"ref-{i}" for i in range(12)])
+    frame.insert(1, "preset_sha256", published.manifest.preset["sha256"])
+    frame.to_csv(tmp_path / "reference-cohort.csv", index=False)
+    folder = calibrate(published, read_table(tmp_path / "reference-cohort.csv")).save(tmp_path / "calibrated")
+    widget, ui = open_panel(equipped)
+    answer(str(folder))
+    ui.addModelButton.click()
+    labels = [ui.modelsListWidget.item(i).text() for i in range(ui.modelsListWidget.count)]
+    added = ui.modelsListWidget.item(ui.modelsListWidget.count - 1)
+    import datetime
+
+    assert added.text() == f"qian2024-combined (calibrated on reference-cohort.csv, n=12, {datetime.date.today()})"
+    assert "qian2024-combined (uncalibrated, published)" in labels and len(set(labels)) == len(labels)
+    assert added.flags() & equipped.qt.Qt.ItemIsEnabled and added.checkState() == equipped.qt.Qt.Checked
+    assert widget._checkedModels() == [str(folder)]
+
+
 def test_phase_range_follows_the_volume(bare):
     from vtk.util import numpy_support
 
@@ -250,9 +350,11 @@ def test_phase_range_follows_the_volume(bare):
     widget, ui = open_panel(bare)
 
     ui.inputVolumeSelector.setCurrentNode(case["volume"])
-    assert not ui.phaseSpinBox.enabled, "a one-phase volume has no phase to choose"
+    # A 3-D volume has no phase to choose: the control is hidden, not greyed out showing "2".
+    assert not ui.phaseSpinBox.visible and not ui.phaseLabel.visible
     ui.inputVolumeSelector.setCurrentNode(multi)
-    assert ui.phaseSpinBox.enabled and ui.phaseSpinBox.maximum == 2
+    assert ui.phaseSpinBox.visible and ui.phaseLabel.visible and ui.phaseSpinBox.enabled
+    assert ui.phaseSpinBox.maximum == 2
     ui.phaseSpinBox.value = 7
     assert ui.phaseSpinBox.value == 2 and widget._parameterNode.phase == 2
     with pytest.raises(ValueError):
@@ -352,26 +454,24 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     assert float(frame.loc["original_shape_VoxelVolume", "Intratumoral"]) == pytest.approx(
         case["tumour_voxels"] * case["voxel_volume"])
 
-    # The bundled signatures are uncalibrated: Apply models refuses in a dialog and adds nothing.
+    # The bundled signatures are uncalibrated: added, such a bundle is listed greyed out and unchecked,
+    # named as uncalibrated, and its tooltip says how to calibrate it; Apply models stays disabled.
     bundled = REPO / "Resources" / "Models" / "qian2024-combined"
     answer(str(bundled))
     ui.addModelButton.click()  # "Add model bundle folder...": the folder dialog answers this path
     added = ui.modelsListWidget.item(ui.modelsListWidget.count - 1)
     assert added.data(equipped.qt.Qt.UserRole) == str(bundled)
-    assert added.checkState() == equipped.qt.Qt.Checked
-    assert ui.applyModelsButton.enabled, ui.applyModelsButton.toolTip
-    before = scene_state(equipped, segmentation)
-    ui.applyModelsButton.click()
-    assert scene_state(equipped, segmentation) == before
-    assert [d["class"] for d in equipped.dialogs] == ["QFileDialog", "QMessageBox"]
-    assert "Apply models failed" in equipped.dialogs[-1]["text"] and "calibrat" in equipped.dialogs[-1]["text"]
-    assert ui.scoresTableSelector.currentNode() is None
-    assert len(equipped.slot_errors) == 1  # re-raised after the dialog, as Slicer prints it to its console
-    added.setCheckState(equipped.qt.Qt.Unchecked)
+    assert added.text() == "qian2024-combined (uncalibrated, published)"
+    assert not added.flags() & equipped.qt.Qt.ItemIsEnabled
+    assert added.checkState() == equipped.qt.Qt.Unchecked
+    assert "tmeradiomics calibrate qian2024-combined" in added.toolTip()
+    assert not ui.applyModelsButton.enabled
+    assert "Select at least one model." in ui.applyModelsButton.toolTip
+    assert [d["class"] for d in equipped.dialogs] == ["QFileDialog"] and equipped.slot_errors == []
 
     ui.runAllButton.click()  # regions and features again (no model checked)
     equipped.run_events_until(lambda: widget._running is None)  # it runs in a worker process
-    assert len(equipped.dialogs) == 2 and len(equipped.slot_errors) == 1, equipped.dialogs[-1]
+    assert len(equipped.dialogs) == 1 and equipped.slot_errors == [], equipped.dialogs[-1]
     seg = segmentation.GetSegmentation()
     new = [seg.GetNthSegmentID(i) for i in range(5, seg.GetNumberOfSegments())]
     assert [segments.segment_region(segmentation, i) for i in new] == ["intratumoral", "peritumoral", "ring"]
@@ -387,16 +487,57 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     ui.sessionLineEdit.text = "R1-week0"
     assert ui.saveSessionButton.enabled, ui.saveSessionButton.toolTip
     ui.saveSessionButton.click()
-    assert len(equipped.dialogs) == 2 and len(equipped.slot_errors) == 1, equipped.dialogs[-1]
+    assert len(equipped.dialogs) == 1 and equipped.slot_errors == [], equipped.dialogs[-1]
     assert database.is_file() and "case-3" in ui.reproducibilityStatusLabel.text
+    # The path was used, so it joins the line edit's history (QSettings under its settingKey).
+    history = equipped.qt.QSettings().value("ctkPathLineEdit/TMERadiomicsStudyDatabase")
+    assert ([history] if isinstance(history, str) else list(history)) == [str(database)]
     assert ui.computeIccButton.enabled, ui.computeIccButton.toolTip
     before = scene_state(equipped, segmentation)
     ui.computeIccButton.click()  # one reader, one session: no ICC can be computed
     equipped.run_events_until(lambda: widget._running is None)  # it runs in a worker process
     assert scene_state(equipped, segmentation) == before
-    assert len(equipped.dialogs) == 3 and "Compute ICC failed" in equipped.dialogs[-1]["text"]
-    assert len(equipped.slot_errors) == 2
+    assert len(equipped.dialogs) == 2 and "Compute ICC failed" in equipped.dialogs[-1]["text"]
+    assert len(equipped.slot_errors) == 1
     assert "Compute ICC failed" in ui.reproducibilityStatusLabel.text
+
+    equipped.close_scene()  # the next case: the study database is still offered
+    assert widget._parameterNode.studyDatabase == str(database)
+    equipped.exit()
+    reopened = equipped.create_widget()  # the next Slicer session: the line edit reads its history
+    equipped.enter()
+    assert reopened.ui.studyDatabasePathLineEdit.currentPath == str(database)
+    assert reopened._parameterNode.studyDatabase == str(database)
+
+
+# ---- the self-test, as ctest runs it ------------------------------------------------------
+
+
+def run_self_test(rig):
+    """What slicer.testing.runUnitTest does for slicer_add_python_unittest: the module's TestCase methods."""
+    import time
+    import unittest
+
+    module = rig.load_module() if getattr(rig, "module", None) is None else rig.module
+    suite = unittest.TestLoader().loadTestsFromTestCase(module.TMERadiomicsTest)
+    started = time.process_time()
+    result = unittest.TextTestRunner(stream=open(os.devnull, "w"), verbosity=0).run(suite)
+    return result, time.process_time() - started
+
+
+def test_self_test_checks_regions_on_a_build_machine(bare):
+    """A build machine has Slicer's packages only: regions are still checked, only features skip."""
+    result, cpu = run_self_test(bare)
+    assert result.testsRun == 2 and not result.failures and not result.errors, result.failures + result.errors
+    assert [test.id().rsplit(".", 1)[-1] for test, _ in result.skipped] == ["test_TMERadiomics_features"]
+    assert cpu < 15.0, f"{cpu:.1f} s of CPU"
+
+
+def test_self_test_passes_with_the_panels_packages(equipped):
+    result, cpu = run_self_test(equipped)
+    assert result.testsRun == 2 and not result.failures and not result.errors and not result.skipped, (
+        result.failures + result.errors + result.skipped)
+    assert cpu < 15.0, f"{cpu:.1f} s of CPU"
 
 
 # ---- the rig rejects broken modules ---------------------------------------------------------

@@ -14,6 +14,8 @@ open in a Slicer that has none of them.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
@@ -40,14 +42,53 @@ def bundled_models() -> list[Path]:
     return sorted(path.parent for path in folder.glob("*/manifest.json"))
 
 
-def model_description(folder: Path) -> str:
-    """One line for a model's tooltip from its manifest: name, score, calibration state."""
+@dataclass(frozen=True)
+class ModelEntry:
+    """How the panel lists one model bundle: its label, its tooltip, and whether it can be applied."""
+
+    folder: Path
+    label: str  # e.g. "qian2024-combined (uncalibrated, published)"
+    tooltip: str
+    usable: bool  # False: shown greyed out, with the reason in the tooltip
+
+
+CALIBRATE_HINT = ("To use it, calibrate a copy on a reference cohort's features:\n"
+                  "  tmeradiomics calibrate {name} COHORT_FEATURES.csv --out FOLDER\n"
+                  "then add FOLDER with 'Add model bundle folder...'.")
+
+
+def model_entry(folder: Path) -> ModelEntry:
+    """The list entry of the bundle in ``folder``, from its ``manifest.json`` alone (read with ``json``).
+
+    As ``Manifest.calibrated``: a published signature whose normalisation is
+    ``not-published`` has neither its cohort's means and sds nor a threshold,
+    so it cannot give risk groups until ``tmeradiomics calibrate`` has been run
+    on a reference cohort. A calibrated copy names that cohort, so the two
+    entries can be told apart.
+    """
+    folder = Path(folder)
+    path = folder / "manifest.json"
     try:
-        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
     except (OSError, ValueError) as error:
-        return f"{folder}: unreadable manifest.json ({error})"
-    # As Manifest.calibrated: published signatures without their cohort's means and sd are marked so.
+        return ModelEntry(folder, f"{folder.name} (unreadable)", f"{path}: unreadable manifest.json ({error})", False)
+    name = str(manifest.get("name") or folder.name)
+    score = manifest.get("score", "score")
     normalisation = manifest.get("normalisation") or {}
-    calibrated = ("needs calibration on a reference cohort" if normalisation.get("status") == "not-published"
-                  else "calibrated")
-    return f"{manifest.get('name', Path(folder).name)} ({manifest.get('score', 'score')}, {calibrated}): {folder}"
+    status = normalisation.get("status")
+    if status == "not-published":
+        return ModelEntry(folder, f"{name} (uncalibrated, published)",
+                          f"{name} ({score}): published coefficients without the cohort's feature means and sds, "
+                          f"so it gives no risk groups yet.\n{CALIBRATE_HINT.format(name=name)}\n{folder}", False)
+    if status == "calibrated":
+        cohort = normalisation.get("cohort_file") or "a reference cohort"
+        size = normalisation.get("cohort_size")
+        saved = date.fromtimestamp(path.stat().st_mtime).isoformat()
+        where = f"{cohort}, n={size}" if size else cohort
+        return ModelEntry(folder, f"{name} (calibrated on {where}, {saved})",
+                          f"{name} ({score}): calibrated on {where}; bundle saved {saved}. Risk groups are relative "
+                          f"to that cohort.\n{folder}", True)
+    return ModelEntry(folder, f"{name} (trained)",
+                      f"{name} ({score}): carries its training cohort's statistics.\n{folder}", True)
