@@ -101,7 +101,9 @@ def latency_run(rig, widget) -> dict:
     gaps = [(b - a, b) for a, b in zip(ticks, ticks[1:])]
     ended = child_done[0] if child_done else ticks[-1]
     during = [g for g, at in gaps[1:] if at <= ended]  # while the child extracts
-    return {"compute_features_wall_s": round(total_s, 2), "start_on_gui_thread_s": round(start_s, 3),
+    table = widget.ui.featuresTableSelector.currentNode()
+    return {"features_table": table.GetName() if table is not None else None,  # names the preset used
+            "compute_features_wall_s": round(total_s, 2), "start_on_gui_thread_s": round(start_s, 3),
             "ticks": len(ticks), "max_tick_gap_ms": round(1000 * max(g for g, _ in gaps), 1),
             "max_tick_gap_during_extraction_ms": round(1000 * max(during, default=float("nan")), 1),
             # from the child's exit (seen by the benchmark's loop) to the table in the scene: <= one 50 ms
