@@ -19,11 +19,12 @@ in its own environment under ``~/.cache/tmeradiomics/compat/`` (or
 (``PYENV_VERSION=3.9.18 python3.9``, ``PYENV_VERSION=3.12.1 python3.12``;
 ``TMERADIOMICS_PYTHON3_9`` / ``TMERADIOMICS_PYTHON3_12`` name another one):
 
-- ``bare-5.8`` / ``bare-5.12``: only what Slicer 5.8.1 (Python 3.9) and
-  5.12.3 (Python 3.12) ship, plus PyRadiomics as SlicerRadiomics ships it
-  (``Testing/slicer_rig/requirements-slicer-*.txt``): the module loads and its
-  panel sets up without pandas, scikit-learn, PyYAML or skops.
-- ``lib-3.9`` / ``lib-3.12``: the library with Slicer's numpy and scipy, its
+- ``bare-5.8`` / ``bare-5.10`` / ``bare-5.12``: only what Slicer 5.8.1 (Python
+  3.9), 5.10.0 and 5.12.3 (Python 3.12) ship, plus PyRadiomics as SlicerRadiomics
+  ships it (``Testing/slicer_rig/requirements-slicer-*.txt``): the module loads
+  and its panel sets up without pandas, scikit-learn, PyYAML or skops.
+- ``lib-3.9`` / ``lib-5.10`` / ``lib-3.12``: the library with Slicer's numpy and
+  scipy (5.8.1's; 5.10.0's numpy 2.0.2 and scipy 1.13.1; 5.12.3's), its
   version-sensitive tests; on 3.12 also the Logic and Widget tests on slicer-core.
 """
 
@@ -59,7 +60,8 @@ LIBRARY_TESTS = [
     "Testing/test_segfile.py", "Testing/test_lasso_sparsity.py",
 ]
 SLICER_TESTS = ["Testing/test_slicer_logic.py", "Testing/test_slicer_widget.py", "Testing/test_slicer_batch.py",
-                "Testing/test_slicer_lesions.py", "Testing/test_slicer_grids.py", "Testing/test_slicer_colours.py"]
+                "Testing/test_slicer_lesions.py", "Testing/test_slicer_grids.py", "Testing/test_slicer_colours.py",
+                "Testing/test_slicer_worker.py", "Testing/test_slicer_widget_runs.py"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,9 @@ JOBS = (
     Job("bare-5.8", "3.9.18", ("-r", "requirements-slicer-5.8.1.txt"), "constraints-slicer-5.8.1.txt",
         ("Testing/test_slicer_bare.py",), "v5.8.1"),
     Job("lib-3.9", "3.9.18", PROJECT, "constraints-slicer-5.8.1.txt", tuple(LIBRARY_TESTS)),
+    Job("bare-5.10", "3.12.1", ("-r", "requirements-slicer-5.10.0.txt"), "constraints-slicer-5.10.0.txt",
+        ("Testing/test_slicer_bare.py",), "v5.10.0"),
+    Job("lib-5.10", "3.12.1", PROJECT, "constraints-slicer-5.10.0.txt", tuple(LIBRARY_TESTS + SLICER_TESTS)),
     Job("bare-5.12", "3.12.1", ("-r", "requirements-slicer-5.12.3.txt"), "constraints-slicer-5.12.3.txt",
         ("Testing/test_slicer_bare.py",), "v5.12.3"),
     Job("lib-3.12", "3.12.1", PROJECT, "constraints-slicer-5.12.3.txt",

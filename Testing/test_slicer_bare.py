@@ -1,6 +1,6 @@
 """A bare Slicer's Python: what the module needs to load, and nothing Slicer does not ship.
 
-Runs in ``tasks.py``'s ``bare-5.8`` (Python 3.9) and ``bare-5.12`` (Python 3.12)
+Runs in ``tasks.py``'s ``bare-5.8`` (Python 3.9), ``bare-5.10`` and ``bare-5.12`` (Python 3.12)
 environments, which hold only what that Slicer ships (numpy, scipy, SimpleITK,
 vtk at the versions of ../shared/slicer/README.md), PyRadiomics as
 SlicerRadiomics ships it, and the rig; ``TMERADIOMICS_BARE_SLICER`` names the
@@ -31,10 +31,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 TAG = os.environ.get("TMERADIOMICS_BARE_SLICER", "")
 if not TAG:
-    pytest.skip("runs in tasks.py's bare-5.8 / bare-5.12 jobs (TMERADIOMICS_BARE_SLICER unset)",
+    pytest.skip("runs in tasks.py's bare-5.8 / bare-5.10 / bare-5.12 jobs (TMERADIOMICS_BARE_SLICER unset)",
                 allow_module_level=True)
 
-PYTHON = {"v5.8.1": (3, 9), "v5.12.3": (3, 12)}[TAG]
+PYTHON = {"v5.8.1": (3, 9), "v5.10.0": (3, 12), "v5.12.3": (3, 12)}[TAG]
 CONSTRAINTS = REPO / "Testing" / "slicer_rig" / f"constraints-slicer-{TAG[1:]}.txt"
 ABSENT = ("pandas", "scikit-learn", "PyYAML", "skops")
 
@@ -152,5 +152,29 @@ def test_panel_sets_up_in_a_bare_slicer():
         assert ui.installDependenciesButton.visible
         assert ui.presetComboBox.currentText == "qian2024"
         assert rig.dialogs == [] and rig.slot_errors == []
+    finally:
+        rig.uninstall()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="slicer-core has no Python 3.9 wheel: no MRML scene here")
+def test_self_test_checks_regions_here_and_skips_only_features():
+    """What ctest runs on a build machine, which has this bare Slicer's packages."""
+    import unittest
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(REPO / "Testing"))
+    from slicer_rig import runtime
+
+    rig = runtime.install(TAG)
+    try:
+        module = rig.load_module()
+        result = unittest.TextTestRunner(stream=open(os.devnull, "w")).run(
+            unittest.TestLoader().loadTestsFromTestCase(module.TMERadiomicsTest))
+        assert result.testsRun == 2 and not result.failures and not result.errors, result.failures + result.errors
+        assert [test.id().rsplit(".", 1)[-1] for test, _ in result.skipped] == ["test_TMERadiomics_features"]
+        # Slicer 5.12 added slicer.packaging (pip_ensure); 5.8 and 5.10 install through slicer.util.pip_install.
+        assert importlib.util.find_spec("slicer.packaging") is not None if TAG == "v5.12.3" else True
+        if TAG == "v5.10.0":
+            assert importlib.util.find_spec("slicer.packaging") is None
     finally:
         rig.uninstall()

@@ -55,7 +55,7 @@ def test_every_listed_file_exists():
 
 @pytest.mark.parametrize("required", [
     "TMERadiomics/TMERadiomics.py",
-    "Resources/UI/TMERadiomics.ui",
+    "TMERadiomics/Resources/UI/TMERadiomics.ui",
     "TMERadiomics/Resources/Icons/TMERadiomics.png",
     "Resources/Presets/qian2024.yaml",
     "Resources/Models/qian2024-combined/manifest.json",
@@ -140,3 +140,46 @@ def test_an_omission_is_caught(tmp_path):
         (tmp_path / name).write_text("")
     omitted = {str(p.relative_to(tmp_path.resolve())) for p in files_on_disk(tmp_path) - listed_paths(tmp_path)}
     assert omitted == {"TMERadiomicsLib/b.py", "Resources/Presets/p.yaml", "TMERadiomics/Logic/x.json"}
+
+
+def logic_import_graph(folder: Path = MODULE / "TMERadiomicsLogic") -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, at module level or inside a function."""
+    import ast
+
+    names = {path.stem for path in folder.glob("*.py")}
+    graph = {}
+    for path in folder.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found |= {node.module} if node.module else {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("TMERadiomicsLogic."):
+                found.add(node.module.split(".")[1])
+        graph[path.stem] = {name.split(".")[0] for name in found} & names
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found, done = [], set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            found.append(path[path.index(name):] + [name])
+            return
+        if name in done:
+            return
+        for imported in sorted(graph.get(name, ())):
+            visit(imported, path + [name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    return found
+
+
+def test_the_logic_package_has_no_import_cycle():
+    """logic.py and reproducibility.py imported each other (reproducibility's ICC took logic's quietRadiomics)."""
+    graph = logic_import_graph()
+    assert "reproducibility" in graph["logic"] and "logic" not in graph["reproducibility"]
+    assert cycles(graph) == []
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]  # the check can fail

@@ -9,17 +9,20 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-UI_FILE = ROOT / "Resources" / "UI" / "TMERadiomics.ui"
+UI_FILE = ROOT / "TMERadiomics" / "Resources" / "UI" / "TMERadiomics.ui"
 MODULE_FILE = ROOT / "TMERadiomics" / "TMERadiomics.py"
 
 # The class each widget must have for the calls the Widget makes on it.
 EXPECTED = {
     "inputVolumeSelector": "qMRMLNodeComboBox",
+    "phaseLabel": "QLabel",
     "phaseSpinBox": "QSpinBox",
     "tumorSegmentSelector": "qMRMLSegmentSelectorWidget",
     "exclusionSegmentSelector": "qMRMLSegmentSelectorWidget",
     "peritumoralMmSpinBox": "QDoubleSpinBox",
     "ringMmSpinBox": "QDoubleSpinBox",
+    "airBelowCheckBox": "QCheckBox",
+    "airBelowSpinBox": "QDoubleSpinBox",
     "presetComboBox": "QComboBox",
     "modelsListWidget": "QListWidget",
     "addModelButton": "QPushButton",
@@ -38,6 +41,10 @@ EXPECTED = {
     "iccRequireComboBox": "QComboBox",
     "computeIccButton": "QPushButton",
     "reproducibilityStatusLabel": "QLabel",
+    "cohortManifestPathLineEdit": "ctkPathLineEdit",
+    "cohortOutputPathLineEdit": "ctkPathLineEdit",
+    "runCohortButton": "QPushButton",
+    "cohortStatusLabel": "QLabel",
 }
 # Widget classes Slicer's parameterNodeWrapper can bind to a parameter of each type
 # (slicer.parameterNodeWrapper.guiConnectors); "node" is any vtkMRML node type.
@@ -156,7 +163,9 @@ def logic_methods() -> set[str]:
 
 def test_widget_calls_only_existing_logic_methods():
     calls = logic_calls()
-    assert {"saveSegmentationToSession", "computeIcc", "saveSessionBlocker", "iccBlocker"} <= calls
+    assert {"saveSegmentationToSession", "startComputeIcc", "finishComputeIcc", "saveSessionBlocker", "iccBlocker",
+            "startComputeFeatures", "finishComputeFeatures", "startRunAll", "finishRunAll", "startCohort",
+            "finishCohort", "cohortBlocker"} <= calls
     missing = sorted(calls - logic_methods())
     assert not missing, f"the Widget calls Logic methods that do not exist: {missing}"
 
@@ -207,3 +216,39 @@ def test_results_are_not_written_where_dataprobe_erases_them():
     source = MODULE_FILE.read_text(encoding="utf-8")
     assert "cornerAnnotation" not in source
     assert "GetLayoutWithTable" in source and "summaryLabel" in source
+
+
+def test_no_logic_switches_the_layout():
+    """Layout switching is the Widget's: the Logic (TMERadiomicsLogic/, and the Logic class of the module
+    file) never reaches for the layout manager or the views."""
+    import ast
+
+    module = ROOT / "TMERadiomics"
+    sources = {path: path.read_text(encoding="utf-8") for path in (module / "TMERadiomicsLogic").glob("*.py")}
+    tree = ast.parse((module / "TMERadiomics.py").read_text(encoding="utf-8"))
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    sources[module / "TMERadiomics.py"] = ast.unparse(classes["TMERadiomicsLogic"])
+    offending = sorted(str(path.name) for path, text in sources.items()
+                       if "layoutManager" in text or "setLayout" in text or "GetLayoutWithTable" in text)
+    assert offending == []
+    assert "GetLayoutWithTable" in ast.unparse(classes["TMERadiomicsWidget"])
+
+
+# What a user sets or clicks in the panel; each must say what it does when hovered.
+INPUT_CLASSES = {"QSpinBox", "QDoubleSpinBox", "QComboBox", "QLineEdit", "QCheckBox", "QListWidget", "QPushButton",
+                 "qMRMLNodeComboBox", "qMRMLSegmentSelectorWidget", "ctkPathLineEdit"}
+
+
+def test_every_input_has_a_tooltip():
+    missing = []
+    for widget in ET.parse(UI_FILE).iter("widget"):
+        if widget.get("class") in INPUT_CLASSES:
+            tip = widget.find("property[@name='toolTip']/string")
+            if tip is None or not (tip.text or "").strip():
+                missing.append(widget.get("name"))
+    assert missing == []
+
+
+def test_the_ring_is_labelled_as_a_half_width():
+    labels = {w.get("name"): w.findtext("property[@name='text']/string") for w in ET.parse(UI_FILE).iter("widget")}
+    assert "half-width" in labels["ringMmLabel"] and "+/-" in labels["ringMmLabel"]

@@ -3,7 +3,7 @@
 ``TMERadiomics.py`` runs on Slicer's real ``ScriptedLoadableModule``,
 ``parameterNodeWrapper`` and ``slicer.util`` (``../shared/slicer/<tag>``, in
 place), slicer-core's real MRML scene and real Qt widgets (PySide6,
-offscreen) built by Qt's own UI loader from ``Resources/UI/TMERadiomics.ui``;
+offscreen) built by Qt's own UI loader from ``TMERadiomics/Resources/UI/TMERadiomics.ui``;
 the five Slicer/CTK Designer widgets are stand-ins generated from their real
 headers. See ``Testing/slicer_rig/`` and the "Test rig" section of docs/slicer.md.
 
@@ -110,6 +110,12 @@ def parameter_nodes(rig) -> list:
     return [n for n in nodes if n.GetAttribute("ModuleName") == "TMERadiomics"]
 
 
+def table_views(rig) -> list:
+    scene = rig.slicer.mrmlScene
+    return [scene.GetNthNodeByClass(i, "vtkMRMLTableViewNode")
+            for i in range(scene.GetNumberOfNodesByClass("vtkMRMLTableViewNode"))]
+
+
 def select_case(ui, case) -> None:
     ui.inputVolumeSelector.setCurrentNode(case["volume"])
     ui.tumorSegmentSelector.setCurrentNode(case["segmentation"])
@@ -128,7 +134,8 @@ def test_setup_in_a_bare_slicer_reports_missing_packages(bare):
         p.stem for p in (REPO / "Resources" / "Presets").glob("*.yaml"))
     assert ui.presetComboBox.currentText == "qian2024"
     models = [ui.modelsListWidget.item(i).text() for i in range(ui.modelsListWidget.count)]
-    assert models == sorted(p.parent.name for p in (REPO / "Resources" / "Models").glob("*/manifest.json"))
+    assert models == [f"{p.parent.name} (uncalibrated, published)"
+                      for p in sorted((REPO / "Resources" / "Models").glob("*/manifest.json"))]
     text = ui.blockedReasonLabel.text
     missing_line = [line for line in text.splitlines() if line.startswith("Missing Python packages")]
     assert len(missing_line) == 1
@@ -138,6 +145,34 @@ def test_setup_in_a_bare_slicer_reports_missing_packages(bare):
     assert not ui.generateRegionsButton.enabled and ui.generateRegionsButton.toolTip
     assert len(parameter_nodes(bare)) == 1
     assert bare.dialogs == []
+
+
+# Loading a module and setting up its panel happen at every Slicer start-up (SimpleITK alone ~1 s).
+LOADED_ON_FIRST_USE = ("SimpleITK", "radiomics")
+_PROBE = """
+import sys
+from slicer_rig import runtime
+rig = runtime.install(sys.argv[1], blocked=())
+rig.load_module()
+imported = [name for name in sys.argv[2:] if name in sys.modules]
+widget = rig.create_widget()
+rig.enter()
+print(repr((imported, [name for name in sys.argv[2:] if name in sys.modules])))
+"""
+
+
+def test_loading_the_module_and_opening_the_panel_load_neither_simpleitk_nor_pyradiomics():
+    """In a fresh interpreter (this one has them imported), every package installed, as Slicer starts."""
+    import ast
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "Testing"), str(REPO)]),
+               QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", _PROBE, TAGS[-1], *LOADED_ON_FIRST_USE], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    on_import, on_setup = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert on_import == [] and on_setup == []
 
 
 def test_enter_exit_scene_close_and_reopen(bare):
@@ -177,6 +212,127 @@ def test_enter_exit_scene_close_and_reopen(bare):
     assert segment_names(reopened["segmentation"])[2:] == ["Intratumoral", "Peritumoral", "Ring"]
 
 
+def test_opening_the_panel_keeps_the_segmentation_the_selector_shows(bare):
+    """setParameterNode once set the selector to the parameter node's empty segmentation: qMRMLNodeComboBox
+    then empties itself (setCurrentNode(nullptr)), so a case loaded before the panel opened lost its tumour."""
+    case = add_case(bare)
+    widget, ui = open_panel(bare)
+    assert ui.tumorSegmentSelector.currentNode() is case["segmentation"]
+    assert widget._parameterNode.segmentation is case["segmentation"]
+    assert ui.tumorSegmentSelector.currentSegmentID() == case["ids"]["Tumour"]
+    assert ui.generateRegionsButton.enabled, ui.generateRegionsButton.toolTip
+
+    other = add_case(bare, seed=5)  # a second segmentation: the user picks it, leaves and comes back
+    ui.tumorSegmentSelector.setCurrentNode(other["segmentation"])
+    bare.exit()
+    bare.enter()
+    assert ui.tumorSegmentSelector.currentNode() is other["segmentation"]
+
+    bare.close_scene()
+    reopened = add_case(bare, seed=7)  # File > Close scene, then the next case
+    assert ui.tumorSegmentSelector.currentNode() is reopened["segmentation"]
+    assert widget._parameterNode.segmentation is reopened["segmentation"]
+
+
+def test_label_maps_are_not_offered_as_dce_volumes(bare):
+    """qMRMLNodeComboBox lists subclasses of its nodeTypes: a label map is a vtkMRMLScalarVolumeNode."""
+    scene = bare.slicer.mrmlScene
+    bare.load_module()
+    labels = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "tumour-label")  # loaded before the DCE volume
+    case = add_case(bare)
+    widget, ui = open_panel(bare)
+    listed = [ui.inputVolumeSelector.nodeFromIndex(i) for i in range(ui.inputVolumeSelector.nodeCount())]
+    assert labels not in listed and case["volume"] in listed
+    assert ui.inputVolumeSelector.currentNode() is case["volume"]
+    assert widget._parameterNode.inputVolume is case["volume"]
+
+
+def test_each_missing_input_is_prompted_once(bare):
+    widget, ui = open_panel(bare)  # an empty scene: no volume, no segmentation
+    lines = ui.blockedReasonLabel.text.splitlines()
+    prompts = [line for line in lines if not line.startswith("Missing Python packages")]
+    assert prompts == ["Select a DCE volume.", "Apply models: Compute features first."]
+    assert sum("Select a DCE volume." in line for line in lines) == 1
+    # Each disabled button still says what it does, and why it waits.
+    assert ui.generateRegionsButton.toolTip.splitlines() == [
+        "Build the intratumoral, peritumoral and ring segments around the tumour segment", "Select a DCE volume."]
+    case = add_case(bare)
+    ui.inputVolumeSelector.setCurrentNode(case["volume"])
+    ui.tumorSegmentSelector.setCurrentNode(case["segmentation"])
+    ui.tumorSegmentSelector.setCurrentSegmentID(case["ids"]["Tumour"])
+    prompts = [line for line in ui.blockedReasonLabel.text.splitlines()
+               if not line.startswith("Missing Python packages")]
+    assert prompts == ["Compute features: Generate regions first.", "Apply models: Compute features first."]
+    assert ui.generateRegionsButton.enabled
+    assert ui.generateRegionsButton.toolTip == (
+        "Build the intratumoral, peritumoral and ring segments around the tumour segment")
+
+
+def test_the_air_threshold_reaches_generate_regions(bare):
+    from vtk.util import numpy_support
+
+    from TMERadiomicsLib import regions
+
+    case = add_case(bare)
+    widget, ui = open_panel(bare)
+    select_case(ui, case)
+    assert not ui.airBelowSpinBox.enabled, "the threshold applies only once its box is checked"
+    ui.airBelowCheckBox.checked = True
+    assert ui.airBelowSpinBox.enabled and widget._parameterNode.airBelowEnabled
+    # A threshold at the image's median removes band voxels (the phantom's air lies away from the tumour).
+    threshold = round(float(np.median(__import__("SimpleITK").GetArrayFromImage(case["image"]))), 1)  # 1 decimal
+    ui.airBelowSpinBox.value = threshold
+    assert widget._parameterNode.airBelow == threshold
+    ui.generateRegionsButton.click()
+    assert bare.dialogs == [] and bare.slot_errors == []
+    expected = regions.build(case["tumour"], case["image"], exclusions=[case["vessels"]], air_below=threshold)
+    unfiltered = regions.build(case["tumour"], case["image"], exclusions=[case["vessels"]])
+    assert expected.summary["peritumoral"].voxels < unfiltered.summary["peritumoral"].voxels
+    from TMERadiomicsLogic import segments
+
+    ids = widget.logic.regionSegmentIds(case["segmentation"], case["volume"])
+    for segment_id, name in zip(ids, ("intratumoral", "peritumoral", "ring")):
+        labelmap = segments.segment_labelmap(case["segmentation"], segment_id)
+        voxels = int(numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars()).astype(bool).sum())
+        assert voxels == expected.summary[name].voxels, name
+
+
+def test_panel_text_goes_through_slicers_translation(bare, monkeypatch):
+    """Strings pass through slicer.i18n.tr (app.translate), as Slicer 5.12's module template does."""
+    monkeypatch.setattr(type(bare.slicer.app), "translate", lambda self, context, text: f"[fr] {text}")
+    widget, ui = open_panel(bare)
+    assert bare.moduleParent.title == "[fr] TMERadiomics"
+    assert ui.summaryLabel.text == "[fr] No scores yet."
+    assert any(line.startswith("[fr] Missing Python packages: ") for line in ui.blockedReasonLabel.text.splitlines())
+
+
+def test_a_calibrated_copy_is_listed_apart_from_the_published_bundle(equipped, tmp_path):
+    """The library's own calibrate on a generated cohort; the copy names its cohort and can be checked."""
+    import pandas as pd
+
+    from TMERadiomicsLib.models import bundled_model, calibrate, load_bundle
+    from TMERadiomicsLib.models.tables import read_table
+
+    published = load_bundle(bundled_model("qian2024-combined"))
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({name: rng.normal(size=12) for name in published.required_features})
+    frame.insert(0, "case_id", [f"ref-{i}" for i in range(12)])
+    frame.insert(1, "preset_sha256", published.manifest.preset["sha256"])
+    frame.to_csv(tmp_path / "reference-cohort.csv", index=False)
+    folder = calibrate(published, read_table(tmp_path / "reference-cohort.csv")).save(tmp_path / "calibrated")
+    widget, ui = open_panel(equipped)
+    answer(str(folder))
+    ui.addModelButton.click()
+    labels = [ui.modelsListWidget.item(i).text() for i in range(ui.modelsListWidget.count)]
+    added = ui.modelsListWidget.item(ui.modelsListWidget.count - 1)
+    import datetime
+
+    assert added.text() == f"qian2024-combined (calibrated on reference-cohort.csv, n=12, {datetime.date.today()})"
+    assert "qian2024-combined (uncalibrated, published)" in labels and len(set(labels)) == len(labels)
+    assert added.flags() & equipped.qt.Qt.ItemIsEnabled and added.checkState() == equipped.qt.Qt.Checked
+    assert widget._checkedModels() == [str(folder)]
+
+
 def test_phase_range_follows_the_volume(bare):
     from vtk.util import numpy_support
 
@@ -194,9 +350,11 @@ def test_phase_range_follows_the_volume(bare):
     widget, ui = open_panel(bare)
 
     ui.inputVolumeSelector.setCurrentNode(case["volume"])
-    assert not ui.phaseSpinBox.enabled, "a one-phase volume has no phase to choose"
+    # A 3-D volume has no phase to choose: the control is hidden, not greyed out showing "2".
+    assert not ui.phaseSpinBox.visible and not ui.phaseLabel.visible
     ui.inputVolumeSelector.setCurrentNode(multi)
-    assert ui.phaseSpinBox.enabled and ui.phaseSpinBox.maximum == 2
+    assert ui.phaseSpinBox.visible and ui.phaseLabel.visible and ui.phaseSpinBox.enabled
+    assert ui.phaseSpinBox.maximum == 2
     ui.phaseSpinBox.value = 7
     assert ui.phaseSpinBox.value == 2 and widget._parameterNode.phase == 2
     with pytest.raises(ValueError):
@@ -281,33 +439,39 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
         assert voxels == expected.summary[name].voxels
     assert ui.computeFeaturesButton.enabled, ui.computeFeaturesButton.toolTip
 
+    layouts, layout = equipped.slicer.vtkMRMLLayoutNode, equipped.slicer.app.layoutManager()
+    assert layout.layout == layouts.SlicerLayoutConventionalView and table_views(equipped) == []
     ui.computeFeaturesButton.click()
+    equipped.run_events_until(lambda: widget._running is None)  # it runs in a worker process
     features = ui.featuresTableSelector.currentNode()
     assert features is not None and widget._parameterNode.featuresTable is features
+    # The Widget switched to a layout with a table view, and that view shows the features table.
+    assert layout.layout == layouts.SlicerLayoutFourUpTableView
+    views = table_views(equipped)
+    assert len(views) == 1 and views[0].GetTableNodeID() == features.GetID()
     frame = tables.table_to_frame(features).set_index("Feature")
     assert list(frame.columns) == ["Intratumoral", "Peritumoral", "Ring"]
     assert float(frame.loc["original_shape_VoxelVolume", "Intratumoral"]) == pytest.approx(
         case["tumour_voxels"] * case["voxel_volume"])
 
-    # The bundled signatures are uncalibrated: Apply models refuses in a dialog and adds nothing.
+    # The bundled signatures are uncalibrated: added, such a bundle is listed greyed out and unchecked,
+    # named as uncalibrated, and its tooltip says how to calibrate it; Apply models stays disabled.
     bundled = REPO / "Resources" / "Models" / "qian2024-combined"
     answer(str(bundled))
     ui.addModelButton.click()  # "Add model bundle folder...": the folder dialog answers this path
     added = ui.modelsListWidget.item(ui.modelsListWidget.count - 1)
     assert added.data(equipped.qt.Qt.UserRole) == str(bundled)
-    assert added.checkState() == equipped.qt.Qt.Checked
-    assert ui.applyModelsButton.enabled, ui.applyModelsButton.toolTip
-    before = scene_state(equipped, segmentation)
-    ui.applyModelsButton.click()
-    assert scene_state(equipped, segmentation) == before
-    assert [d["class"] for d in equipped.dialogs] == ["QFileDialog", "QMessageBox"]
-    assert "Apply models failed" in equipped.dialogs[-1]["text"] and "calibrat" in equipped.dialogs[-1]["text"]
-    assert ui.scoresTableSelector.currentNode() is None
-    assert len(equipped.slot_errors) == 1  # re-raised after the dialog, as Slicer prints it to its console
-    added.setCheckState(equipped.qt.Qt.Unchecked)
+    assert added.text() == "qian2024-combined (uncalibrated, published)"
+    assert not added.flags() & equipped.qt.Qt.ItemIsEnabled
+    assert added.checkState() == equipped.qt.Qt.Unchecked
+    assert "tmeradiomics calibrate qian2024-combined" in added.toolTip()
+    assert not ui.applyModelsButton.enabled
+    assert "Select at least one model." in ui.applyModelsButton.toolTip
+    assert [d["class"] for d in equipped.dialogs] == ["QFileDialog"] and equipped.slot_errors == []
 
     ui.runAllButton.click()  # regions and features again (no model checked)
-    assert len(equipped.dialogs) == 2 and len(equipped.slot_errors) == 1, equipped.dialogs[-1]
+    equipped.run_events_until(lambda: widget._running is None)  # it runs in a worker process
+    assert len(equipped.dialogs) == 1 and equipped.slot_errors == [], equipped.dialogs[-1]
     # Issue 19: a re-run refills the lesion's regions and features table in place, nothing piles up.
     assert segment_names(segmentation) == ["Tumour", "Vessels", "Intratumoral", "Peritumoral", "Ring"]
     assert widget.logic.regionSegmentIds(segmentation, case["volume"]) == ids
@@ -323,15 +487,57 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     ui.sessionLineEdit.text = "R1-week0"
     assert ui.saveSessionButton.enabled, ui.saveSessionButton.toolTip
     ui.saveSessionButton.click()
-    assert len(equipped.dialogs) == 2 and len(equipped.slot_errors) == 1, equipped.dialogs[-1]
+    assert len(equipped.dialogs) == 1 and equipped.slot_errors == [], equipped.dialogs[-1]
     assert database.is_file() and "case-3" in ui.reproducibilityStatusLabel.text
+    # The path was used, so it joins the line edit's history (QSettings under its settingKey).
+    history = equipped.qt.QSettings().value("ctkPathLineEdit/TMERadiomicsStudyDatabase")
+    assert ([history] if isinstance(history, str) else list(history)) == [str(database)]
     assert ui.computeIccButton.enabled, ui.computeIccButton.toolTip
     before = scene_state(equipped, segmentation)
     ui.computeIccButton.click()  # one reader, one session: no ICC can be computed
+    equipped.run_events_until(lambda: widget._running is None)  # it runs in a worker process
     assert scene_state(equipped, segmentation) == before
-    assert len(equipped.dialogs) == 3 and "Compute ICC failed" in equipped.dialogs[-1]["text"]
-    assert len(equipped.slot_errors) == 2
+    assert len(equipped.dialogs) == 2 and "Compute ICC failed" in equipped.dialogs[-1]["text"]
+    assert len(equipped.slot_errors) == 1
     assert "Compute ICC failed" in ui.reproducibilityStatusLabel.text
+
+    equipped.close_scene()  # the next case: the study database is still offered
+    assert widget._parameterNode.studyDatabase == str(database)
+    equipped.exit()
+    reopened = equipped.create_widget()  # the next Slicer session: the line edit reads its history
+    equipped.enter()
+    assert reopened.ui.studyDatabasePathLineEdit.currentPath == str(database)
+    assert reopened._parameterNode.studyDatabase == str(database)
+
+
+# ---- the self-test, as ctest runs it ------------------------------------------------------
+
+
+def run_self_test(rig):
+    """What slicer.testing.runUnitTest does for slicer_add_python_unittest: the module's TestCase methods."""
+    import time
+    import unittest
+
+    module = rig.load_module() if getattr(rig, "module", None) is None else rig.module
+    suite = unittest.TestLoader().loadTestsFromTestCase(module.TMERadiomicsTest)
+    started = time.process_time()
+    result = unittest.TextTestRunner(stream=open(os.devnull, "w"), verbosity=0).run(suite)
+    return result, time.process_time() - started
+
+
+def test_self_test_checks_regions_on_a_build_machine(bare):
+    """A build machine has Slicer's packages only: regions are still checked, only features skip."""
+    result, cpu = run_self_test(bare)
+    assert result.testsRun == 2 and not result.failures and not result.errors, result.failures + result.errors
+    assert [test.id().rsplit(".", 1)[-1] for test, _ in result.skipped] == ["test_TMERadiomics_features"]
+    assert cpu < 15.0, f"{cpu:.1f} s of CPU"
+
+
+def test_self_test_passes_with_the_panels_packages(equipped):
+    result, cpu = run_self_test(equipped)
+    assert result.testsRun == 2 and not result.failures and not result.errors and not result.skipped, (
+        result.failures + result.errors + result.skipped)
+    assert cpu < 15.0, f"{cpu:.1f} s of CPU"
 
 
 # ---- the rig rejects broken modules ---------------------------------------------------------
@@ -363,7 +569,8 @@ def test_rig_rejects_a_misspelled_property(bare, tmp_path):
 
 
 def test_rig_rejects_a_misspelled_property_in_the_ui_file(bare, tmp_path):
-    module_dir = mutant(tmp_path, "Resources/UI/TMERadiomics.ui", '<property name="segmentationNodeSelectorVisible">',
+    module_dir = mutant(tmp_path, "TMERadiomics/Resources/UI/TMERadiomics.ui",
+                        '<property name="segmentationNodeSelectorVisible">',
                         '<property name="segmentationNodeSelectorVisibel">')
     with pytest.raises(UiError, match="segmentationNodeSelectorVisibel"):
         open_panel(bare, module_dir)
@@ -405,6 +612,30 @@ def test_standins_have_exactly_the_headers_properties_and_signals(tag):
                 assert callable(getattr(widget, method.name)), method.signature
     finally:
         rig.uninstall()
+
+
+def test_node_combo_box_standin_set_to_none_empties_and_emits_none(bare):
+    """qMRMLNodeComboBoxPrivate::setCurrentNodeIDInternal: an unlisted node (None too) selects index -1
+    when noneEnabled is false, and currentNodeChanged(nullptr) follows; the old stand-in kept the node."""
+    scene = bare.slicer.mrmlScene
+    first = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "first")
+    combo = bare.standins["qMRMLNodeComboBox"]()
+    combo.nodeTypes = ["vtkMRMLScalarVolumeNode"]
+    combo.noneEnabled = False
+    combo.setMRMLScene(scene)
+    try:
+        assert combo.currentNode() is first  # rows arriving in an empty QComboBox select row 0
+        emitted = []
+        combo.connect("currentNodeChanged(vtkMRMLNode*)", emitted.append)
+        combo.setCurrentNode(None)
+        assert combo.currentNode() is None and emitted == [None]
+        scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "second")
+        assert combo.currentNode() is None and emitted == [None], "a non-empty combo box does not pick a new row"
+        combo.setCurrentNode(first)
+        combo.setCurrentNode(scene.AddNewNodeByClass("vtkMRMLTableNode", "not listed"))
+        assert combo.currentNode() is None and emitted == [None, first, None]
+    finally:
+        combo.setMRMLScene(None)  # drops its scene observers before the rig clears the scene
 
 
 def test_standin_builder_refuses_a_method_the_header_does_not_expose():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -20,6 +21,7 @@ from pathlib import Path
 import vtk
 
 from . import dependencies, export, overlay, reproducibility, segments, tables, volumes
+from .radiomics_log import quietRadiomics
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +45,6 @@ Progress = Callable[[str, float], None]
 
 class Cancelled(Exception):
     """Raised by a progress callback to stop an action; nothing is added to the scene."""
-
-
-def quietRadiomics() -> None:
-    """PyRadiomics logs a warning per filter and region (e.g. a small mask); in Slicer each one lands
-    in the Error Log. Keep its errors, drop the rest: its results are in the tables anyway.
-
-    Called after ``radiomics`` is imported, since importing it sets its own logger level.
-    """
-    logging.getLogger("radiomics").setLevel(logging.ERROR)
 
 
 def _report(progress: Progress | None, message: str, fraction: float) -> None:
@@ -319,29 +312,35 @@ class TMERadiomicsLogic:
 
     def computeFeatures(self, volumeNode, segmentationNode, regionSegmentIds: Sequence[str],
                         preset: str | PathLike = "default", progress: Progress | None = None):
-        """A features vtkMRMLTableNode (one row per feature, one column per region).
+        """A features vtkMRMLTableNode (one row per feature, one column per region), computed in this process.
 
         Computing the same lesion's regions again (same regions, volume, phase
-        and preset) refills that lesion's table instead of adding another.
+        and preset) refills that lesion's table instead of adding another. The
+        panel runs the same steps with the extraction in a worker process
+        (``startComputeFeatures`` / ``finishComputeFeatures``).
         """
         self.lastWarnings = []
         node, _ = self._computeFeatures(volumeNode, segmentationNode, regionSegmentIds, preset, progress)
         return node
 
-    def _computeFeatures(self, volumeNode, segmentationNode, regionSegmentIds, preset, progress):
+    def _computeFeatures(self, volumeNode, segmentationNode, regionSegmentIds, preset, progress, extracted=None):
+        """(table, undo); ``extracted``: the ``CaseFeatures`` a worker computed for these inputs."""
         dependencies.require("features")
         from TMERadiomicsLib.features.extract import extract_case
 
         blocker = self.featuresBlocker(volumeNode, segmentationNode, regionSegmentIds)
         if blocker:
             raise ValueError(blocker)
-        _report(progress, "Reading volume and regions", 0.0)
-        image = volumes.volume_to_image(volumeNode)
-        masks = self._regionMasks(segmentationNode, regionSegmentIds, image, volumeNode)
-        provenance = self._featuresProvenance(volumeNode, segmentationNode, regionSegmentIds)
-        _report(progress, "Extracting features (PyRadiomics)", 0.1)
-        quietRadiomics()
-        features = extract_case(image, masks, preset, case_id=volumeNode.GetName())
+        features = extracted
+        if features is None:  # the worker read the same scene when it started: not again here
+            _report(progress, "Reading volume and regions", 0.0)
+            image = volumes.volume_to_image(volumeNode)
+            masks = self._regionMasks(segmentationNode, regionSegmentIds, image, volumeNode)
+            _report(progress, "Extracting features (PyRadiomics)", 0.1)
+            quietRadiomics()
+            features = extract_case(image, masks, preset, case_id=volumeNode.GetName(),
+                                    progress=_scaled(progress, 0.1, 0.95))
+        provenance = self._featuresProvenance(volumeNode, segmentationNode, regionSegmentIds, features)
         _report(progress, "Writing the features table", 0.95)
         return self._writeFeaturesTable(features.combined(), provenance)
 
@@ -353,12 +352,13 @@ class TMERadiomicsLogic:
         attributes = {"Kind": "features", **meta, **provenance, "Warnings": json.dumps(self.lastWarnings)}
         return self._putTable(name, frame, attributes, FEATURES_IDENTITY)
 
-    def _featuresProvenance(self, volumeNode, segmentationNode, regionSegmentIds) -> dict[str, str]:
-        """What a features table was computed from, as table attributes (see docs/slicer.md)."""
-        import radiomics
+    def _featuresProvenance(self, volumeNode, segmentationNode, regionSegmentIds, features) -> dict[str, str]:
+        """What a features table was computed from, as table attributes (see docs/slicer.md).
 
-        import TMERadiomicsLib
-
+        The versions are those of the process that extracted (``features.diagnostics``): in the panel
+        that is the worker, and PyRadiomics need not be imported on the GUI thread.
+        """
+        versions = features.diagnostics.get("versions", {})
         sources = {segments.segment_tag(segmentationNode, s, segments.SOURCE_TAG) for s in regionSegmentIds}
         stored = {segments.segment_tag(segmentationNode, s, PARAMETERS_TAG) for s in regionSegmentIds} - {""}
         if len(sources) > 1 or len(stored) > 1:
@@ -380,8 +380,8 @@ class TMERadiomicsLogic:
             "RingMm": _text(parameters.get("ring_mm")),
             "AirBelow": _text(air) if air is not None else ("none" if parameters else ""),
             "Exclusions": json.dumps(parameters.get("exclusions", [])),
-            "TMERadiomicsVersion": TMERadiomicsLib.__version__,
-            "PyRadiomicsVersion": str(getattr(radiomics, "__version__", "")),
+            "TMERadiomicsVersion": str(versions.get("tmeradiomics", "")),
+            "PyRadiomicsVersion": str(versions.get("pyradiomics", "")),
         }
 
     def _phaseProvenance(self, volumeNode) -> dict[str, str]:
@@ -762,6 +762,130 @@ class TMERadiomicsLogic:
         """
         self.lastWarnings = []
         return export.export_table(tableNode, csvPath, overwrite=overwrite)
+
+    # ---- background work (a worker process; the Widget polls) ------------
+
+    def startComputeFeatures(self, volumeNode, segmentationNode, regionSegmentIds: Sequence[str],
+                             preset: str | PathLike = "default"):
+        """Compute features in a worker process; returns its ``worker.Job`` at once.
+
+        Here, on the GUI thread: the checks, reading the scene and writing the
+        crop the extraction needs. The Widget polls ``job.poll()``, then calls
+        ``finishComputeFeatures(job)`` (or ``job.cancel()``).
+        """
+        self.lastWarnings = []
+        return self._startFeaturesJob(volumeNode, segmentationNode, regionSegmentIds, preset)
+
+    def _startFeaturesJob(self, volumeNode, segmentationNode, regionSegmentIds, preset):
+        dependencies.require("features")
+        from TMERadiomicsLib.worker.handover import write_features_job
+
+        from . import worker
+
+        blocker = self.featuresBlocker(volumeNode, segmentationNode, regionSegmentIds)
+        if blocker:
+            raise ValueError(blocker)
+        image = volumes.volume_to_image(volumeNode)
+        masks = self._regionMasks(segmentationNode, regionSegmentIds, image, volumeNode)
+        folder = worker.new_folder()
+        try:
+            job = write_features_job(folder, image, masks, preset, volumeNode.GetName())
+            started = worker.start_library_job("Compute features", folder, job)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        started.context.update(volume=volumeNode, segmentation=segmentationNode,
+                               regionSegmentIds=list(regionSegmentIds), preset=preset)
+        return started
+
+    def finishComputeFeatures(self, job):
+        """The features table of a finished job, added (or refilled) in one step; the job is closed."""
+        node, _ = self._finishFeaturesJob(job)
+        return node
+
+    def _finishFeaturesJob(self, job):
+        """(table, undo): the undo also takes back what the job's start added (Run all's regions)."""
+        from TMERadiomicsLib.worker.results import features_from_json
+
+        try:
+            features = features_from_json(job.result()["features"])
+            c = job.context
+            node, step = self._computeFeatures(c["volume"], c["segmentation"], c["regionSegmentIds"], c["preset"],
+                                               None, extracted=features)
+            return node, _Undo(*job.undo, step)
+        except BaseException:
+            job.rollback()
+            raise
+        finally:
+            job.close()
+
+    def startRunAll(self, volumeNode, segmentationNode, tumorSegmentId: str, preset: str | PathLike,
+                    bundlePaths: Sequence[str | PathLike], *, peritumoralMm: float = 5.0, ringMm: float = 2.0,
+                    exclusionSegmentIds: Sequence[str] = (), airBelow: float | None = None):
+        """Run all with the features in a worker: regions now (fast), features in the child.
+
+        Cancelling or failing the job puts the region segments back as they were
+        (removed, or their earlier voxels when they were refilled).
+        """
+        self.lastWarnings = []
+        if bundlePaths:
+            dependencies.require("models")
+        ids, undo = self._generateRegions(volumeNode, segmentationNode, tumorSegmentId, peritumoralMm, ringMm,
+                                          exclusionSegmentIds, airBelow, None)
+        try:
+            job = self._startFeaturesJob(volumeNode, segmentationNode, ids, preset)
+        except BaseException:
+            undo()
+            raise
+        job.title = "Run all"
+        job.undo.append(undo)
+        job.context.update(regionSegmentIds=ids, bundlePaths=list(bundlePaths))
+        return job
+
+    def finishRunAll(self, job):
+        """(segment IDs, features, scores) of a finished Run all job; on failure nothing stays changed."""
+        features, undo = self._finishFeaturesJob(job)  # rolls the regions back itself on failure
+        c = job.context
+        scores = None
+        if c["bundlePaths"]:
+            try:
+                scores, _ = self._applyModels(features, c["bundlePaths"], c["segmentation"], None)
+            except BaseException:
+                undo()
+                raise
+        return c["regionSegmentIds"], features, scores
+
+    def startComputeIcc(self, dbPath: str | PathLike, preset: str | PathLike | None = None, form: str = "A,1",
+                        threshold: float = 0.75, tableNode=None,
+                        required: Sequence[str] = reproducibility.DEFAULT_REQUIRED, timeout: float | None = None):
+        """Compute ICC with the extraction in a worker; ``finishComputeIcc(job)`` gives the ``IccResult``."""
+        from . import icc_job
+
+        return icc_job.start_icc(dbPath, preset, form=form, threshold=threshold, required=required,
+                                 table_node=tableNode, timeout=timeout)
+
+    def finishComputeIcc(self, job) -> reproducibility.IccResult:
+        from . import icc_job
+
+        return icc_job.finish_icc(self.scene, job)
+
+    def startCohort(self, source: str | PathLike, out: str | PathLike, preset: str,
+                    bundlePaths: Sequence[str | PathLike] = (), *, peritumoralMm: float = 5.0, ringMm: float = 2.0):
+        """``tmeradiomics batch`` over a manifest (or a folder holding manifest.csv) in a child process."""
+        from . import cohort
+
+        return cohort.start_cohort(source, out, preset, bundlePaths, peritumoralMm=peritumoralMm, ringMm=ringMm)
+
+    def finishCohort(self, job) -> dict:
+        """The batch's cohort tables as table nodes (``cohort.finish_cohort``)."""
+        from . import cohort
+
+        return cohort.finish_cohort(self.scene, job)
+
+    def cohortBlocker(self, source, out, preset) -> str | None:
+        from . import cohort
+
+        return cohort.cohort_blocker(source, out, preset)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from os import PathLike
 from pathlib import Path
 
 from . import dependencies, segments, tables, volumes
+from .radiomics_log import quietRadiomics
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,6 @@ def _study_features(db_path, preset, required, timeout, progress):
     from TMERadiomicsLib.store import StudyStore
     from TMERadiomicsLib.store.extraction import extract_missing
 
-    from .logic import quietRadiomics
 
     quietRadiomics()
 

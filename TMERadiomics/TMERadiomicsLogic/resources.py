@@ -1,8 +1,11 @@
-"""Where the panel's files are, from source and once installed; presets and models listed from their files.
+"""Where the presets and models are, from source and once installed; listed from their files.
 
-From source the module folder is ``TMERadiomics/`` and ``Resources/`` sits
-beside it; installed, both the module and ``Resources/`` are in Slicer's
-qt-scripted-modules folder. Presets and bundled models are listed by their
+The panel's own files (``Resources/UI/TMERadiomics.ui``, the icon) sit in the
+module folder and are read with ``self.resourcePath`` as in Slicer's template.
+The presets and models are shared with the library: from source they are in
+the top-level ``Resources/`` beside the module folder ``TMERadiomics/``;
+installed, the module's and the library's ``Resources/`` are the same folder
+in Slicer's qt-scripted-modules folder. Presets and bundled models are listed by their
 file names and ``manifest.json`` (read with ``json``), not through the
 library, whose loaders need PyYAML, scikit-learn and skops: the panel must
 open in a Slicer that has none of them.
@@ -11,6 +14,8 @@ open in a Slicer that has none of them.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 MODULE_DIR = Path(__file__).resolve().parent.parent
@@ -18,14 +23,11 @@ PRESET_SUFFIX = ".yaml"
 
 
 def resources_folder() -> Path:
+    """The folder holding ``Presets/`` and ``Models/``: installed layout first, then source layout."""
     for candidate in (MODULE_DIR / "Resources", MODULE_DIR.parent / "Resources"):
-        if (candidate / "UI").is_dir():
+        if (candidate / "Presets").is_dir():
             return candidate
-    raise ValueError(f"the TMERadiomics Resources folder is missing next to {MODULE_DIR}")
-
-
-def ui_file() -> Path:
-    return resources_folder() / "UI" / "TMERadiomics.ui"
+    raise ValueError(f"the TMERadiomics presets folder (Resources/Presets) is missing next to {MODULE_DIR}")
 
 
 def presets() -> list[str]:
@@ -40,14 +42,53 @@ def bundled_models() -> list[Path]:
     return sorted(path.parent for path in folder.glob("*/manifest.json"))
 
 
-def model_description(folder: Path) -> str:
-    """One line for a model's tooltip from its manifest: name, score, calibration state."""
+@dataclass(frozen=True)
+class ModelEntry:
+    """How the panel lists one model bundle: its label, its tooltip, and whether it can be applied."""
+
+    folder: Path
+    label: str  # e.g. "qian2024-combined (uncalibrated, published)"
+    tooltip: str
+    usable: bool  # False: shown greyed out, with the reason in the tooltip
+
+
+CALIBRATE_HINT = ("To use it, calibrate a copy on a reference cohort's features:\n"
+                  "  tmeradiomics calibrate {name} COHORT_FEATURES.csv --out FOLDER\n"
+                  "then add FOLDER with 'Add model bundle folder...'.")
+
+
+def model_entry(folder: Path) -> ModelEntry:
+    """The list entry of the bundle in ``folder``, from its ``manifest.json`` alone (read with ``json``).
+
+    As ``Manifest.calibrated``: a published signature whose normalisation is
+    ``not-published`` has neither its cohort's means and sds nor a threshold,
+    so it cannot give risk groups until ``tmeradiomics calibrate`` has been run
+    on a reference cohort. A calibrated copy names that cohort, so the two
+    entries can be told apart.
+    """
+    folder = Path(folder)
+    path = folder / "manifest.json"
     try:
-        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
     except (OSError, ValueError) as error:
-        return f"{folder}: unreadable manifest.json ({error})"
-    # As Manifest.calibrated: published signatures without their cohort's means and sd are marked so.
+        return ModelEntry(folder, f"{folder.name} (unreadable)", f"{path}: unreadable manifest.json ({error})", False)
+    name = str(manifest.get("name") or folder.name)
+    score = manifest.get("score", "score")
     normalisation = manifest.get("normalisation") or {}
-    calibrated = ("needs calibration on a reference cohort" if normalisation.get("status") == "not-published"
-                  else "calibrated")
-    return f"{manifest.get('name', Path(folder).name)} ({manifest.get('score', 'score')}, {calibrated}): {folder}"
+    status = normalisation.get("status")
+    if status == "not-published":
+        return ModelEntry(folder, f"{name} (uncalibrated, published)",
+                          f"{name} ({score}): published coefficients without the cohort's feature means and sds, "
+                          f"so it gives no risk groups yet.\n{CALIBRATE_HINT.format(name=name)}\n{folder}", False)
+    if status == "calibrated":
+        cohort = normalisation.get("cohort_file") or "a reference cohort"
+        size = normalisation.get("cohort_size")
+        saved = date.fromtimestamp(path.stat().st_mtime).isoformat()
+        where = f"{cohort}, n={size}" if size else cohort
+        return ModelEntry(folder, f"{name} (calibrated on {where}, {saved})",
+                          f"{name} ({score}): calibrated on {where}; bundle saved {saved}. Risk groups are relative "
+                          f"to that cohort.\n{folder}", True)
+    return ModelEntry(folder, f"{name} (trained)",
+                      f"{name} ({score}): carries its training cohort's statistics.\n{folder}", True)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import SimpleITK as sitk
 import vtk
 from vtk.util import numpy_support
 
+from .lazy import lazy_module
 from .volumes import array_to_image_data, set_geometry
+
+sitk = lazy_module("SimpleITK")  # imported when a segment is first read or written, not at start-up
 
 logger = logging.getLogger(__name__)
 

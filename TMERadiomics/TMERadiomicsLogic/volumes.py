@@ -9,9 +9,12 @@ the round trip is bit-exact: negating a float loses nothing.
 from __future__ import annotations
 
 import numpy as np
-import SimpleITK as sitk
 import vtk
 from vtk.util import numpy_support
+
+from .lazy import lazy_module
+
+sitk = lazy_module("SimpleITK")  # imported when a volume is first converted, not at start-up
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
 PHASE_ATTRIBUTE = "TMERadiomics.Phase"

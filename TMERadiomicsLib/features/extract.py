@@ -21,7 +21,7 @@ import importlib.util
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from os import PathLike
 from typing import Any
 
@@ -31,7 +31,7 @@ import SimpleITK as sitk
 
 from .. import __version__
 from ..errors import InputError
-from .catalogue import feature_names
+from .catalogue import feature_names, image_names
 from .compute import Failure, shape_features, texture_features
 from .filters import filtered_images
 from .prepare import PreparedCase, RegionMask, prepare_case
@@ -42,16 +42,26 @@ logger = logging.getLogger(__name__)
 
 GEOMETRY_TOLERANCE = 1e-4  # relative to the voxel spacing
 NEEDS_SKIMAGE = frozenset({"LBP2D", "LBP3D"})
+# progress(message, fraction): called before each region x image type; an exception it raises stops the case.
+Progress = Callable[[str, float], None]
 
 
 def extract_case(image: sitk.Image, regions: Any, preset: str | PathLike | Preset, *,
-                 case_id: str = "case") -> CaseFeatures:
+                 case_id: str = "case", progress: Progress | None = None,
+                 whole_image_extreme: float | None = None) -> CaseFeatures:
     """Features of every region of one case.
 
     ``regions`` is a ``TMERadiomicsLib.regions.Regions`` (its ``masks``) or
     any mapping of region name to mask in the image's geometry; the preset's
     ``label`` selects the mask value. A region PyRadiomics would refuse (empty,
     one voxel, too few dimensions) gets NaN features and a recorded reason.
+
+    ``progress(message, fraction)`` is told each region x image type before
+    it is computed ("Peritumoral: wavelet-LLH (23/39)") and 1.0 at the end.
+    ``whole_image_extreme`` is for an ``image`` that is a crop of a larger
+    one (``TMERadiomicsLib.worker.handover``): the signed intensity of
+    largest magnitude of the whole image, from which the point-wise filters
+    (Square, ...) take their scale, so that values equal the whole image's.
     """
     started = time.perf_counter()
     preset = load_preset(preset)
@@ -60,8 +70,12 @@ def extract_case(image: sitk.Image, regions: Any, preset: str | PathLike | Prese
     _check_filters_available(preset, case_id)
     masks = _region_masks(image, regions, int(settings.get("label", 1)), case_id)
     settings["label"] = 1  # masks are binarised above
-    prepared = prepare_case(image, masks, preset.image_types, settings)
-    values, failures = _compute(prepared, preset, settings, list(masks))
+    prepared = prepare_case(image, masks, preset.image_types, settings, extreme=whole_image_extreme)
+    steps = _Steps(progress, [n for n in masks if n in prepared.regions],
+                   [name for t, custom in preset.image_types.items()
+                    for name in image_names(t, {**settings, **(custom or {})}, image.GetDimension())])
+    values, failures = _compute(prepared, preset, settings, list(masks), steps)
+    steps.finish()
     names = _ordered_names(feature_names(preset, image.GetDimension()), values)
     values = {region: {n: got.get(n, math.nan) for n in names} for region, got in values.items()}
     diagnostics = _diagnostics(preset, masks, prepared, time.perf_counter() - started)
@@ -111,8 +125,25 @@ def _check_geometry(image: sitk.Image, mask: sitk.Image, name: str, case_id: str
                          value=f"mask size {mask.GetSize()}, image size {image.GetSize()}")
 
 
+class _Steps:
+    """Progress per region x filtered image; the count is known before any filter runs."""
+
+    def __init__(self, progress: Progress | None, regions: list[str], images: list[str]) -> None:
+        self.progress, self.done = progress, 0
+        self.total = max(1, len(regions) * len(images))
+
+    def start(self, region: str, image: str) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(f"{region.capitalize()}: {image} ({self.done}/{self.total})", (self.done - 1) / self.total)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress("Features computed", 1.0)
+
+
 def _compute(prepared: PreparedCase, preset: Preset, settings: dict[str, Any],
-             region_names: list[str]) -> tuple[dict[str, dict[str, float]], list[Failure]]:
+             region_names: list[str], steps: _Steps) -> tuple[dict[str, dict[str, float]], list[Failure]]:
     values: dict[str, dict[str, float]] = {name: {} for name in region_names}
     failures = [Failure(name, "*", "*", reason) for name, reason in prepared.failures.items()]
     if not prepared.regions:
@@ -124,6 +155,7 @@ def _compute(prepared: PreparedCase, preset: Preset, settings: dict[str, Any],
         failures += failed
     for filtered in filtered_images(prepared, preset.image_types, settings):
         for name, region in prepared.regions.items():
+            steps.start(name, filtered.name)
             image, mask = filtered.region_input(name, region)
             got, failed = texture_features(image, mask, filtered.name, enabled, filtered.kwargs, name)
             values[name].update(got)

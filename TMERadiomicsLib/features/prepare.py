@@ -90,8 +90,12 @@ class PreparedCase:
 
 
 def prepare_case(image: sitk.Image, masks: Mapping[str, RegionMask],
-                 image_types: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any]) -> PreparedCase:
-    """Normalise once, check every region, resample or crop once."""
+                 image_types: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any],
+                 extreme: float | None = None) -> PreparedCase:
+    """Normalise once, check every region, resample or crop once.
+
+    ``extreme``: the whole image's signed extreme intensity when ``image`` is a crop of it.
+    """
     settings = dict(settings, label=1)
     if settings.get("normalize", False):
         image = imageoperations.normalizeImage(image, **settings)
@@ -101,7 +105,7 @@ def prepare_case(image: sitk.Image, masks: Mapping[str, RegionMask],
     valid = {name: masks[name] for name in boxes}
     if _resampling(settings):
         return _prepare_resampled(image, valid, boxes, failures, image_types, settings)
-    return _prepare_cropped(image, valid, boxes, failures, image_types, settings)
+    return _prepare_cropped(image, valid, boxes, failures, image_types, settings, extreme)
 
 
 def _resampling(settings: Mapping[str, Any]) -> bool:
@@ -132,7 +136,7 @@ def _check_regions(image: sitk.Image, masks: Mapping[str, RegionMask],
     return boxes, failures
 
 
-def _prepare_cropped(image, masks, boxes, failures, image_types, settings) -> PreparedCase:
+def _prepare_cropped(image, masks, boxes, failures, image_types, settings, extreme=None) -> PreparedCase:
     pre_crop = bool(settings.get("preCrop", False))
     pad = kernel_reach(image_types, settings, image.GetSpacing())
     if pre_crop:
@@ -150,7 +154,9 @@ def _prepare_cropped(image, masks, boxes, failures, image_types, settings) -> Pr
     regions = {n: r for n, r in regions.items() if r is not None}
     diagnostics = {"crop_size": list(crop_box.size), "crop_pad_voxels": list(pad)}
     scaled = not pre_crop and bool(SCALED_POINTWISE & set(image_types))
-    return PreparedCase(cropped, regions, failures, _extreme(image) if scaled else None, crop_box, diagnostics)
+    if scaled and extreme is None:
+        extreme = _extreme(image)
+    return PreparedCase(cropped, regions, failures, extreme if scaled else None, crop_box, diagnostics)
 
 
 def _extreme(image: sitk.Image) -> float:

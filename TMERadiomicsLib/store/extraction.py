@@ -35,12 +35,15 @@ class ExtractionReport:
 
 
 def extract_missing(store: StudyStore, preset: str | Preset, *, progress: bool = True,
-                    step: Callable[[int, int], None] | None = None) -> ExtractionReport:
+                    step: Callable[[int, int], None] | None = None,
+                    case_progress: Callable[[str, float], None] | None = None) -> ExtractionReport:
     """Compute and store the features of every segmentation lacking ``preset``'s.
 
     ``step(done, total)`` is called before each segmentation: a GUI shows
     progress with it, and an exception it raises stops the run between two
-    committed extractions.
+    committed extractions. ``case_progress(message, fraction)`` is finer:
+    per contour, region and image type ("contour 2 of 5: Ring: wavelet-HLL
+    (30/39)"), the fraction over the whole run.
     """
     preset = load_preset(preset)
     todo = store.missing_extractions(preset.sha256)
@@ -52,7 +55,7 @@ def extract_missing(store: StudyStore, preset: str | Preset, *, progress: bool =
                                         disable=None if progress else True)):
         if step is not None:
             step(index, len(todo))
-        rows = _features(stored, preset)
+        rows = _features(stored, preset, _contour_progress(case_progress, index, len(todo)))
         if store.put_features(stored.segmentation_id, preset.name, preset.sha256, rows):
             extracted += 1
     return ExtractionReport(preset.name, preset.sha256, extracted, total - len(todo))
@@ -75,11 +78,17 @@ def _check_unchanged(stored: StoredSegmentation) -> None:
             )
 
 
-def _features(stored: StoredSegmentation, preset: Preset) -> list[tuple[str, str, float]]:
+def _contour_progress(progress, index: int, count: int):
+    if progress is None:
+        return None
+    return lambda message, fraction: progress(f"contour {index + 1} of {count}: {message}", (index + fraction) / count)
+
+
+def _features(stored: StoredSegmentation, preset: Preset, progress=None) -> list[tuple[str, str, float]]:
     seg = stored.segmentation
     image = read_image(seg.image_path, case_id=seg.case_id)
     mask = read_mask(seg.mask_path, reference=image, label=seg.mask_label, case_id=seg.case_id)
     regions = build(mask, image, peritumoral_mm=seg.peritumoral_mm, ring_mm=seg.ring_mm, case_id=seg.case_id)
-    table = extract_case(image, regions, preset, case_id=seg.case_id).tidy()
+    table = extract_case(image, regions, preset, case_id=seg.case_id, progress=progress).tidy()
     log.info("case %s, %s/%s: %d feature values", seg.case_id, seg.reader, seg.session, len(table))
     return list(zip(table["region"], table["feature"], table["value"]))

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 REPO = Path(__file__).resolve().parents[2]
-TAGS = ("v5.8.1", "v5.12.3")
-PYTHON_OF_TAG = {"v5.8.1": (3, 9), "v5.12.3": (3, 12)}
+TAGS = ("v5.8.1", "v5.10.0", "v5.12.3")
+PYTHON_OF_TAG = {"v5.8.1": (3, 9), "v5.10.0": (3, 12), "v5.12.3": (3, 12)}
 SWAPPED = ("slicer", "qt", "ctk", "TMERadiomics", "TMERadiomicsLogic")
 # What Slicer's Python does not ship (../shared/slicer/README.md).
 NOT_IN_SLICER = ("pandas", "sklearn", "skimage", "yaml", "skops", "lifelines", "statsmodels", "matplotlib", "dask")
@@ -76,6 +76,45 @@ class ModuleManager:
         return self.qobject.disconnect(*args)
 
 
+class LayoutManager:
+    """qSlicerLayoutManager's ``layout`` property and ``setLayout`` slot, over the real MRML layout logic.
+
+    As in Slicer, the layout is the singleton layout node's view arrangement,
+    and ``vtkMRMLLayoutLogic`` (slicer-core's, the C++ class Slicer uses)
+    creates the view nodes a layout has: a table layout gets a
+    ``vtkMRMLTableViewNode``, which ``PropagateTableSelection`` then fills.
+    No views are rendered. Slicer starts in the Conventional layout.
+    """
+
+    def __init__(self, slicer_module, scene):
+        slicer_module.vtkMRMLSliceNode.AddDefaultSliceOrientationPresets(scene)  # as Slicer's app logic does
+        self._logic = slicer_module.vtkMRMLLayoutLogic()
+        self._logic.SetMRMLScene(scene)
+        self.setLayout(slicer_module.vtkMRMLLayoutNode.SlicerLayoutConventionalView)
+
+    @property
+    def layout(self) -> int:
+        return self._logic.GetLayoutNode().GetViewArrangement()
+
+    @layout.setter
+    def layout(self, layout: int) -> None:
+        self.setLayout(layout)
+
+    def setLayout(self, layout: int) -> None:
+        self._logic.GetLayoutNode().SetViewArrangement(int(layout))
+
+
+class LoadedModule:
+    """``slicer.modules.<name>`` of a C++ loadable module: what ``logic()`` returns, on the rig's scene."""
+
+    def __init__(self, logic, scene):
+        logic.SetMRMLScene(scene)
+        self._logic = logic
+
+    def logic(self):
+        return self._logic
+
+
 class App:
     """The part of ``slicer.app`` (qSlicerApplication) a module panel uses, over the real QApplication."""
 
@@ -86,6 +125,7 @@ class App:
         self._manager = ModuleManager(qt)
         self._logic = slicer_module.vtkSlicerApplicationLogic()
         self._logic.SetMRMLScene(scene)
+        self._layoutManager = LayoutManager(slicer_module, scene)
         self.pythonExecutable = sys.executable
         self.overrideCursors = 0
 
@@ -116,7 +156,7 @@ class App:
         return self._logic
 
     def layoutManager(self):
-        return None  # no views: the rig has no 3D/slice rendering
+        return self._layoutManager  # the layout and its view nodes; nothing is rendered
 
     def mrmlScene(self):
         return self._slicer.mrmlScene
@@ -192,7 +232,8 @@ class Rig:
                 setattr(package, name, getattr(slicer_core, name))
         package.mrmlScene = self.new_scene()
         package.app = App(self.qapp, self.qt, package, package.mrmlScene)
-        package.modules = types.SimpleNamespace()
+        package.modules = types.SimpleNamespace(
+            tables=LoadedModule(slicer_core.vtkSlicerTablesLogic(), package.mrmlScene))
         package.util = importlib.import_module("slicer.util")
         return package
 
@@ -215,6 +256,10 @@ class Rig:
         self.module = module
         self.moduleParent = ModuleParent(str(module_dir / "TMERadiomics.py"))
         self.moduleObject = module.TMERadiomics(self.moduleParent)
+        # Slicer registers each loaded module as slicer.modules.<lower-case name> (its
+        # qSlicerScriptedLoadableModule); slicer.util.modulePath and the Widget's
+        # resourcePath read its path there.
+        setattr(self.slicer.modules, "tmeradiomics", self.moduleParent)
         return module
 
     def create_widget(self):
@@ -250,6 +295,39 @@ class Rig:
     def exit(self) -> None:
         self.widget.exit()
         self.panel._rig_entered = False
+
+    # -- the user's hand ----------------------------------------------------------
+    def post_click(self, widget) -> None:
+        """A left click on ``widget``, as the window system delivers it: two real QMouseEvents *posted*.
+
+        Nothing happens until the GUI thread next runs its event loop or calls
+        ``processEvents()``; a click made while the thread is busy is thus
+        queued and delivered then, as in Slicer. A disabled or hidden widget
+        does not take it (Qt drops mouse events to disabled widgets).
+        """
+        from PySide6 import QtCore, QtGui, QtWidgets
+
+        centre = QtWidgets.QWidget.rect(widget).center()  # PySide's method (PythonQt makes it a property)
+        local = QtCore.QPointF(centre)
+        scene_pos = QtCore.QPointF(QtWidgets.QWidget.mapToGlobal(widget, centre))
+        for kind in (QtCore.QEvent.MouseButtonPress, QtCore.QEvent.MouseButtonRelease):
+            buttons = QtCore.Qt.LeftButton if kind == QtCore.QEvent.MouseButtonPress else QtCore.Qt.NoButton
+            event = QtGui.QMouseEvent(kind, local, scene_pos, QtCore.Qt.LeftButton, buttons, QtCore.Qt.NoModifier)
+            QtCore.QCoreApplication.postEvent(widget, event)
+
+    def run_events_until(self, done, seconds: float = 120.0, interval: float = 0.01) -> int:
+        """Run the event loop (timers, posted events) until ``done()``; returns how many rounds it took."""
+        import time
+
+        deadline, rounds = time.monotonic() + seconds, 0
+        while True:
+            self.qapp.processEvents()
+            rounds += 1
+            if done():
+                return rounds
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the panel did not finish within {seconds:g} s")
+            time.sleep(interval)
 
     def close_scene(self) -> None:
         """File > Close scene: vtkMRMLScene::Clear, as qSlicerCoreApplication does."""

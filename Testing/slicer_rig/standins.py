@@ -189,14 +189,18 @@ class NodeComboBoxBehaviour(_Values):
         return self._get_currentNodeID()
 
     def setCurrentNode(self, node) -> None:
+        """As qMRMLNodeComboBoxPrivate::setCurrentNodeIDInternal: a node the combo box does not list
+        (None included) selects the "None" item, or index -1 (empty) when noneEnabled is false; the
+        combo box's currentTextChanged then emits currentNodeChanged(nullptr). Nothing else is kept."""
         if isinstance(node, str):
             node = self._rig_scene.GetNodeByID(node) if (self._rig_scene and node) else None
         if node is not None and node not in self._rig_nodes():
-            node = None  # the C++ combobox ignores a node it does not list
-        if node is None and not self.noneEnabled and self._rig_nodes():
-            node = self._rig_current if self._rig_current in self._rig_nodes() else self._rig_nodes()[0]
+            node = None
+        self._rig_select(node)
+
+    def _rig_select(self, node) -> None:
         if node is self._rig_current:
-            return
+            return  # QComboBox emits only when its current index changes
         self._rig_current = node
         self._rig_combo.clear()
         self._rig_combo.addItems([n.GetName() for n in self._rig_nodes()])
@@ -217,18 +221,49 @@ class NodeComboBoxBehaviour(_Values):
         found = []
         for index in range(self._rig_scene.GetNumberOfNodes()):
             node = self._rig_scene.GetNthNode(index)
-            if any(node.IsA(t) for t in self._get_nodeTypes()) and (self.showHidden or not node.GetHideFromEditors()):
+            if self._rig_lists(node):
                 found.append(node)
         return found
 
+    def _rig_lists(self, node) -> bool:
+        """qMRMLSortFilterProxyModel's filter: a node of nodeTypes (exactly, when showChildNodeTypes is
+        false), of none of hideChildNodeTypes, and not hidden from editors unless showHidden."""
+        types_ = self._get_nodeTypes()
+        if self._get_showChildNodeTypes():
+            listed = any(node.IsA(t) for t in types_)
+        else:
+            listed = node.GetClassName() in types_
+        hidden = any(node.IsA(t) for t in self._get_hideChildNodeTypes())
+        return listed and not hidden and (self.showHidden or not node.GetHideFromEditors())
+
+    def _get_showChildNodeTypes(self):
+        return self._rig_values.get("showChildNodeTypes", True)
+
+    def _set_showChildNodeTypes(self, show) -> None:
+        self._rig_values["showChildNodeTypes"] = bool(show)
+        self._rig_refresh()
+
+    def _get_hideChildNodeTypes(self):
+        return list(self._rig_values.get("hideChildNodeTypes", []))
+
+    def _set_hideChildNodeTypes(self, types_) -> None:
+        self._rig_values["hideChildNodeTypes"] = [t for t in types_ if t]
+        self._rig_refresh()
+
     def _rig_refresh(self) -> None:
-        if self._rig_current is not None and self._rig_current not in self._rig_nodes():
-            self._rig_current = None
-        self.setCurrentNode(self._rig_current)
+        """refreshIfCurrentNodeHidden and setMRMLScene: a current node no longer listed is dropped;
+        with none disabled and nothing current, the first listed node is taken (QComboBox selects
+        row 0 when rows arrive in an empty model)."""
+        current = self._rig_current if self._rig_current in self._rig_nodes() else None
+        if current is None and not self.noneEnabled and self._rig_nodes():
+            current = self._rig_nodes()[0]
+        self._rig_select(current)
 
     def _rig_added(self, caller, event) -> None:
-        if self._rig_current is None and not self.noneEnabled:
-            self._rig_refresh()
+        # QComboBox takes the first row only when rows are inserted into an empty model: a combo box
+        # emptied on purpose (setCurrentNode(None)) stays empty when a second node arrives.
+        if self._rig_current is None and not self.noneEnabled and len(self._rig_nodes()) == 1:
+            self._rig_select(self._rig_nodes()[0])
 
     def _rig_removed(self, caller, event) -> None:
         self._rig_refresh()
@@ -336,23 +371,71 @@ class CollapsibleButtonBehaviour(_Values):
 
 
 class PathLineEditBehaviour(_Values):
+    """ctkPathLineEdit with its history combo box: the history lives in QSettings under
+    ``ctkPathLineEdit/<settingKey>`` (at most five paths, newest first); setting settingKey reads it
+    and, when no path is set, shows the newest (retrieveHistory); addCurrentPathToHistory adds one."""
+
+    MAX_HISTORY = 5  # ctkPathLineEditPrivate::sMaxHistory
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self._rig_values.update(showBrowseButton=True, showHistoryButton=True)
         self._rig_combo = QtWidgets.QComboBox(self)
         self._rig_combo.setEditable(True)
+        self._rig_combo.setInsertPolicy(QtWidgets.QComboBox.NoInsert)
+        # updateHasValidInput: every accepted text change is a currentPathChanged (the .ui's filters accept all).
+        self._rig_combo.lineEdit().textChanged.connect(self.currentPathChanged.emit)
 
     def _get_currentPath(self):
-        return self._rig_combo.currentText()
+        return self._rig_combo.lineEdit().text()
 
     def _set_currentPath(self, path) -> None:
         self.setCurrentPath(path)
 
     def setCurrentPath(self, path) -> None:
-        if path == self._rig_combo.currentText():
+        self._rig_combo.lineEdit().setText(path)  # emits only when the text changes, as QLineEdit does
+
+    def _get_settingKey(self):
+        return self._rig_values.get("settingKey", "")
+
+    def _set_settingKey(self, key) -> None:
+        self._rig_values["settingKey"] = key
+        self.retrieveHistory()
+
+    def _rig_history_key(self) -> str:
+        return "ctkPathLineEdit/" + (self._get_settingKey() or self.objectName())
+
+    def _rig_history(self) -> list:
+        value = QtCore.QSettings().value(self._rig_history_key(), [])
+        return [value] if isinstance(value, str) else list(value or [])  # QVariant::toStringList
+
+    def retrieveHistory(self) -> None:
+        path = self._get_currentPath()
+        blocked = self.blockSignals(True)
+        self._rig_combo.clear()
+        self._rig_combo.addItems(self._rig_history()[:self.MAX_HISTORY])
+        if not path:
+            self.blockSignals(blocked)
+            self._rig_combo.setCurrentIndex(0)  # the most recent path, announced by currentPathChanged
+        else:
+            self.setCurrentPath(path)
+            self.blockSignals(blocked)
+
+    def addCurrentPathToHistory(self) -> None:
+        path = self._get_currentPath()
+        if not path:
             return
-        self._rig_combo.setEditText(path)
-        self.currentPathChanged.emit(path)
+        history = [p for p in self._rig_history() if p != path]
+        QtCore.QSettings().setValue(self._rig_history_key(), [path, *history])
+        blocked = self._rig_combo.blockSignals(False)
+        index = self._rig_combo.findText(path)
+        if index >= 0:
+            self._rig_combo.removeItem(index)
+        while self._rig_combo.count() >= self.MAX_HISTORY:
+            self._rig_combo.removeItem(self._rig_combo.count() - 1)
+        self._rig_combo.insertItem(0, path)
+        self._rig_combo.setCurrentIndex(0)
+        self._rig_combo.blockSignals(blocked)
 
     def comboBox(self):
         return self._rig_combo
