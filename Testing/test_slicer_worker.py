@@ -136,7 +136,8 @@ def test_cancel_stops_the_child_within_two_seconds_and_leaves_the_scene(case):
     logic = case["logic"]
     before = scene_state(case["scene"], case["segmentation"])
     job = logic.startRunAll(case["volume"], case["segmentation"], case["tumour"], PRESET, [])
-    assert scene_state(case["scene"], case["segmentation"])[1] == before[1] + 3  # regions are added at once
+    # The regions are there at once: added, or refilled in place when an earlier test of this module made them.
+    assert len(logic.regionSegmentIds(case["segmentation"], case["volume"], case["tumour"])) == 3
     deadline = time.monotonic() + 60
     while not any(e["event"] == "progress" for e in job.poll()):  # the child is extracting
         assert job.running and time.monotonic() < deadline
