@@ -22,6 +22,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .errors import InputError
+from .image_checks import check_file, check_read, check_regular
 
 PathLike = Union[str, os.PathLike]  # not `|`: evaluated at import, and Slicer 5.8 runs Python 3.9
 
@@ -33,19 +34,31 @@ ORIGIN_ATOL_MM = 1e-3
 DIRECTION_ATOL = 1e-4
 
 
-def read_any(path: PathLike, *, case_id: str | None = None) -> sitk.Image:
-    """Read an NRRD, NIfTI, MHA file or a DICOM series folder, unvalidated."""
+def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image") -> sitk.Image:
+    """Read an NRRD, NIfTI, MHA file or a DICOM series folder.
+
+    The file is checked before ITK opens it and what ITK read is checked
+    after (``image_checks``): a non-regular file, a decoded size over budget,
+    a non-real voxel type, a bad spacing or truncated voxel data are refused
+    naming the file as ``what`` ("image", "mask"...). Intensities and
+    dimensions are left to ``check_image`` and ``read_mask``.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=path, case=case_id)
+    is_folder = check_regular(path, what=what, case_id=case_id)
     try:
         with _itk_warnings_off():
-            if path.is_dir():
-                return _read_dicom_series(path, case_id)
-            return sitk.ReadImage(str(path))
+            if is_folder:
+                image = _read_dicom_series(path, case_id)
+            else:
+                check_file(path, what=what, case_id=case_id)
+                image = sitk.ReadImage(str(path))
     except RuntimeError as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown"
-        raise InputError(f"cannot read image ({reason})", file=path, case=case_id) from None
+        raise InputError(f"cannot read {what} ({reason})", file=path, case=case_id) from None
+    check_read(image, path, what=what, case_id=case_id)
+    return image
 
 
 @contextlib.contextmanager
@@ -129,7 +142,7 @@ def read_mask(
     nearest-neighbour interpolation (an explicit choice, never silent).
     An empty mask is an error unless ``allow_empty`` (exclusion masks may be).
     """
-    mask = read_any(path, case_id=case_id)
+    mask = read_any(path, case_id=case_id, what="mask")
     return as_binary_mask(
         mask, reference=reference, label=label, file=path, case_id=case_id, resample=resample, allow_empty=allow_empty
     )
