@@ -100,7 +100,10 @@ def check_file(path: Path, *, what: str, case_id: str | None) -> None:
     if header.data_file != path:
         if not header.data_file.exists():
             raise InputError(f"{what} data file {header.data_file} is missing", file=path, case=case_id)
-        check_regular(header.data_file, what=f"{what} data file", case_id=case_id, folder_allowed=False)
+        mode = os.stat(header.data_file).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{what} data file {header.data_file.name} is {_kind(mode)}, not a regular file",
+                             file=path, case=case_id)
     _check_stream(header, path, what, case_id)
 
 

@@ -188,12 +188,11 @@ def _select_label(mask: sitk.Image, label: int | None, file, case_id) -> sitk.Im
     if label is None:
         nonzero = values[values != 0]
         if nonzero.size > 1:
-            shown = ", ".join(str(v) for v in nonzero[:10])
             raise InputError(
                 "mask is not binary; choose one value with --label",
                 file=file,
                 case=case_id,
-                value=f"labels {shown}",
+                value=f"labels {_shown(nonzero)}",
             )
         if array.dtype == np.uint8 and values[-1] <= 1:
             # Already a 0/1 UInt8 mask: SimpleITK's copy shares the buffer until
@@ -201,17 +200,32 @@ def _select_label(mask: sitk.Image, label: int | None, file, case_id) -> sitk.Im
             return sitk.Image(mask)
         selected = array != 0
     else:
+        if label == 0:
+            # 0 is what every mask format calls outside: taking it would make the
+            # whole field of view around the tumour "the tumour".
+            raise InputError(
+                "--label 0 selects the background, not a region; choose one of the mask's labels",
+                file=file,
+                case=case_id,
+                value=f"labels {_shown(values[values != 0])}",
+            )
         if label not in values:
             raise InputError(
                 f"label {label} does not occur in the mask",
                 file=file,
                 case=case_id,
-                value=f"labels {', '.join(str(v) for v in values[:10])}",
+                value=f"labels {_shown(values[values != 0])}",
             )
         selected = array == label
     binary = sitk.GetImageFromArray(selected.astype(np.uint8))
     binary.CopyInformation(mask)
     return binary
+
+
+def _shown(labels: np.ndarray) -> str:
+    """The first ten labels, for a message; "none" for an empty mask."""
+    text = ", ".join(str(v) for v in labels[:10]) or "none"
+    return text + (f" and {labels.size - 10} more" if labels.size > 10 else "")
 
 
 def _values(array: np.ndarray) -> np.ndarray:
