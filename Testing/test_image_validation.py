@@ -11,6 +11,7 @@ the rows.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import struct
 import subprocess
@@ -239,3 +240,115 @@ def test_real_cases_still_read(shared_data):
         assert np.count_nonzero(sitk.GetArrayViewFromImage(mask)) > 0
     phantom = shared_data / "ibsi" / "ibsi1_digital_phantom"
     assert read_image(phantom / "phantom.nii.gz").GetSize() == (5, 4, 4)
+
+
+# Feature-side bounds (features/bounds.py) and regions too small for their features.
+
+DEFAULT_PRESET = REPO / "Resources" / "Presets" / "default.yaml"
+
+
+def _preset(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "preset.yaml"
+    text = DEFAULT_PRESET.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def _case(tmp_path: Path, image: sitk.Image, voxels=None) -> tuple[Path, Path]:
+    """``image`` and a tumour mask (a 4 x 4 x 4 cube, or the given (z, y, x) voxels) as compressed NRRD files."""
+    array = np.zeros(image.GetSize()[::-1], dtype=np.uint8)
+    if voxels is None:
+        array[4:8, 5:9, 6:10] = 1
+    else:
+        for voxel in voxels:
+            array[voxel] = 1
+    mask = sitk.GetImageFromArray(array)
+    mask.CopyInformation(image)
+    return _write(image, tmp_path / "P1.nrrd"), _write(mask, tmp_path / "P1_tumour.nrrd")
+
+
+def _extract_fails(capsys, tmp_path, image_path, mask_path, *args_and_expected, preset=None):
+    args, expected = args_and_expected[0], args_and_expected[1:]
+    out = tmp_path / "f.csv"
+    argv = ["extract", image_path, mask_path, "--out", out, "--regions", "intratumoral", *args]
+    if preset is not None:
+        argv += ["--preset", preset]
+    line = _cli_fails(capsys, argv, *expected)
+    assert not out.exists() and not list(tmp_path.glob("f.*"))
+    return line
+
+
+def test_intensities_near_the_float64_limit_are_refused_exit_2(tmp_path, capsys):
+    # Was: NaN tables, 18 warning lines, exit 0.
+    huge = sitk.Cast(_volume(), sitk.sitkFloat64) * 1e305
+    image, mask = _case(tmp_path, huge)
+    _extract_fails(capsys, tmp_path, image, mask, [], "case P1", "intensities reach 9.99e+307", "2^53")
+
+
+def test_uint64_intensities_beyond_float_precision_are_refused(tmp_path, capsys):
+    big = sitk.Cast(_volume(), sitk.sitkUInt64) + float(2**61)
+    image, mask = _case(tmp_path, big)
+    _extract_fails(capsys, tmp_path, image, mask, [], "intensities reach 2.31e+18")
+
+
+def test_non_finite_intensities_given_in_memory_are_refused():
+    from TMERadiomicsLib.features import extract_case
+
+    image = sitk.Cast(_volume(), sitk.sitkFloat32)
+    image[3, 3, 3] = float("inf")
+    mask = sitk.Cast(image < 500, sitk.sitkUInt8)
+    with pytest.raises(InputError, match="case P1: image holds NaN or infinite intensities"):
+        extract_case(image, {"intratumoral": mask}, "default", case_id="P1")
+
+
+def test_a_bin_width_giving_too_many_grey_levels_is_refused_naming_it(tmp_path, capsys):
+    # Was: binWidth 1e-9 gave NaN tables and exit 0.
+    image, mask = _case(tmp_path, _volume())
+    preset = _preset(tmp_path, "binWidth: 25", "binWidth: 1.0e-9")
+    line = _extract_fails(capsys, tmp_path, image, mask, [], "region intratumoral", "binWidth 1e-09",
+                          "grey levels, over the limit of 2048", preset=preset)
+    assert "case P1" in line
+
+
+def test_a_bin_count_over_the_limit_is_refused(tmp_path, capsys):
+    image, mask = _case(tmp_path, _volume())
+    preset = _preset(tmp_path, "binWidth: 25", "binCount: 100000")
+    _extract_fails(capsys, tmp_path, image, mask, [], "binCount 100000", preset=preset)
+
+
+def test_a_resampling_spacing_too_fine_for_the_image_is_refused_naming_it(tmp_path, capsys):
+    # Was: exit 1 (a MemoryError inside resampling).
+    image, mask = _case(tmp_path, _volume())
+    preset = _preset(tmp_path, "distances: [1]", "distances: [1]\n  resampledPixelSpacing: [0.01, 0.01, 0.01]")
+    _extract_fails(capsys, tmp_path, image, mask, [], "resampledPixelSpacing [0.01, 0.01, 0.01] mm",
+                   "over the limit", preset=preset)
+
+
+def test_a_reasonable_preset_still_extracts(tmp_path, capsys):
+    image, mask = _case(tmp_path, _volume())
+    preset = _preset(tmp_path, "distances: [1]", "distances: [1]\n  resampledPixelSpacing: [1, 1, 1]")
+    out = tmp_path / "f.csv"
+    assert main([str(a) for a in ["extract", image, mask, "--out", out, "--regions", "intratumoral",
+                                  "--preset", preset]]) == 0
+    assert json.loads(capsys.readouterr().out)["nan_values"] == 0
+
+
+def test_a_single_voxel_tumour_is_refused_unless_allowed(tmp_path, capsys):
+    # Was: NaN features for every column, exit 0.
+    image, mask = _case(tmp_path, _volume(), voxels=[(6, 8, 10)])
+    _extract_fails(capsys, tmp_path, image, mask, [], "case P1", "region intratumoral has 1 voxel",
+                   "--allow-small-regions")
+    out = tmp_path / "f.csv"
+    assert main([str(a) for a in ["extract", image, mask, "--out", out, "--regions", "intratumoral",
+                                  "--allow-small-regions"]]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["nan_values"] == summary["features_per_region"] > 100
+
+
+def test_a_two_voxel_region_with_nan_features_is_refused(tmp_path, capsys):
+    # Two voxels in one slice pass PyRadiomics' mask check, but their robust mean
+    # absolute deviation is NaN: a silent hole in the table before.
+    image, mask = _case(tmp_path, _volume(), voxels=[(6, 8, 10), (6, 9, 11)])
+    _extract_fails(capsys, tmp_path, image, mask, [], "region intratumoral (2 voxels) gives NaN",
+                   "RobustMeanAbsoluteDeviation", "--allow-small-regions")
