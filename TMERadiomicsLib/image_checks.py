@@ -35,7 +35,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .errors import InputError
-from .image_headers import Header, read_header
+from .image_headers import DamagedStream, Header, read_header
 
 # Largest decoded image (all phases and components) a command may read. A
 # 448 x 448 x 160 x 6-phase int16 DCE series is 0.4 GB; the budget leaves
@@ -83,7 +83,10 @@ def _kind(mode: int) -> str:
 def check_file(path: Path, *, what: str, case_id: str | None) -> None:
     """Everything that can be known about a regular image file before its voxels are decoded."""
     _check_information(path, what, case_id)
-    header = read_header(path)
+    try:
+        header = read_header(path)
+    except DamagedStream as damaged:
+        raise InputError(f"{what} is truncated or corrupt: {damaged}", file=path, case=case_id) from None
     if header is None:
         return
     if header.non_scalar:

@@ -15,6 +15,7 @@ import gzip
 import math
 import re
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,10 @@ NIFTI_NON_SCALAR = {32: "complex64", 1792: "complex128", 2048: "complex256", 128
 METAIO_TYPE_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4,
                      "MET_UINT": 4, "MET_LONG": 4, "MET_ULONG": 4, "MET_LONG_LONG": 8, "MET_ULONG_LONG": 8,
                      "MET_FLOAT": 4, "MET_DOUBLE": 8}
+
+
+class DamagedStream(Exception):
+    """The header lies in a compressed stream that cannot be decoded (a .nii.gz cut inside its header)."""
 
 
 @dataclass
@@ -141,8 +146,11 @@ def _nifti(path: Path) -> Header | None:
     name = path.name.lower()
     compressed = name.endswith(".gz")
     opener = gzip.open if compressed else open
-    with opener(path, "rb") as stream:
-        raw = stream.read(540)
+    try:
+        with opener(path, "rb") as stream:
+            raw = stream.read(540)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DamagedStream(f"its gzip stream is damaged ({error})") from None
     little = struct.unpack("<i", raw[:4])[0]
     endian = "<" if little in (348, 540) else ">"
     version = struct.unpack(endian + "i", raw[:4])[0]
