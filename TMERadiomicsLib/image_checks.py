@@ -63,8 +63,12 @@ def check_regular(path: Path, *, what: str, case_id: str | None, folder_allowed:
     mode = os.stat(path).st_mode
     if stat.S_ISDIR(mode) and folder_allowed:
         for entry in os.scandir(path):
-            if not (entry.is_file() or entry.is_dir()):
-                raise InputError(f"{what} folder holds {_kind(os.stat(entry.path).st_mode)} {entry.name!r}; "
+            try:
+                entry_mode = os.stat(entry.path).st_mode
+            except OSError:
+                continue  # a dangling link: GDCM skips it as well
+            if not (stat.S_ISREG(entry_mode) or stat.S_ISDIR(entry_mode)):
+                raise InputError(f"{what} folder holds {_kind(entry_mode)} {entry.name!r}; "
                                  "a DICOM folder may hold only regular files", file=path, case=case_id)
         return True
     if not stat.S_ISREG(mode):
@@ -96,10 +100,9 @@ def check_file(path: Path, *, what: str, case_id: str | None) -> None:
         raise InputError(f"{what} header is inconsistent: {'; '.join(header.problems)}", file=path, case=case_id)
     for name, value in header.spacings:
         if not (math.isfinite(value) and value > 0):
-            raise InputError(f"{what} spacing must be positive and finite; the header's {name} is {value:g} "
-                             "(ITK would silently read it as 1 mm)" if value == 0 else
-                             f"{what} spacing must be positive and finite; the header's {name} is {value:g}",
-                             file=path, case=case_id, value=value)
+            silently = " (ITK would read it as 1 mm)" if header.format == "NIfTI" else ""
+            raise InputError(f"{what} spacing must be positive and finite; the header's {name} is {value:g}"
+                             f"{silently}", file=path, case=case_id, value=value)
     if header.data_file != path:
         if not header.data_file.exists():
             raise InputError(f"{what} data file {header.data_file} is missing", file=path, case=case_id)
