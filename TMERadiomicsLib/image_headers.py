@@ -159,13 +159,11 @@ def _nifti(path: Path) -> Header | None:
         dims = struct.unpack(endian + "8h", raw[40:56])
         pixdim = struct.unpack(endian + "8f", raw[76:108])
         vox_offset = struct.unpack(endian + "f", raw[108:112])[0]
-        slope, inter = struct.unpack(endian + "ff", raw[112:120])
     elif version == 540:
         datatype, bitpix = struct.unpack(endian + "hh", raw[12:16])
         dims = struct.unpack(endian + "8q", raw[16:80])
         pixdim = struct.unpack(endian + "8d", raw[104:168])
         vox_offset = struct.unpack(endian + "q", raw[168:176])[0]
-        slope, inter = struct.unpack(endian + "dd", raw[176:192])
     else:
         return None
     rank = int(dims[0])
@@ -186,9 +184,10 @@ def _nifti(path: Path) -> Header | None:
         header.non_scalar = f"NIfTI datatype {datatype} ({NIFTI_NON_SCALAR[int(datatype)]})"
     if type_bytes and int(bitpix) != 8 * type_bytes:
         header.problems.append(f"bitpix {bitpix} does not match datatype {datatype}")
-    for field_name, value in (("scl_slope", slope), ("scl_inter", inter), ("vox_offset", vox_offset)):
-        if not math.isfinite(value):
-            header.problems.append(f"{field_name} is {value}")
+    # scl_slope / scl_inter are not checked: nibabel writes NaN there for "no
+    # scaling", and ITK (as the NIfTI standard) then applies none.
+    if not math.isfinite(vox_offset):
+        header.problems.append(f"vox_offset is {vox_offset}")
     header.spacings = [(f"pixdim[{axis}]", float(pixdim[axis])) for axis in range(1, min(rank, 3) + 1)]
     return header
 

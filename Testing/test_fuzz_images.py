@@ -193,7 +193,6 @@ NIFTI_FIELDS = {
     "pixdim[1]": (80, "<f", [0.0, -0.8, float("nan"), float("inf"), 1e-30]),
     "pixdim[3]": (88, "<f", [0.0, -1.5, float("nan")]),
     "vox_offset": (108, "<f", [0.0, 348.0, 400.0, 1e9, float("nan")]),
-    "scl_slope": (112, "<f", [float("nan"), float("inf")]),
 }
 
 

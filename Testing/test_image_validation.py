@@ -352,3 +352,13 @@ def test_a_two_voxel_region_with_nan_features_is_refused(tmp_path, capsys):
     image, mask = _case(tmp_path, _volume(), voxels=[(6, 8, 10), (6, 9, 11)])
     _extract_fails(capsys, tmp_path, image, mask, [], "region intratumoral (2 voxels) gives NaN",
                    "RobustMeanAbsoluteDeviation", "--allow-small-regions")
+
+
+def test_a_nifti_with_nan_scaling_still_reads_unscaled(tmp_path):
+    # nibabel writes scl_slope = scl_inter = NaN for "no scaling": valid, not to be refused.
+    image = _volume()
+    path = _write(image, tmp_path / "P1.nii", compress=False)
+    data = bytearray(path.read_bytes())
+    data[112:120] = struct.pack("<ff", float("nan"), float("nan"))
+    path.write_bytes(bytes(data))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(read_image(path)), sitk.GetArrayFromImage(image))
