@@ -214,3 +214,21 @@ def check_read(image: sitk.Image, path: Path, *, what: str, case_id: str | None)
     if abs(np.linalg.det(direction.reshape(n, n))) < 1e-6:
         raise InputError(f"{what} direction matrix is singular (its axes are not independent)", file=path,
                          case=case_id)
+
+
+def check_dicom_files(folder: Path, series_files, *, case_id: str | None) -> None:
+    """Refuse a DICOM folder in which GDCM skipped a DICOM file (a truncated slice is dropped silently).
+
+    Every regular file with the DICOM preamble ("DICM" at byte 128) must be
+    one of the series' files; reading 132 bytes per file keeps this cheap.
+    """
+    listed = {os.path.realpath(name) for name in series_files}
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if not entry.is_file() or entry.name.upper() == "DICOMDIR" or os.path.realpath(entry.path) in listed:
+            continue
+        with open(entry.path, "rb") as stream:
+            preamble = stream.read(132)
+        if preamble[128:132] == b"DICM":
+            raise InputError(f"DICOM file {entry.name!r} could not be read as part of the series (truncated or "
+                             f"damaged); {len(listed)} other slices were, so a slice would be missing",
+                             file=folder, case=case_id)

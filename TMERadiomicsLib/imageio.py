@@ -22,7 +22,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .errors import InputError
-from .image_checks import check_file, check_read, check_regular
+from .image_checks import check_dicom_files, check_file, check_read, check_regular
 
 PathLike = Union[str, os.PathLike]  # not `|`: evaluated at import, and Slicer 5.8 runs Python 3.9
 
@@ -84,8 +84,10 @@ def _read_dicom_series(folder: Path, case_id: str | None) -> sitk.Image:
             case=case_id,
             value=len(series),
         )
+    names = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0])
+    check_dicom_files(folder, names, case_id=case_id)
     reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
+    reader.SetFileNames(names)
     return reader.Execute()
 
 

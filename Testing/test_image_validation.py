@@ -362,3 +362,22 @@ def test_a_nifti_with_nan_scaling_still_reads_unscaled(tmp_path):
     data[112:120] = struct.pack("<ff", float("nan"), float("nan"))
     path.write_bytes(bytes(data))
     np.testing.assert_array_equal(sitk.GetArrayFromImage(read_image(path)), sitk.GetArrayFromImage(image))
+
+
+def test_a_truncated_dicom_slice_is_refused_not_dropped(tmp_path):
+    # Was: GDCM left the cut slice out of the series and a 4-slice volume was read without a word.
+    volume = sitk.GetImageFromArray(np.random.default_rng(1).integers(0, 1000, (5, 16, 16)).astype(np.int16))
+    folder = tmp_path / "dicom"
+    folder.mkdir()
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    for k in range(5):
+        plane = volume[:, :, k]
+        for tag, value in (("0020|0032", f"0\\0\\{k}"), ("0020|0013", str(k + 1)), ("0020|000e", "1.2.826.0.1.20"),
+                           ("0008|0060", "MR"), ("0020|0037", "1\\0\\0\\0\\1\\0")):
+            plane.SetMetaData(tag, value)
+        writer.SetFileName(str(folder / f"slice{k}.dcm"))
+        writer.Execute(plane)
+    assert read_image(folder).GetSize() == (16, 16, 5)
+    _truncate(folder / "slice2.dcm", 0.95)
+    _refused(folder, "DICOM file 'slice2.dcm' could not be read as part of the series")
