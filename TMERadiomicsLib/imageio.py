@@ -3,7 +3,9 @@
 Everything read here is validated at the boundary, so the rest of the library
 can assume a 3-D scalar image with finite intensities and a binary UInt8 mask
 on the same grid. Every failure is an ``InputError`` naming the file, the case
-and the offending value.
+and the offending value. What a file's header promises is compared with the
+file before ITK decodes it (``image_checks``, ``image_headers``): ITK alone
+reads a truncated NIfTI with zeros and a NIfTI pixdim of 0 as 1 mm.
 
 Images are written through ``write_image``, which drops the metadata
 dictionary: a DICOM series read here carries patient tags, and none of them
