@@ -3,7 +3,9 @@
 Everything read here is validated at the boundary, so the rest of the library
 can assume a 3-D scalar image with finite intensities and a binary UInt8 mask
 on the same grid. Every failure is an ``InputError`` naming the file, the case
-and the offending value.
+and the offending value. What a file's header promises is compared with the
+file before ITK decodes it (``image_checks``, ``image_headers``): ITK alone
+reads a truncated NIfTI with zeros and a NIfTI pixdim of 0 as 1 mm.
 
 Images are written through ``write_image``, which drops the metadata
 dictionary: a DICOM series read here carries patient tags, and none of them
@@ -22,6 +24,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .errors import InputError
+from .image_checks import check_dicom_files, check_file, check_read, check_regular
 
 PathLike = Union[str, os.PathLike]  # not `|`: evaluated at import, and Slicer 5.8 runs Python 3.9
 
@@ -33,19 +36,31 @@ ORIGIN_ATOL_MM = 1e-3
 DIRECTION_ATOL = 1e-4
 
 
-def read_any(path: PathLike, *, case_id: str | None = None) -> sitk.Image:
-    """Read an NRRD, NIfTI, MHA file or a DICOM series folder, unvalidated."""
+def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image") -> sitk.Image:
+    """Read an NRRD, NIfTI, MHA file or a DICOM series folder.
+
+    The file is checked before ITK opens it and what ITK read is checked
+    after (``image_checks``): a non-regular file, a decoded size over budget,
+    a non-real voxel type, a bad spacing or truncated voxel data are refused
+    naming the file as ``what`` ("image", "mask"...). Intensities and
+    dimensions are left to ``check_image`` and ``read_mask``.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=path, case=case_id)
+    is_folder = check_regular(path, what=what, case_id=case_id)
     try:
         with _itk_warnings_off():
-            if path.is_dir():
-                return _read_dicom_series(path, case_id)
-            return sitk.ReadImage(str(path))
+            if is_folder:
+                image = _read_dicom_series(path, case_id)
+            else:
+                check_file(path, what=what, case_id=case_id)
+                image = sitk.ReadImage(str(path))
     except RuntimeError as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown"
-        raise InputError(f"cannot read image ({reason})", file=path, case=case_id) from None
+        raise InputError(f"cannot read {what} ({reason})", file=path, case=case_id) from None
+    check_read(image, path, what=what, case_id=case_id)
+    return image
 
 
 @contextlib.contextmanager
@@ -71,8 +86,10 @@ def _read_dicom_series(folder: Path, case_id: str | None) -> sitk.Image:
             case=case_id,
             value=len(series),
         )
+    names = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0])
+    check_dicom_files(folder, names, case_id=case_id)
     reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
+    reader.SetFileNames(names)
     return reader.Execute()
 
 
@@ -129,7 +146,7 @@ def read_mask(
     nearest-neighbour interpolation (an explicit choice, never silent).
     An empty mask is an error unless ``allow_empty`` (exclusion masks may be).
     """
-    mask = read_any(path, case_id=case_id)
+    mask = read_any(path, case_id=case_id, what="mask")
     return as_binary_mask(
         mask, reference=reference, label=label, file=path, case_id=case_id, resample=resample, allow_empty=allow_empty
     )
@@ -175,12 +192,11 @@ def _select_label(mask: sitk.Image, label: int | None, file, case_id) -> sitk.Im
     if label is None:
         nonzero = values[values != 0]
         if nonzero.size > 1:
-            shown = ", ".join(str(v) for v in nonzero[:10])
             raise InputError(
                 "mask is not binary; choose one value with --label",
                 file=file,
                 case=case_id,
-                value=f"labels {shown}",
+                value=f"labels {_shown(nonzero)}",
             )
         if array.dtype == np.uint8 and values[-1] <= 1:
             # Already a 0/1 UInt8 mask: SimpleITK's copy shares the buffer until
@@ -188,17 +204,32 @@ def _select_label(mask: sitk.Image, label: int | None, file, case_id) -> sitk.Im
             return sitk.Image(mask)
         selected = array != 0
     else:
+        if label == 0:
+            # 0 is what every mask format calls outside: taking it would make the
+            # whole field of view around the tumour "the tumour".
+            raise InputError(
+                "--label 0 selects the background, not a region; choose one of the mask's labels",
+                file=file,
+                case=case_id,
+                value=f"labels {_shown(values[values != 0])}",
+            )
         if label not in values:
             raise InputError(
                 f"label {label} does not occur in the mask",
                 file=file,
                 case=case_id,
-                value=f"labels {', '.join(str(v) for v in values[:10])}",
+                value=f"labels {_shown(values[values != 0])}",
             )
         selected = array == label
     binary = sitk.GetImageFromArray(selected.astype(np.uint8))
     binary.CopyInformation(mask)
     return binary
+
+
+def _shown(labels: np.ndarray) -> str:
+    """The first ten labels, for a message; "none" for an empty mask."""
+    text = ", ".join(str(v) for v in labels[:10]) or "none"
+    return text + (f" and {labels.size - 10} more" if labels.size > 10 else "")
 
 
 def _values(array: np.ndarray) -> np.ndarray:

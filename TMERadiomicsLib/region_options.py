@@ -8,7 +8,9 @@ It is also where the options are checked against the case before any work:
 a band wider than the image's field of view, or one whose distance map would
 need more working memory than ``memory_limit_gb``, is refused with one line
 naming the limit and the value; a peritumoral or ring region left empty by
-the exclusions is an error unless ``allow_empty`` is set.
+the exclusions is an error unless ``allow_empty`` is set. ``allow_small``
+travels with the options to ``extract_case(allow_small_regions=...)``: a
+region too small for its features is an error unless it is set.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class RegionOptions:
     largest_component: bool = False
     resample_mask: bool = False  # resample exclusion masks onto the image grid (nearest neighbour)
     allow_empty: bool = False  # keep a peritumoral/ring region that the exclusions left empty
+    # Write NaN features for a region too small for PyRadiomics (one voxel, one
+    # row) instead of refusing the case; read by the callers of ``extract_case``.
+    allow_small: bool = False
     memory_limit_gb: float = MEMORY_LIMIT_GB
 
     def build(self, case_id: str, image: sitk.Image, tumour: sitk.Image) -> regions.Regions:

@@ -92,7 +92,11 @@ def test_single_voxel_and_empty_regions_get_nan_with_reason():
     one[8, 20, 20] = True
     masks = {"intratumoral": _mask(image, _ball()), "tiny": _mask(image, one),
              "empty": _mask(image, np.zeros_like(one))}
-    result = extract_case(image, masks, "default")
+    # Issue 20: by default a one-voxel region is refused, naming it, the case and its voxel count ...
+    with pytest.raises(InputError, match=r"case case: region tiny has 1 voxel, too few.*--allow-small-regions"):
+        extract_case(image, masks, "default")
+    # ... and allowed, it gets NaN features with the recorded reason (an empty region always does).
+    result = extract_case(image, masks, "default", allow_small_regions=True)
     assert all(math.isnan(v) for v in result.values["tiny"].values())
     assert all(math.isnan(result.value("empty", n)) for n in result.feature_names)
     reasons = result.failures_table().set_index("region")["reason"]
@@ -106,7 +110,7 @@ def test_csv_text_is_what_pandas_writes():
     one = np.zeros((16, 40, 40), bool)
     one[8, 20, 20] = True
     masks = {"intratumoral": _mask(image, _ball()), "tiny, \"odd\" name": _mask(image, one)}
-    result = extract_case(image, masks, "default", case_id='P,"7"')
+    result = extract_case(image, masks, "default", case_id='P,"7"', allow_small_regions=True)
     assert result.nan_count() == len(result.feature_names)  # the one-voxel region is all NaN
     assert result.wide_csv() == result.wide().to_csv(index=False)
     assert result.combined_csv() == result.combined().to_csv(index=False)

@@ -15,7 +15,15 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
-from .regions_cmd import add_case_arguments, add_region_options, build_regions, check_widths, load_case
+from .regions_cmd import (
+    add_case_arguments,
+    add_region_options,
+    add_small_regions_option,
+    build_regions,
+    check_widths,
+    load_case,
+    region_options,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_case_arguments(parser)
     add_region_options(parser)
+    add_small_regions_option(parser)
     parser.add_argument("--preset", default="qian2024", help="preset name or parameter file (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True, help="output CSV (wide table)")
     parser.add_argument("--regions", help="comma-separated regions to extract, of intratumoral, peritumoral "
@@ -99,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     paths = _check_outputs(args.out, args.overwrite)
     case_id, image, tumour = load_case(args)
     masks = _region_masks(args, wanted, ready, case_id, image, tumour)
-    result = extract_case(image, masks, preset, case_id=case_id)
+    result = extract_case(image, masks, preset, case_id=case_id,
+                          allow_small_regions=region_options(args).allow_small)
     diagnostics = {**result.diagnostics, "case_id": case_id, "failures": result.failure_records()}
     texts = {
         "wide": result.wide_csv(),

@@ -44,6 +44,13 @@ def add_region_options(parser: argparse.ArgumentParser) -> None:
                         "are NaN) instead of failing the case")
 
 
+def add_small_regions_option(parser: argparse.ArgumentParser) -> None:
+    """``--allow-small-regions``, for the commands that extract features of the regions."""
+    parser.add_argument("--allow-small-regions", action="store_true",
+                        help="write NaN features for a region too small for them (e.g. a one-voxel tumour) "
+                        "instead of failing the case")
+
+
 def case_id_of(args: argparse.Namespace) -> str:
     name = args.image.name
     for suffix in (".nii.gz", ".seg.nrrd", ".nrrd", ".nii", ".mha", ".mhd"):
@@ -79,6 +86,7 @@ def region_options(args: argparse.Namespace) -> RegionOptions:
         largest_component=args.largest_component,
         resample_mask=args.resample_mask,
         allow_empty=args.allow_empty_regions,
+        allow_small=getattr(args, "allow_small_regions", False),  # only the commands that extract have it
     )
 
 

@@ -31,7 +31,8 @@ import SimpleITK as sitk
 
 from .. import __version__
 from ..errors import InputError
-from .catalogue import feature_names, image_names
+from .bounds import check_grey_levels
+from .catalogue import SHAPE_CLASSES, feature_names, image_names
 from .compute import Failure, shape_features, texture_features
 from .filters import filtered_images
 from .prepare import PreparedCase, RegionMask, prepare_case
@@ -47,14 +48,16 @@ Progress = Callable[[str, float], None]
 
 
 def extract_case(image: sitk.Image, regions: Any, preset: str | PathLike | Preset, *,
-                 case_id: str = "case", progress: Progress | None = None,
-                 whole_image_extreme: float | None = None) -> CaseFeatures:
+                 case_id: str = "case", allow_small_regions: bool = False,
+                 progress: Progress | None = None, whole_image_extreme: float | None = None) -> CaseFeatures:
     """Features of every region of one case.
 
     ``regions`` is a ``TMERadiomicsLib.regions.Regions`` (its ``masks``) or
     any mapping of region name to mask in the image's geometry; the preset's
-    ``label`` selects the mask value. A region PyRadiomics would refuse (empty,
-    one voxel, too few dimensions) gets NaN features and a recorded reason.
+    ``label`` selects the mask value. An empty region gets NaN features and a
+    recorded reason. A region with voxels but too few for PyRadiomics (one
+    voxel, too few dimensions, or vanished by resampling) is an ``InputError``
+    naming it, unless ``allow_small_regions``: then it too gets NaN features.
 
     ``progress(message, fraction)`` is told each region x image type before
     it is computed ("Peritumoral: wavelet-LLH (23/39)") and 1.0 at the end.
@@ -70,14 +73,19 @@ def extract_case(image: sitk.Image, regions: Any, preset: str | PathLike | Prese
     _check_filters_available(preset, case_id)
     masks = _region_masks(image, regions, int(settings.get("label", 1)), case_id)
     settings["label"] = 1  # masks are binarised above
-    prepared = prepare_case(image, masks, preset.image_types, settings, extreme=whole_image_extreme)
+    prepared = prepare_case(image, masks, preset.image_types, settings, extreme=whole_image_extreme,
+                            case_id=case_id)
+    if not allow_small_regions:
+        _refuse_small_regions(prepared, masks, case_id)
     steps = _Steps(progress, [n for n in masks if n in prepared.regions],
                    [name for t, custom in preset.image_types.items()
                     for name in image_names(t, {**settings, **(custom or {})}, image.GetDimension())])
-    values, failures = _compute(prepared, preset, settings, list(masks), steps)
+    values, failures = _compute(prepared, preset, settings, list(masks), steps, case_id)
     steps.finish()
     names = _ordered_names(feature_names(preset, image.GetDimension()), values)
     values = {region: {n: got.get(n, math.nan) for n in names} for region, got in values.items()}
+    if not allow_small_regions:
+        _refuse_nan_features(values, masks, case_id)
     diagnostics = _diagnostics(preset, masks, prepared, time.perf_counter() - started)
     return CaseFeatures(case_id, preset.name, preset.sha256, names, values, failures, diagnostics)
 
@@ -142,13 +150,36 @@ class _Steps:
             self.progress("Features computed", 1.0)
 
 
-def _compute(prepared: PreparedCase, preset: Preset, settings: dict[str, Any],
-             region_names: list[str], steps: _Steps) -> tuple[dict[str, dict[str, float]], list[Failure]]:
+def _refuse_small_regions(prepared: PreparedCase, masks: Mapping[str, RegionMask], case_id: str) -> None:
+    """A region with voxels that PyRadiomics refused is too small: say so instead of writing NaN."""
+    for name, reason in prepared.failures.items():
+        voxels = masks[name].voxels
+        if voxels > 0:
+            raise InputError(f"region {name} has {voxels} voxel{'s' if voxels != 1 else ''}, too few for its "
+                             f"features ({reason.rstrip('.!')}); allow NaN features for it with "
+                             "--allow-small-regions", case=case_id, value=voxels)
+
+
+def _refuse_nan_features(values: Mapping[str, Mapping[str, float]], masks: Mapping[str, RegionMask],
+                         case_id: str) -> None:
+    """A region with voxels whose features came out NaN (two voxels: no robust deviation) is refused."""
+    for name, got in values.items():
+        missing = [feature for feature, value in got.items() if math.isnan(value)]
+        voxels = masks[name].voxels
+        if missing and voxels > 0:
+            raise InputError(f"region {name} ({voxels} voxels) gives NaN for {len(missing)} feature(s), first "
+                             f"{missing[0]}, as PyRadiomics does for regions this small; allow NaN features "
+                             "for it with --allow-small-regions", case=case_id, value=voxels)
+
+
+def _compute(prepared: PreparedCase, preset: Preset, settings: dict[str, Any], region_names: list[str],
+             steps: _Steps, case_id: str) -> tuple[dict[str, dict[str, float]], list[Failure]]:
     values: dict[str, dict[str, float]] = {name: {} for name in region_names}
     failures = [Failure(name, "*", "*", reason) for name, reason in prepared.failures.items()]
     if not prepared.regions:
         return values, failures
     enabled = preset.feature_classes
+    textured = any(class_name not in SHAPE_CLASSES for class_name in enabled)
     for name, region in prepared.regions.items():
         got, failed = shape_features(prepared, region, enabled, settings, name)
         values[name].update(got)
@@ -157,6 +188,9 @@ def _compute(prepared: PreparedCase, preset: Preset, settings: dict[str, Any],
         for name, region in prepared.regions.items():
             steps.start(name, filtered.name)
             image, mask = filtered.region_input(name, region)
+            if textured:
+                check_grey_levels(image, mask, filtered.kwargs, case_id=case_id, region=name,
+                                  image_type=filtered.name)
             got, failed = texture_features(image, mask, filtered.name, enabled, filtered.kwargs, name)
             values[name].update(got)
             failures += failed

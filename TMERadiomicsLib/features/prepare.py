@@ -23,6 +23,7 @@ import SimpleITK as sitk
 from radiomics import imageoperations
 
 from ..imageio import bounding_box
+from .bounds import check_intensities, check_resampled_size
 from .crop import SCALED_POINTWISE, Box, box_from_radiomics, crop, kernel_reach, padded_box, union_box
 
 logger = logging.getLogger(__name__)
@@ -91,19 +92,27 @@ class PreparedCase:
 
 def prepare_case(image: sitk.Image, masks: Mapping[str, RegionMask],
                  image_types: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any],
-                 extreme: float | None = None) -> PreparedCase:
+                 extreme: float | None = None, *, case_id: str | None = None) -> PreparedCase:
     """Normalise once, check every region, resample or crop once.
 
     ``extreme``: the whole image's signed extreme intensity when ``image`` is a crop of it.
+    The intensities (before and after normalisation) and the resampled grid's
+    size are checked against ``bounds`` first: an ``InputError`` naming the
+    value, rather than NaN features or a MemoryError later.
     """
     settings = dict(settings, label=1)
+    check_intensities(image, case_id=case_id)
     if settings.get("normalize", False):
         image = imageoperations.normalizeImage(image, **settings)
+        check_intensities(image, case_id=case_id, stage="normalised image")
     boxes, failures = _check_regions(image, masks, settings)
     if not boxes:
         return PreparedCase(image, {}, failures, None, None)
     valid = {name: masks[name] for name in boxes}
     if _resampling(settings):
+        spacing = _target_spacing(settings, image)
+        pad = max(int(settings.get("padDistance", 5)), max(kernel_reach(image_types, settings, spacing)))
+        check_resampled_size(image, boxes.values(), spacing, pad, case_id=case_id)
         return _prepare_resampled(image, valid, boxes, failures, image_types, settings)
     return _prepare_cropped(image, valid, boxes, failures, image_types, settings, extreme)
 
