@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from .argtypes import non_negative_float
+from .argtypes import finite_float, non_negative_float
 from .lazy import LazyDefault
 from .perturb_cmd import FEATURES_FILE
 
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--perturbations", nargs="+", metavar="DIR", help="output folders of 'tmeradiomics perturb'")
     parser.add_argument("--form", choices=("A,1", "C,1"), default="A,1",
                         help="ICC form: A,1 two-way random absolute agreement (default) or C,1 consistency")
-    parser.add_argument("--threshold", type=float, default=LazyDefault(".reproducibility.stability", "DEFAULT_THRESHOLD"),
+    parser.add_argument("--threshold", type=finite_float, default=LazyDefault(".reproducibility.stability", "DEFAULT_THRESHOLD"),
                         help="stable when ICC > this (default %(default)s)")
     parser.add_argument("--require", help="comma list of the ICC kinds (intra, inter, perturbation) that must pass "
                         "(default: intra,inter with --db, perturbation without)")

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from .argtypes import seed
+from .argtypes import non_negative_float, positive_float, positive_int, seed
 
 FEATURES_FILE = "perturbation_features.csv"
 
@@ -27,16 +27,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("image", help="image file or DICOM series folder")
     parser.add_argument("mask", help="tumour mask on the image's grid")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--n", type=int, default=10, help="number of perturbations (default 10)")
+    parser.add_argument("--n", type=positive_int, default=10, help="number of perturbations (default 10)")
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.add_argument("--case", help="case ID written to the outputs (default: the mask file name)")
     parser.add_argument("--label", type=int, help="mask value of the tumour in a label map")
-    parser.add_argument("--max-shift-mm", type=float, help="largest grow/shrink (default half the finest spacing)")
-    parser.add_argument("--noise-mm", type=float, help="boundary noise SD (default half the finest spacing)")
-    parser.add_argument("--smoothness-mm", type=float, default=3.0, help="noise correlation length (default 3)")
+    parser.add_argument("--max-shift-mm", type=non_negative_float, help="largest grow/shrink (default half the finest spacing)")
+    parser.add_argument("--noise-mm", type=non_negative_float, help="boundary noise SD (default half the finest spacing)")
+    parser.add_argument("--smoothness-mm", type=positive_float, default=3.0, help="noise correlation length (default 3)")
     parser.add_argument("--preset", default="default", help="feature preset (default: default)")
-    parser.add_argument("--peritumoral-mm", type=float, default=5.0, help="peritumoral width (default 5)")
-    parser.add_argument("--ring-mm", type=float, default=2.0, help="ring half-width (default 2)")
+    parser.add_argument("--peritumoral-mm", type=positive_float, default=5.0, help="peritumoral width (default 5)")
+    parser.add_argument("--ring-mm", type=positive_float, default=2.0, help="ring half-width (default 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
 
@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from ..imageio import read_image, read_mask, write_image
     from ..outputs import atomic_write_text, check_out_dir, staged_dir
     from ..reproducibility.perturbation import PerturbationSettings, perturbation_features
+    from ..work_limits import PERTURBATION, check_count
 
+    check_count("--n", args.n, PERTURBATION)  # each perturbation is a full feature extraction
     out = check_out_dir(args.out, args.overwrite)
     case_id = args.case or case_id_from(args.mask)
     preset = load_preset(args.preset)
