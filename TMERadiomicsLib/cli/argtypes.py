@@ -87,3 +87,13 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
     return value
+
+
+def case_id(text: str) -> str:
+    """A case ID given on the command line: the rule of ``case_ids.case_id_problem``."""
+    from ..case_ids import case_id_problem
+
+    problem = case_id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{problem}: {text!r}")
+    return text

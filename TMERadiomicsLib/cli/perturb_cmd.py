@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from .argtypes import non_negative_float, positive_float, positive_int, seed
+from .argtypes import case_id, non_negative_float, positive_float, positive_int, seed
 
 FEATURES_FILE = "perturbation_features.csv"
 
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--n", type=positive_int, default=10, help="number of perturbations (default 10)")
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
-    parser.add_argument("--case", help="case ID written to the outputs (default: the mask file name)")
+    parser.add_argument("--case", type=case_id, help="case ID written to the outputs (default: the mask file name)")
     parser.add_argument("--label", type=int, help="mask value of the tumour in a label map")
     parser.add_argument("--max-shift-mm", type=non_negative_float, help="largest grow/shrink (default half the finest spacing)")
     parser.add_argument("--noise-mm", type=non_negative_float, help="boundary noise SD (default half the finest spacing)")
@@ -42,11 +42,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def case_id_from(mask: str) -> str:
+    """The mask file name without its extension, checked like any case ID."""
+    from ..case_ids import check_case_id
+
     name = Path(mask).name
     for suffix in (".seg.nrrd", ".nii.gz", ".nrrd", ".nii", ".mha", ".mhd"):
         if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(name).stem
+            break
+    else:
+        suffix = Path(name).suffix
+    stem = name[: -len(suffix)] if suffix else name
+    return check_case_id(stem, file=mask, source="case ID from the mask file name (give --case)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from .argtypes import finite_float, positive_float
+from .argtypes import case_id, finite_float, positive_float
 from .lazy import LazyDefault, given
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def add_case_arguments(parser: argparse.ArgumentParser) -> None:
     """IMAGE and TUMOUR_MASK plus the options that say how to read them."""
     parser.add_argument("image", type=Path, help="image file (NRRD, NIfTI, MHA) or DICOM series folder")
     parser.add_argument("mask", type=Path, metavar="TUMOUR_MASK", help="tumour mask on the image's grid")
-    parser.add_argument("--case-id", help="case identifier written into every output (default: the image file name)")
+    parser.add_argument("--case-id", type=case_id, help="case identifier written into every output (default: the image file name)")
     parser.add_argument("--label", type=int, help="value of the tumour in a label map (required when the mask is not binary)")
     parser.add_argument("--phase", type=int, default=LazyDefault(".dce", "DEFAULT_PHASE"), help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
     parser.add_argument("--resample-mask", action="store_true", help="resample masks onto the image grid (nearest neighbour) instead of refusing a geometry mismatch")
@@ -46,11 +46,17 @@ def add_region_options(parser: argparse.ArgumentParser) -> None:
 
 
 def case_id_of(args: argparse.Namespace) -> str:
+    """``--case-id``, or the image file name without its extension (checked like any case ID)."""
+    from ..case_ids import check_case_id
+
+    if args.case_id:
+        return args.case_id
     name = args.image.name
     for suffix in (".nii.gz", ".seg.nrrd", ".nrrd", ".nii", ".mha", ".mhd"):
         if name.endswith(suffix):
-            return args.case_id or name[: -len(suffix)]
-    return args.case_id or name
+            name = name[: -len(suffix)]
+            break
+    return check_case_id(name, file=args.image, source="case ID from the image file name (give --case-id)")
 
 
 def load_case(args: argparse.Namespace) -> tuple[str, sitk.Image, sitk.Image]:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .argtypes import non_negative_float, positive_float
+from .argtypes import case_id, non_negative_float, positive_float
 from .lazy import LazyDefault
 
 
@@ -44,7 +44,7 @@ def _add_parser(actions: argparse._SubParsersAction) -> None:
         ),
     )
     _db_options(parser)
-    parser.add_argument("--case", required=True, help="case ID (yours; never a DICOM patient ID)")
+    parser.add_argument("--case", type=case_id, required=True, help="case ID (yours; never a DICOM patient ID)")
     parser.add_argument("--reader", required=True, help="reader name, e.g. R1")
     parser.add_argument("--session", required=True, help="session label, e.g. R1-week0")
     parser.add_argument("image", help="image file (NRRD, NIfTI, MHA) or DICOM series folder")
