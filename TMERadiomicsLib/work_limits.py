@@ -100,4 +100,4 @@ def free_disk_gb(path: str | Path) -> float:
 def _hours(hours: float) -> str:
     if hours < 1:
         return f"{hours * 60:.0f} min"
-    return f"{hours:.1f} h" if hours < 10 else f"{hours:,.0f} h"
+    return f"{hours:.1f} h".replace(".0 h", " h") if hours < 10 else f"{hours:,.0f} h"

@@ -52,7 +52,7 @@ def case_id_from(mask: str) -> str:
     else:
         suffix = Path(name).suffix
     stem = name[: -len(suffix)] if suffix else name
-    return check_case_id(stem, file=mask, source="case ID from the mask file name (give --case)")
+    return check_case_id(stem, source=f"case ID from the mask file name {str(mask)!r} (give --case)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -56,7 +56,8 @@ def case_id_of(args: argparse.Namespace) -> str:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
-    return check_case_id(name, file=args.image, source="case ID from the image file name (give --case-id)")
+    # The file is named by repr in the value: its name may hold the very newline refused.
+    return check_case_id(name, source=f"case ID from the image file name {str(args.image)!r} (give --case-id)")
 
 
 def load_case(args: argparse.Namespace) -> tuple[str, sitk.Image, sitk.Image]:
