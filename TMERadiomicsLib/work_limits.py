@@ -48,8 +48,6 @@ WORKER = UnitCost(memory_gb=1.0)
 BOOTSTRAP_RESAMPLE = UnitCost(seconds=50e-6, memory_gb=8e-9)
 # One CIBERSORT permutation: three nu-SVR fits on the signature's genes, ~0.1 s (libsvm).
 CIBERSORT_PERMUTATION = UnitCost(seconds=0.1)
-# One contour perturbation: regions and features of one case, ~10 s on a full-size case.
-PERTURBATION = UnitCost(seconds=10.0)
 
 
 def check_count(flag: str, value: int, unit: UnitCost, *, multiplier: int = 1,

@@ -118,7 +118,6 @@ def test_numpy_and_sklearn_accept_the_largest_seed():
      "limit is 1 h"),
     (["response", "s.csv", "c.csv", "--n-bootstrap", "100000000"], "--n-bootstrap 100000000", "limit is 1 h"),
     (["labels", "cibersort", "e.tsv", "s.tsv", "--perm", "100000000"], "--perm 100000000", "limit is 1 h"),
-    (["perturb", "i.nrrd", "m.nrrd", "--n", "100000"], "--n 100000", "limit is 24 h"),
 ])
 def test_size_option_beyond_its_estimate_is_refused(capsys, tmp_path, argv, flag, limit):
     out = tmp_path / "out"

@@ -30,8 +30,10 @@ def _number(text: str, kind: type) -> float:
 def seed(text: str) -> int:
     """A random seed: an integer from 0 to 2**32 - 1 (the range NumPy's RandomState accepts)."""
     value = int(_number(text, int))
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"a seed must lie between 0 and {MAX_SEED} (2**32 - 1), not {value}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be 0 or more, not {value}")
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed must be at most {MAX_SEED} (2**32 - 1), not {value}")
     return value
 
 

@@ -63,9 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from ..imageio import read_image, read_mask, write_image
     from ..outputs import atomic_write_text, check_out_dir, staged_dir
     from ..reproducibility.perturbation import PerturbationSettings, perturbation_features
-    from ..work_limits import PERTURBATION, check_count
 
-    check_count("--n", args.n, PERTURBATION)  # each perturbation is a full feature extraction
     out = check_out_dir(args.out, args.overwrite)
     case_id = args.case or case_id_from(args.mask)
     preset = load_preset(args.preset)

@@ -26,3 +26,26 @@ def refuse_repeated_columns(names: Sequence[object], source: str | os.PathLike) 
         seen.add(text)
     if repeated:
         raise InputError(f"columns named more than once: {repeated[:10]}", file=source)
+
+
+def refuse_damaged_text(source: str | os.PathLike) -> None:
+    """Refuse a plain-text table holding NUL bytes, or whose last line has no line break.
+
+    pandas' C parser ends a cell at a NUL byte ("P1\\x00x" is read as "P1"),
+    and every writer (pandas, R, Excel, this tool) ends a table with a line
+    break: a copy cut short mid-line would be read with its last number cut
+    ("12.345" as "12.3"). Both would be a wrong value with no error.
+    """
+    path = os.fspath(source)
+    if str(path).lower().endswith(".gz"):
+        return  # gzip carries its own length and checksum: a cut stream fails to decompress
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if not data:
+        return  # an empty file is refused by the reader with its own message
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise InputError(f"table holds a NUL byte (line {line}): not a text table, or damaged", file=path)
+    if data[-1:] not in (b"\n", b"\r"):
+        raise InputError("table does not end with a line break: it may be truncated (a cut last value "
+                         "would be read as a different number); check the copy, or end its last line", file=path)
