@@ -202,7 +202,7 @@ def test_corrupted_manifests_never_give_other_cases(manifest_text, tmp_path_fact
 @pytest.mark.parametrize("corrupt", [
     lambda t: t.splitlines()[0] + "\n",                        # header only
     lambda t: t[:-3],                                          # cut inside the last value
-    lambda t: t.replace("case_id,", "case_id,preset,", 1),     # a repeated column
+    lambda t: "".join(f"{line},{line.rsplit(',', 1)[1]}\n" for line in t.splitlines()),  # last column twice
     lambda t: t.replace("\nq03,", '\n"q\n03",', 1),            # an ID with a newline
 ])
 def test_cli_score_refuses_corrupted_features(capsys, bundle, features_text, tmp_path, corrupt):
