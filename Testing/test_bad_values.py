@@ -350,3 +350,33 @@ def test_db_path_that_is_a_device_or_folder_is_named(tmp_path, where):
 def test_session_add_to_dev_null_is_exit_2(capsys, case_files):
     _fails(capsys, ["session", "add", "--db", "/dev/null", "--case", "P1", "--reader", "R", "--session", "S",
                     case_files / "P1.nrrd", case_files / "P1_tumour.nrrd"], "/dev/null", "device")
+
+
+# ---- expression matrices and perturbation tables: the same damage checks --------------------
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda t: t[:-4], "line break"),                          # cut inside the last value
+    (lambda t: t.replace("\t1", "\t\x001", 1), "NUL byte"),
+])
+def test_damaged_expression_matrix_is_refused(tmp_path, damage, says):
+    from TMERadiomicsLib.labels.expression import read_matrix
+
+    text = "GeneSymbol\tS1\tS2\n" + "".join(f"G{i}\t1{i}.25\t{i + 2}.5\n" for i in range(5))
+    path = tmp_path / "mixture.tsv"
+    path.write_text(damage(text))
+    with pytest.raises(InputError, match=says):
+        read_matrix(path)
+
+
+@pytest.mark.parametrize("text, says", [
+    ("case_id,preset_sha256,Intra_a\n", "no rows"),
+    ("case_id,preset_sha256,Intra_a,Intra_a\nP1,ab,1,2\n", "more than once"),
+    ("case_id,preset_sha256,Intra_a\nP1,ab,1.2", "line break"),
+])
+def test_damaged_perturbation_table_is_refused(tmp_path, text, says):
+    from TMERadiomicsLib.cli.icc_cmd import _perturbation_features
+    from TMERadiomicsLib.cli.perturb_cmd import FEATURES_FILE
+
+    (tmp_path / FEATURES_FILE).write_text(text)
+    with pytest.raises(InputError, match=says):
+        _perturbation_features([str(tmp_path)], None)
