@@ -39,13 +39,16 @@ def refuse_damaged_text(source: str | os.PathLike) -> None:
     path = os.fspath(source)
     if str(path).lower().endswith(".gz"):
         return  # gzip carries its own length and checksum: a cut stream fails to decompress
-    with open(path, "rb") as handle:
-        data = handle.read()
-    if not data:
+    last, lines = b"", 1
+    with open(path, "rb") as handle:  # in chunks: a cohort's features table can be hundreds of MB
+        while chunk := handle.read(1 << 20):
+            if b"\x00" in chunk:
+                line = lines + chunk[: chunk.index(b"\x00")].count(b"\n")
+                raise InputError(f"table holds a NUL byte (line {line}): not a text table, or damaged", file=path)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if not last:
         return  # an empty file is refused by the reader with its own message
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise InputError(f"table holds a NUL byte (line {line}): not a text table, or damaged", file=path)
-    if data[-1:] not in (b"\n", b"\r"):
+    if last not in (b"\n", b"\r"):
         raise InputError("table does not end with a line break: it may be truncated (a cut last value "
                          "would be read as a different number); check the copy, or end its last line", file=path)
