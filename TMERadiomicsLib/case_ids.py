@@ -18,18 +18,18 @@ from .errors import InputError
 MAX_CASE_ID_LENGTH = 256
 
 
-def case_id_problem(case_id: object) -> str | None:
-    """Why ``case_id`` is not a usable case ID, or None when it is."""
+def case_id_problem(case_id: object, what: str = "case ID") -> str | None:
+    """Why ``case_id`` is not a usable case ID (or other stored name, ``what``), or None when it is."""
     if not isinstance(case_id, str) or not case_id.strip():
-        return "blank case ID"
+        return f"blank {what}"
     if len(case_id) > MAX_CASE_ID_LENGTH:
-        return f"case ID longer than {MAX_CASE_ID_LENGTH} characters"
+        return f"{what} longer than {MAX_CASE_ID_LENGTH} characters"
     for char in case_id:
         # C*: control, format, surrogate (undecodable bytes), private use, unassigned; Zl/Zp: line breaks.
         if unicodedata.category(char)[0] == "C" or unicodedata.category(char) in ("Zl", "Zp"):
-            return f"case ID contains the control character {char!r}"
+            return f"{what} contains the control character {char!r}"
     if case_id != case_id.strip():
-        return "case ID starts or ends with white space"
+        return f"{what} starts or ends with white space"
     return None
 
 

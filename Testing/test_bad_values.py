@@ -158,6 +158,10 @@ def test_case_id_options_refuse_blank_and_control_characters(capsys, case_files,
     db = tmp_path / "study.db"
     _fails(capsys, ["session", "add", "--db", db, "--case", bad, "--reader", "R", "--session", "S", image, mask],
            "--case")
+    _fails(capsys, ["session", "add", "--db", db, "--case", "P1", "--reader", bad, "--session", "S", image, mask],
+           "--reader")
+    _fails(capsys, ["session", "add", "--db", db, "--case", "P1", "--reader", "R", "--session", bad, image, mask],
+           "--session")
     assert not out.exists() and not db.exists()
 
 

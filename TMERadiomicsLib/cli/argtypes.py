@@ -91,11 +91,16 @@ def positive_int(text: str) -> int:
     return value
 
 
-def case_id(text: str) -> str:
+def case_id(text: str, what: str = "case ID") -> str:
     """A case ID given on the command line: the rule of ``case_ids.case_id_problem``."""
     from ..case_ids import case_id_problem
 
-    problem = case_id_problem(text)
+    problem = case_id_problem(text, what)
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{problem}: {text!r}")
     return text
+
+
+def reader_name(text: str) -> str:
+    """A reader or session name stored beside case IDs: the same rule."""
+    return case_id(text, "name")

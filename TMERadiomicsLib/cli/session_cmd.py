@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .argtypes import case_id, non_negative_float, positive_float
+from .argtypes import case_id, non_negative_float, positive_float, reader_name
 from .lazy import LazyDefault
 
 
@@ -45,8 +45,8 @@ def _add_parser(actions: argparse._SubParsersAction) -> None:
     )
     _db_options(parser)
     parser.add_argument("--case", type=case_id, required=True, help="case ID (yours; never a DICOM patient ID)")
-    parser.add_argument("--reader", required=True, help="reader name, e.g. R1")
-    parser.add_argument("--session", required=True, help="session label, e.g. R1-week0")
+    parser.add_argument("--reader", type=reader_name, required=True, help="reader name, e.g. R1")
+    parser.add_argument("--session", type=reader_name, required=True, help="session label, e.g. R1-week0")
     parser.add_argument("image", help="image file (NRRD, NIfTI, MHA) or DICOM series folder")
     parser.add_argument("mask", help="tumour mask on the image's grid")
     parser.add_argument("--label", type=int, help="mask value of the tumour in a label map")
