@@ -12,13 +12,16 @@ so a user fixes a manifest in one pass instead of one error per run.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..case_ids import case_id_problem
 from ..errors import InputError
+from ..labels.table_header import refuse_damaged_text, refuse_repeated_columns
 
 if TYPE_CHECKING:
     import pandas as pd  # read_manifest imports it; pool workers, which only get CaseSpecs, never do
@@ -78,16 +81,27 @@ def _read_csv(path: Path) -> pd.DataFrame:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise InputError(f"manifest is not a readable CSV: {str(error).splitlines()[0]}", file=path) from None
+    refuse_damaged_text(path)
+    refuse_repeated_columns(_header_of(path), path)
     table.columns = [str(c).strip() for c in table.columns]
     return table
 
 
+def _header_of(path: Path) -> list[str]:
+    """The header as written: pandas renames a repeated column ``NAME.1``, which would hide it."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        return next(csv.reader(handle), [])
+
+
 def _parse_row(row: pd.Series, line: int, folder: Path) -> tuple[CaseSpec, list[str]]:
-    case_id = row["case_id"].strip()
-    where = f"line {line}" + (f" (case {case_id})" if case_id else "")
+    case_id = row["case_id"].strip(" ")  # not str.strip(): it would remove a tab, newline or U+2028 unseen
+    problem = case_id_problem(case_id)
+    where = f"line {line}" + (f" (case {case_id!r})" if case_id and problem else f" (case {case_id})" if case_id else "")
     problems = []
     if not case_id:
         problems.append(f"{where}: empty case_id")
+    elif problem:
+        problems.append(f"{where}: {problem}")
     elif not SAFE_CASE_ID.match(case_id):
         problems.append(f"{where}: case_id may hold only letters, digits and _ . + - "
                         f"and must not start with a dot")

@@ -18,7 +18,10 @@ def add_auc_ci_options(parser: argparse.ArgumentParser, *, default: str | None, 
 
 
 def check_auc_ci_options(args: argparse.Namespace) -> None:
-    """Refuse a resample count below 1 before any file is read, in one line (argparse's
-    ``type=`` would add a usage line)."""
+    """Refuse a resample count below 1, or one whose bootstrap would run for hours, before any
+    file is read, in one line (argparse's ``type=`` would add a usage line)."""
+    from ..work_limits import ANALYSIS_TIME_LIMIT_HOURS, BOOTSTRAP_RESAMPLE, check_count
+
     if args.n_bootstrap < 1:
         raise InputError("--n-bootstrap must be at least 1", value=args.n_bootstrap)
+    check_count("--n-bootstrap", args.n_bootstrap, BOOTSTRAP_RESAMPLE, time_limit_hours=ANALYSIS_TIME_LIMIT_HOURS)

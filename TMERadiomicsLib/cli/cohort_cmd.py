@@ -6,8 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .argtypes import seed
-
+from .argtypes import seed, unit_interval
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--cases", type=int, default=90, help="number of cases (default: %(default)s)")
     parser.add_argument("--seed", type=seed, default=0, help="cohort seed (default: %(default)s)")
-    parser.add_argument("--held-out", type=float, default=0.3,
+    parser.add_argument("--held-out", type=unit_interval, default=0.3,
                         help="share of cases marked held-out in the manifest's role column (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace the files of an existing output folder")
     parser.set_defaults(func=run)
@@ -30,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..cohort import make_cohort, write_cohort
     from ..outputs import check_out_dir, staged_dir
+    from ..work_limits import COHORT_CASE, check_count
 
+    check_count("--cases", args.cases, COHORT_CASE, disk_at=args.out)  # before a million cases are drawn
     cohort = make_cohort(args.cases, args.seed, held_out=args.held_out)  # refuses bad sizes before writing
     out = check_out_dir(args.out, args.overwrite)
     with staged_dir(out) as stage:

@@ -75,13 +75,37 @@ def _requested_regions(text: str | None) -> list[str]:
 
 
 def _ready_masks(specs: list[str], wanted: list[str]) -> dict[str, Path]:
-    ready = {}
+    """NAME=FILE pairs; a region given twice, or one file given for two regions, is refused
+    (the last one would silently win, or two regions would have the same features)."""
+    ready: dict[str, Path] = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or name not in wanted or not path:
             raise InputError(f"--region-mask must be NAME=FILE with NAME one of {', '.join(wanted)}", value=spec)
+        if name in ready:
+            raise InputError(f"--region-mask gives region {name} twice ({ready[name]} and {path})", value=spec)
+        same = [other for other, known in ready.items() if _same_file(known, Path(path))]
+        if same:
+            raise InputError(f"--region-mask gives one file for regions {same[0]} and {name}", file=path)
         ready[name] = Path(path)
     return ready
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:  # a missing file is reported when it is read
+        return a.absolute() == b.absolute()
+
+
+def _refuse_empty_ready(masks: dict, ready: dict[str, Path], case_id: str) -> None:
+    """An empty ready mask gives NaN features: refused unless --allow-empty-regions, as built regions are."""
+    import SimpleITK as sitk
+
+    for name, mask in masks.items():
+        if not sitk.GetArrayViewFromImage(mask).any():
+            raise InputError(f"--region-mask {name}: the mask is empty, so its features would be NaN; "
+                             "pass --allow-empty-regions to accept that", file=ready[name], case=case_id)
 
 
 def _region_masks(args, wanted, ready, case_id, image, tumour) -> dict:
@@ -89,6 +113,8 @@ def _region_masks(args, wanted, ready, case_id, image, tumour) -> dict:
 
     masks = {name: read_mask(path, reference=image, case_id=case_id, resample=args.resample_mask, allow_empty=True)
              for name, path in ready.items()}
+    if not args.allow_empty_regions:
+        _refuse_empty_ready(masks, ready, case_id)
     if "intratumoral" in wanted and "intratumoral" not in masks:
         masks["intratumoral"] = tumour
     if any(name not in masks for name in wanted):

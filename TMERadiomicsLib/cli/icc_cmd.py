@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from .argtypes import non_negative_float
+from .argtypes import finite_float, non_negative_float
 from .lazy import LazyDefault
 from .perturb_cmd import FEATURES_FILE
 
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--perturbations", nargs="+", metavar="DIR", help="output folders of 'tmeradiomics perturb'")
     parser.add_argument("--form", choices=("A,1", "C,1"), default="A,1",
                         help="ICC form: A,1 two-way random absolute agreement (default) or C,1 consistency")
-    parser.add_argument("--threshold", type=float, default=LazyDefault(".reproducibility.stability", "DEFAULT_THRESHOLD"),
+    parser.add_argument("--threshold", type=finite_float, default=LazyDefault(".reproducibility.stability", "DEFAULT_THRESHOLD"),
                         help="stable when ICC > this (default %(default)s)")
     parser.add_argument("--require", help="comma list of the ICC kinds (intra, inter, perturbation) that must pass "
                         "(default: intra,inter with --db, perturbation without)")
@@ -89,7 +89,7 @@ def _perturbation_features(folders: list[str], preset: dict | None) -> pd.DataFr
         if not path.is_file():
             raise InputError(f"not a 'tmeradiomics perturb' output folder (no {FEATURES_FILE})", file=folder)
         # Case IDs stay text: "007" must not become 7.
-        table = pd.read_csv(path, dtype={"case_id": str})
+        table = _read_perturbation_table(path)
         if preset is not None and set(table["preset_sha256"]) != {preset["preset_sha256"]}:
             raise InputError(f"perturbation features were extracted with another preset than the database's "
                              f"{preset['preset_name']}", file=path)
@@ -102,6 +102,26 @@ def _perturbation_features(folders: list[str], preset: dict | None) -> pd.DataFr
         raise InputError("two perturbation folders carry the same case ID; rerun perturb with --case",
                          value=", ".join(map(str, cases)))
     return combined
+
+
+def _read_perturbation_table(path: Path) -> pd.DataFrame:
+    """A perturb output table, refused when damaged (cut, NUL bytes, a column twice, no rows)."""
+    import csv
+
+    import pandas as pd
+
+    from ..labels.table_header import refuse_damaged_text, refuse_repeated_columns
+
+    refuse_damaged_text(path)
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        refuse_repeated_columns(next(csv.reader(handle), []), path)
+    try:
+        table = pd.read_csv(path, dtype={"case_id": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(f"not a readable table: {str(error).splitlines()[0]}", file=path) from None
+    if table.empty or "case_id" not in table.columns or "preset_sha256" not in table.columns:
+        raise InputError("perturbation features table has no rows or lacks case_id/preset_sha256", file=path)
+    return table
 
 
 def _header(result: Reliability, form: str, preset: dict | None) -> str:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .argtypes import positive_int, seed
+from .argtypes import finite_float, non_negative_int, positive_int, seed
 from .lazy import LazyChoices
 
 DUPLICATE_RULES = LazyChoices(".labels.expression", "DUPLICATE_RULES")
@@ -45,7 +45,7 @@ def _register_cibersort(methods: argparse._SubParsersAction) -> None:
     parser.add_argument("expression", help="mixture: genes x samples, tab-separated (.csv: comma)")
     parser.add_argument("signature", help="signature matrix: genes x cell types (LM22 is not shipped)")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--perm", type=int, default=0, help="permutations for p-values (>= 100 advised; 0: none)")
+    parser.add_argument("--perm", type=non_negative_int, default=0, help="permutations for p-values (>= 100 advised; 0: none)")
     parser.add_argument("--no-qn", dest="qn", action="store_false",
                         help="skip quantile normalisation (CIBERSORT's advice for RNA-seq)")
     parser.add_argument("--absolute", action="store_true", help="absolute mode")
@@ -69,7 +69,7 @@ def _register_ssgsea(methods: argparse._SubParsersAction) -> None:
     parser.add_argument("expression", help="genes x samples, tab-separated (.csv: comma)")
     parser.add_argument("gmt", help="gene sets, GMT format")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--alpha", type=float, default=0.25, help="rank weight exponent (GSVA tau)")
+    parser.add_argument("--alpha", type=finite_float, default=0.25, help="rank weight exponent (GSVA tau)")
     parser.add_argument("--no-normalize", dest="normalize", action="store_false",
                         help="keep raw scores (no division by the global range)")
     parser.add_argument("--min-size", type=int, default=1, help="smallest matched set size kept")
@@ -119,7 +119,9 @@ def run_cibersort(args: argparse.Namespace) -> int:
     from ..labels.expression import read_matrix
     from ..labels.tables import named_inputs, to_csv_bytes, to_json
     from ..outputs import check_out_dir, staged_dir
+    from ..work_limits import ANALYSIS_TIME_LIMIT_HOURS, CIBERSORT_PERMUTATION, check_count
 
+    check_count("--perm", args.perm, CIBERSORT_PERMUTATION, time_limit_hours=ANALYSIS_TIME_LIMIT_HOURS)
     check_out_dir(args.out, args.overwrite)
     mixture = read_matrix(args.expression, duplicates=args.duplicates, what="expression")
     signature = read_matrix(args.signature, duplicates="error", what="signature")

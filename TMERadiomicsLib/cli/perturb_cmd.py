@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from .argtypes import seed
+from .argtypes import case_id, non_negative_float, positive_float, positive_int, seed
 
 FEATURES_FILE = "perturbation_features.csv"
 
@@ -27,26 +27,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("image", help="image file or DICOM series folder")
     parser.add_argument("mask", help="tumour mask on the image's grid")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--n", type=int, default=10, help="number of perturbations (default 10)")
+    parser.add_argument("--n", type=positive_int, default=10, help="number of perturbations (default 10)")
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
-    parser.add_argument("--case", help="case ID written to the outputs (default: the mask file name)")
+    parser.add_argument("--case", type=case_id, help="case ID written to the outputs (default: the mask file name)")
     parser.add_argument("--label", type=int, help="mask value of the tumour in a label map")
-    parser.add_argument("--max-shift-mm", type=float, help="largest grow/shrink (default half the finest spacing)")
-    parser.add_argument("--noise-mm", type=float, help="boundary noise SD (default half the finest spacing)")
-    parser.add_argument("--smoothness-mm", type=float, default=3.0, help="noise correlation length (default 3)")
+    parser.add_argument("--max-shift-mm", type=non_negative_float, help="largest grow/shrink (default half the finest spacing)")
+    parser.add_argument("--noise-mm", type=non_negative_float, help="boundary noise SD (default half the finest spacing)")
+    parser.add_argument("--smoothness-mm", type=positive_float, default=3.0, help="noise correlation length (default 3)")
     parser.add_argument("--preset", default="default", help="feature preset (default: default)")
-    parser.add_argument("--peritumoral-mm", type=float, default=5.0, help="peritumoral width (default 5)")
-    parser.add_argument("--ring-mm", type=float, default=2.0, help="ring half-width (default 2)")
+    parser.add_argument("--peritumoral-mm", type=positive_float, default=5.0, help="peritumoral width (default 5)")
+    parser.add_argument("--ring-mm", type=positive_float, default=2.0, help="ring half-width (default 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
 
 
 def case_id_from(mask: str) -> str:
+    """The mask file name without its extension, checked like any case ID."""
+    from ..case_ids import check_case_id
+
     name = Path(mask).name
     for suffix in (".seg.nrrd", ".nii.gz", ".nrrd", ".nii", ".mha", ".mhd"):
         if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(name).stem
+            break
+    else:
+        suffix = Path(name).suffix
+    stem = name[: -len(suffix)] if suffix else name
+    return check_case_id(stem, source=f"case ID from the mask file name {str(mask)!r} (give --case)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from .argtypes import case_id, finite_float, positive_float
 from .lazy import LazyDefault, given
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def add_case_arguments(parser: argparse.ArgumentParser) -> None:
     """IMAGE and TUMOUR_MASK plus the options that say how to read them."""
     parser.add_argument("image", type=Path, help="image file (NRRD, NIfTI, MHA) or DICOM series folder")
     parser.add_argument("mask", type=Path, metavar="TUMOUR_MASK", help="tumour mask on the image's grid")
-    parser.add_argument("--case-id", help="case identifier written into every output (default: the image file name)")
+    parser.add_argument("--case-id", type=case_id, help="case identifier written into every output (default: the image file name)")
     parser.add_argument("--label", type=int, help="value of the tumour in a label map (required when the mask is not binary)")
     parser.add_argument("--phase", type=int, default=LazyDefault(".dce", "DEFAULT_PHASE"), help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
     parser.add_argument("--resample-mask", action="store_true", help="resample masks onto the image grid (nearest neighbour) instead of refusing a geometry mismatch")
@@ -34,10 +35,10 @@ def add_case_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_region_options(parser: argparse.ArgumentParser) -> None:
     """Band widths, exclusions, air threshold and component handling."""
-    parser.add_argument("--peritumoral-mm", type=float, default=5.0, help="outer width of the peritumoral shell in mm (default: %(default)s)")
-    parser.add_argument("--ring-mm", type=float, default=2.0, help="half-width of the ring on each side of the border in mm (default: %(default)s)")
+    parser.add_argument("--peritumoral-mm", type=positive_float, default=5.0, help="outer width of the peritumoral shell in mm (default: %(default)s)")
+    parser.add_argument("--ring-mm", type=positive_float, default=2.0, help="half-width of the ring on each side of the border in mm (default: %(default)s)")
     parser.add_argument("--exclude", type=Path, action="append", default=[], metavar="MASK", help="mask removed from peritumoral and ring (vessels, chest wall, skin, organs); repeatable")
-    parser.add_argument("--air-below", type=float, metavar="VALUE", help="remove voxels with intensity below VALUE from peritumoral and ring")
+    parser.add_argument("--air-below", type=finite_float, metavar="VALUE", help="remove voxels with intensity below VALUE from peritumoral and ring")
     parser.add_argument("--largest-component", action="store_true", help="keep only the largest connected component of the tumour")
     parser.add_argument("--allow-empty-regions", action="store_true",
                         help="accept a peritumoral or ring region that the exclusions leave empty (its features "
@@ -52,11 +53,18 @@ def add_small_regions_option(parser: argparse.ArgumentParser) -> None:
 
 
 def case_id_of(args: argparse.Namespace) -> str:
+    """``--case-id``, or the image file name without its extension (checked like any case ID)."""
+    from ..case_ids import check_case_id
+
+    if args.case_id:
+        return args.case_id
     name = args.image.name
     for suffix in (".nii.gz", ".seg.nrrd", ".nrrd", ".nii", ".mha", ".mhd"):
         if name.endswith(suffix):
-            return args.case_id or name[: -len(suffix)]
-    return args.case_id or name
+            name = name[: -len(suffix)]
+            break
+    # The file is named by repr in the value: its name may hold the very newline refused.
+    return check_case_id(name, source=f"case ID from the image file name {str(args.image)!r} (give --case-id)")
 
 
 def load_case(args: argparse.Namespace) -> tuple[str, sitk.Image, sitk.Image]:

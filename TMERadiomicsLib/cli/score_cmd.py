@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from .lazy import LazyDefault
+from .argtypes import case_id
 from .regions_cmd import add_region_options, build_regions, check_widths, load_case
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", help="also write the scores to this CSV file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     image_options = parser.add_argument_group("IMAGE TUMOUR_MASK form")
-    image_options.add_argument("--case-id", help="case identifier (default: the image file name)")
+    image_options.add_argument("--case-id", type=case_id, help="case identifier (default: the image file name)")
     image_options.add_argument("--label", type=int, help="value of the tumour in a label map")
     image_options.add_argument("--phase", type=int, default=LazyDefault(".dce", "DEFAULT_PHASE"),
                                help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")

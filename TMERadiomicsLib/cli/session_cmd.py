@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .argtypes import non_negative_float
+from .argtypes import case_id, non_negative_float, positive_float, reader_name
 from .lazy import LazyDefault
 
 
@@ -44,14 +44,14 @@ def _add_parser(actions: argparse._SubParsersAction) -> None:
         ),
     )
     _db_options(parser)
-    parser.add_argument("--case", required=True, help="case ID (yours; never a DICOM patient ID)")
-    parser.add_argument("--reader", required=True, help="reader name, e.g. R1")
-    parser.add_argument("--session", required=True, help="session label, e.g. R1-week0")
+    parser.add_argument("--case", type=case_id, required=True, help="case ID (yours; never a DICOM patient ID)")
+    parser.add_argument("--reader", type=reader_name, required=True, help="reader name, e.g. R1")
+    parser.add_argument("--session", type=reader_name, required=True, help="session label, e.g. R1-week0")
     parser.add_argument("image", help="image file (NRRD, NIfTI, MHA) or DICOM series folder")
     parser.add_argument("mask", help="tumour mask on the image's grid")
     parser.add_argument("--label", type=int, help="mask value of the tumour in a label map")
-    parser.add_argument("--peritumoral-mm", type=float, default=5.0, help="peritumoral width (default 5)")
-    parser.add_argument("--ring-mm", type=float, default=2.0, help="ring half-width (default 2)")
+    parser.add_argument("--peritumoral-mm", type=positive_float, default=5.0, help="peritumoral width (default 5)")
+    parser.add_argument("--ring-mm", type=positive_float, default=2.0, help="ring half-width (default 2)")
     parser.add_argument("--replace", action="store_true", help="replace a different contour stored under the same session")
     parser.add_argument("--session-time", help="when a new session was read (ISO 8601, e.g. 2026-01-15); default now. "
                         "Inter-observer ICC uses each reader's earliest session")

@@ -16,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from .argtypes import p_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                        "the univariate filter.")
     _inputs(cox)
     cox.add_argument("--covariates", nargs="+", help="columns to model (default: every column of VALUES)")
-    cox.add_argument("--multivariate-p", type=float, default=0.05,
+    cox.add_argument("--multivariate-p", type=p_value, default=0.05,
                      help="covariates with univariate p below this enter the multivariate model (default 0.05, "
                           "as Qian; 1 takes all; CIBERSORT fractions summing to 1 cannot all enter)")
     cox.set_defaults(func=run_cox)

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..errors import InputError
-from .argtypes import seed
+from .argtypes import p_value, seed
 from .lazy import LazyChoices
 
 REGIONS = ("intratumoral", "peritumoral", "ring")
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     qian = parser.add_argument_group("qian2024-lasso")
     qian.add_argument("--model", choices=("intratumoral", "peritumoral", "combined"),
                       help="regions of the model: Intra_, Peri_ or both (default combined; Ring_ never)")
-    qian.add_argument("--screen-p", type=float, help="univariate screen keeps p below this (default 0.05)")
+    qian.add_argument("--screen-p", type=p_value, help="univariate screen keeps p below this (default 0.05)")
     qian.add_argument("--no-screen", action="store_true", help="skip the Shapiro/t-test/Mann-Whitney screen")
     qian.add_argument("--no-zscore", action="store_true", help="skip the z-score (LASSO on raw values)")
     qian.add_argument("--two-stage", action="store_true",

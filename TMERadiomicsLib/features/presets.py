@@ -101,7 +101,21 @@ def _validated(data: bytes, path: Path) -> dict[str, Any]:
     """
     params = _parse_yaml(data, path)
     _check_names(params, path)
-    return _validate_schema(params, path)
+    validated = _validate_schema(params, path)
+    _refuse_implicit_defaults(validated, path)
+    return validated
+
+
+def _refuse_implicit_defaults(params: dict[str, Any], path: Path) -> None:
+    """An empty file, or one without image types or feature classes, would silently mean
+    PyRadiomics' defaults (Original image, every class): a preset must say what it extracts."""
+    for key, what in (("imageType", "image types (e.g. Original: {})"),
+                      ("featureClass", "feature classes (e.g. firstorder:)")):
+        section = params.get(key)
+        if not section:
+            state = "is empty" if not params else f"names no {what} under {key}"
+            raise InputError(f"preset {state}; a preset must list its image types and feature classes "
+                             "(PyRadiomics' defaults are never implied)", file=path)
 
 
 def _resolve(name_or_path: str | os.PathLike) -> Path:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .table_header import refuse_damaged_text
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def read_matrix(path: str | os.PathLike, *, duplicates: str = "first", what: str
     if not source.is_file():
         raise InputError(f"{what} file not found", file=source)
     sep = "," if source.name.lower().removesuffix(".gz").endswith(".csv") else "\t"
+    refuse_damaged_text(source)  # a NUL byte or a cut last value would read as another number
     header = _header(source, sep)
     _check_header(header, source, what)
     try:

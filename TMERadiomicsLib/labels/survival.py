@@ -102,6 +102,10 @@ def survival_frame(table: pd.DataFrame, time: str, event: str, *, drop_incomplet
 
 
 def _check_values(frame: pd.DataFrame, time: str, event: str, source: object) -> None:
+    infinite = frame.index[~np.isfinite(frame[time])]
+    if len(infinite):
+        raise InputError(f"infinite survival time in {time!r}", file=source, case=str(infinite[0]),
+                         value=frame.at[infinite[0], time])
     negative = frame.index[frame[time] < 0]
     if len(negative):
         raise InputError(f"negative survival time in {time!r}", file=source, case=str(negative[0]),
@@ -111,7 +115,13 @@ def _check_values(frame: pd.DataFrame, time: str, event: str, source: object) ->
         raise InputError(f"event column {event!r} must be 0/1", file=source, case=str(odd[0]),
                          value=frame.at[odd[0], event])
     if frame[event].sum() == 0:
-        raise InputError(f"no events in {event!r}: survival models need at least one", file=source)
+        raise InputError(f"no events in {event!r} (every case censored): survival models need at least one",
+                         file=source)
+    if frame[time].nunique() < 2:
+        # Every time tied (all 0, say): the partial likelihood has no ordering to fit and lifelines
+        # returns a hazard ratio that means nothing.
+        raise InputError(f"every survival time in {time!r} is the same; survival models need times that differ",
+                         file=source, value=frame[time].iloc[0] if len(frame) else None)
 
 
 def _fit_cox(frame: pd.DataFrame, time: str, event: str, covariates: Sequence[str]) -> CoxPHFitter:
@@ -119,6 +129,11 @@ def _fit_cox(frame: pd.DataFrame, time: str, event: str, covariates: Sequence[st
     constant = [c for c in covariates if data[c].nunique() < 2]
     if constant:
         raise InputError("covariate has one value in every case; a Cox model cannot use it", value=constant)
+    events = int(data[event].sum())
+    if events <= len(covariates):
+        # Fewer events than parameters: the fit runs off to an absurd hazard ratio rather than failing.
+        raise InputError(f"a Cox model of {len(covariates)} covariate(s) needs more events than covariates; "
+                         f"the data have {events}", value=list(covariates)[:10])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lifelines' convergence hints; a failed fit raises below
         try:

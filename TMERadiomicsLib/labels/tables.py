@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..case_ids import case_id_problem
 from ..errors import InputError
+from .table_header import refuse_damaged_text, refuse_repeated_columns
 
 CASE_ID = "case_id"
 FEATURE_PREFIXES = ("Intra_", "Peri_", "Ring_")
@@ -34,15 +36,26 @@ def read_case_table(path: str | os.PathLike, *, id_column: str = CASE_ID) -> pd.
         raise InputError("table not found", file=source)
     stem = source.name.lower().removesuffix(".gz")
     sep = "\t" if stem.endswith((".tsv", ".txt")) else ","
+    refuse_damaged_text(source)
     try:
         table = pd.read_csv(source, sep=sep, dtype={id_column: str})
+        header = pd.read_csv(source, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise InputError(f"not a readable table: {error}", file=source) from None
+    refuse_repeated_columns(header.tolist(), source)
     if id_column not in table.columns:
         raise InputError(f"table has no {id_column!r} column; columns are {list(table.columns)[:10]}", file=source)
-    ids = table[id_column].str.strip()
+    if table.empty:
+        raise InputError("table has a header but no rows", file=source)
+    # Only plain spaces are trimmed: str.strip() would also remove tabs, newlines and U+2028,
+    # turning "P1\t" into a valid-looking "P1" before the control-character check.
+    ids = table[id_column].str.strip(" ")
     if ids.isna().any() or (ids == "").any():
         raise InputError(f"table has rows without a {id_column}", file=source)
+    for line, case_id in zip(range(2, len(ids) + 2), ids):
+        problem = case_id_problem(case_id)
+        if problem is not None:
+            raise InputError(f"row {line}: {problem}", file=source, value=repr(case_id))
     repeated = sorted(ids[ids.duplicated()].unique())
     if repeated:
         raise InputError(f"repeated case IDs: {repeated[:10]}", file=source)

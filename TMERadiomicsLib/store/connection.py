@@ -36,6 +36,11 @@ _MAX_BACKOFF_S = 0.5
 def connect(path: str | os.PathLike, *, create: bool, timeout: float) -> sqlite3.Connection:
     """Open ``path`` (creating it only when ``create``), WAL mode, schema current."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        # /dev/null "opens" and then fails deep inside SQLite with "disk I/O error"; a folder fails
+        # with "unable to open": name the cause instead.
+        kind = "a folder" if path.is_dir() else "a device or special file"
+        raise InputError(f"study database path is {kind}, not a database file", file=path)
     if not create and not path.is_file():
         raise InputError("study database not found", file=path)
     if create and not path.absolute().parent.is_dir():
