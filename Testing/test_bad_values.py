@@ -176,7 +176,7 @@ def test_case_id_from_a_file_name_with_a_newline_is_refused(capsys, case_files, 
 @pytest.mark.parametrize("cell", ['"a\nb"', '"a\tb"', '"x\x01"'])
 def test_case_table_refuses_control_characters_in_ids(tmp_path, cell):
     path = tmp_path / "labels.csv"
-    path.write_text(f"case_id,state\nP1,1\n{cell},0\n")
+    path.write_text(f"case_id,state\nP1,1\n{cell},0\n", encoding="utf-8")
     with pytest.raises(InputError, match="row 3.*control character"):
         read_case_table(path)
 
@@ -185,7 +185,7 @@ def test_manifest_refuses_a_case_id_with_a_newline(tmp_path, case_files):
     from TMERadiomicsLib.batch.manifest import read_manifest
 
     path = tmp_path / "manifest.csv"
-    path.write_text(f'case_id,image,mask\n"P\n1",{case_files / "P1.nrrd"},{case_files / "P1_tumour.nrrd"}\n')
+    path.write_text(f'case_id,image,mask\n"P\n1",{case_files / "P1.nrrd"},{case_files / "P1_tumour.nrrd"}\n', encoding="utf-8")
     with pytest.raises(InputError, match="control character"):
         read_manifest(path)
 
@@ -194,14 +194,14 @@ def test_manifest_refuses_a_case_id_with_a_newline(tmp_path, case_files):
 
 def test_case_table_refuses_a_repeated_column(tmp_path):
     path = tmp_path / "features.csv"
-    path.write_text("case_id,Intra_a,Intra_a\nP1,1,2\nP2,3,4\n")
+    path.write_text("case_id,Intra_a,Intra_a\nP1,1,2\nP2,3,4\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"more than once: \['Intra_a'\]"):
         read_case_table(path)
 
 
 def test_case_table_refuses_header_only(tmp_path):
     path = tmp_path / "features.csv"
-    path.write_text("case_id,Intra_a\n")
+    path.write_text("case_id,Intra_a\n", encoding="utf-8")
     with pytest.raises(InputError, match="header but no rows"):
         read_case_table(path)
 
@@ -211,7 +211,7 @@ def test_manifest_refuses_a_repeated_column(tmp_path, case_files):
 
     path = tmp_path / "manifest.csv"
     image, mask = case_files / "P1.nrrd", case_files / "P1_tumour.nrrd"
-    path.write_text(f"case_id,image,mask,mask\nP1,{image},{mask},{mask}\n")
+    path.write_text(f"case_id,image,mask,mask\nP1,{image},{mask},{mask}\n", encoding="utf-8")
     with pytest.raises(InputError, match="more than once"):
         read_manifest(path)
 
@@ -236,7 +236,7 @@ def test_score_refuses_a_header_only_features_csv(capsys, tmp_path):
 
     bundle = load_bundle(bundled_model("qian2024-intratumoral"))
     path = tmp_path / "features.csv"
-    path.write_text(",".join(["case_id", "preset", "preset_sha256", *bundle.required_features]) + "\n")
+    path.write_text(",".join(["case_id", "preset", "preset_sha256", *bundle.required_features]) + "\n", encoding="utf-8")
     _fails(capsys, ["score", "qian2024-intratumoral", path], "header but no rows", str(path))
 
 
@@ -251,7 +251,7 @@ def test_score_refuses_a_header_only_features_csv(capsys, tmp_path):
 ])
 def test_preset_without_image_types_or_features_is_refused(tmp_path, text, says):
     path = tmp_path / "p.yaml"
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=says) as error:
         load_preset(path)
     assert str(path) in str(error.value)
@@ -334,8 +334,8 @@ def test_km_with_a_single_group_is_refused():
 
 def test_cox_cli_with_every_time_zero_is_refused(capsys, tmp_path):
     frame = _survival()
-    (tmp_path / "s.csv").write_text(frame.assign(time=0.0)[["time", "event"]].to_csv())
-    (tmp_path / "v.csv").write_text(frame[["x"]].to_csv())
+    (tmp_path / "s.csv").write_text(frame.assign(time=0.0)[["time", "event"]].to_csv(), encoding="utf-8")
+    (tmp_path / "v.csv").write_text(frame[["x"]].to_csv(), encoding="utf-8")
     out = tmp_path / "out"
     _fails(capsys, ["survival", "cox", tmp_path / "s.csv", tmp_path / "v.csv", "--out", out], "same", "s.csv")
     assert not out.exists()
@@ -367,7 +367,7 @@ def test_damaged_expression_matrix_is_refused(tmp_path, damage, says):
 
     text = "GeneSymbol\tS1\tS2\n" + "".join(f"G{i}\t1{i}.25\t{i + 2}.5\n" for i in range(5))
     path = tmp_path / "mixture.tsv"
-    path.write_text(damage(text))
+    path.write_text(damage(text), encoding="utf-8")
     with pytest.raises(InputError, match=says):
         read_matrix(path)
 
@@ -381,6 +381,6 @@ def test_damaged_perturbation_table_is_refused(tmp_path, text, says):
     from TMERadiomicsLib.cli.icc_cmd import _perturbation_features
     from TMERadiomicsLib.cli.perturb_cmd import FEATURES_FILE
 
-    (tmp_path / FEATURES_FILE).write_text(text)
+    (tmp_path / FEATURES_FILE).write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=says):
         _perturbation_features([str(tmp_path)], None)

@@ -100,7 +100,7 @@ def bundle(published, features_text, tmp_path_factory):
     from TMERadiomicsLib.models.calibration import calibrate
 
     path = tmp_path_factory.mktemp("reference") / "features.csv"
-    path.write_text(features_text)
+    path.write_text(features_text, encoding="utf-8")
     return calibrate(published, read_table(path))
 
 
@@ -113,7 +113,7 @@ def _scores(bundle, path) -> dict[str, tuple[float, ...]]:
 
 def test_valid_features_score_without_error(bundle, features_text, tmp_path):
     path = tmp_path / "features.csv"
-    path.write_text(features_text)
+    path.write_text(features_text, encoding="utf-8")
     scores = _scores(bundle, path)
     assert len(scores) == 12 and all(np.isfinite(v[0]) for v in scores.values())  # radscore; no probability
 
@@ -122,11 +122,11 @@ def test_valid_features_score_without_error(bundle, features_text, tmp_path):
 @given(data=st.data())
 def test_corrupted_features_never_score_differently(bundle, features_text, tmp_path_factory, data):
     valid_path = tmp_path_factory.mktemp("valid") / "features.csv"
-    valid_path.write_text(features_text)
+    valid_path.write_text(features_text, encoding="utf-8")
     valid = _scores(bundle, valid_path)
     text = data.draw(corrupted(features_text))
     path = tmp_path_factory.mktemp("bad") / "features.csv"
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     try:
         got = _scores(bundle, path)
     except InputError:
@@ -158,8 +158,8 @@ def _labels(path) -> dict[str, int]:
 
 def _same_or_refused(read, valid_text: str, text: str, folder, same=lambda got, valid: got == valid) -> None:
     """``read`` of the corrupted ``text`` raises ``InputError`` or gives, per case, what the valid text gives."""
-    (folder / "valid.csv").write_text(valid_text)
-    (folder / "bad.csv").write_text(text)
+    (folder / "valid.csv").write_text(valid_text, encoding="utf-8")
+    (folder / "bad.csv").write_text(text, encoding="utf-8")
     valid = read(folder / "valid.csv")
     try:
         got = read(folder / "bad.csv")
@@ -207,7 +207,7 @@ def _same_spec(got: tuple, valid: tuple) -> bool:
 ])
 def test_cli_score_refuses_corrupted_features(capsys, bundle, features_text, tmp_path, corrupt):
     path = tmp_path / "features.csv"
-    path.write_text(corrupt(features_text))
+    path.write_text(corrupt(features_text), encoding="utf-8")
     out = tmp_path / "scores.csv"
     code = main(["score", "qian2024-intratumoral", str(path), "--out", str(out)])  # the CLI's own bundle
     err = capsys.readouterr().err.strip().splitlines()
