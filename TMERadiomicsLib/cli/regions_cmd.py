@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from .argtypes import case_id, finite_float, positive_float
+from .argtypes import case_id, finite_float
 from .lazy import LazyDefault, given
 
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ def add_case_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_region_options(parser: argparse.ArgumentParser) -> None:
     """Band widths, exclusions, air threshold and component handling."""
-    parser.add_argument("--peritumoral-mm", type=positive_float, default=5.0, help="outer width of the peritumoral shell in mm (default: %(default)s)")
-    parser.add_argument("--ring-mm", type=positive_float, default=2.0, help="half-width of the ring on each side of the border in mm (default: %(default)s)")
+    parser.add_argument("--peritumoral-mm", type=finite_float, default=5.0, help="outer width of the peritumoral shell in mm (default: %(default)s)")
+    parser.add_argument("--ring-mm", type=finite_float, default=2.0, help="half-width of the ring on each side of the border in mm (default: %(default)s)")
     parser.add_argument("--exclude", type=Path, action="append", default=[], metavar="MASK", help="mask removed from peritumoral and ring (vessels, chest wall, skin, organs); repeatable")
     parser.add_argument("--air-below", type=finite_float, metavar="VALUE", help="remove voxels with intensity below VALUE from peritumoral and ring")
     parser.add_argument("--largest-component", action="store_true", help="keep only the largest connected component of the tumour")
