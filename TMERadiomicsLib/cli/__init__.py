@@ -22,6 +22,7 @@ anything else               1      ``tmeradiomics CMD: internal error: ...``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -30,7 +31,16 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import InputError
-from ..interrupt import EXIT_INTERRUPTED, Interrupted, sigterm_as_interrupt, skip_collection_at_exit
+from ..interrupt import (
+    EXIT_INTERRUPTED,
+    Interrupted,
+    exit_on_signal,
+    forget_caught_interrupt,
+    signals_as_interrupt,
+    sigterm_as_interrupt,
+    skip_collection_at_exit,
+    stuck_watchdog,
+)
 from .lazy import resolve_defaults
 
 # Module names of the sub-commands, in the order ``--help`` lists them.
@@ -83,8 +93,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = resolve_defaults(parser.parse_args(argv))
+    """Run the command line ``argv`` (default: this process's arguments).
+
+    Ctrl-C and SIGTERM are caught from the first line: building the parser
+    and parsing can import library modules (``LazyChoices``), seconds of
+    pandas and scikit-learn. Without ``argv`` this process is the command:
+    the stuck-main-thread watchdog runs, and after the command a signal
+    during the interpreter's exit is one line and exit 130 too.
+    """
+    is_process = argv is None
+    prefix = f"tmeradiomics {_command_in(sys.argv[1:] if argv is None else argv)}".rstrip()
+    if is_process:
+        exit_on_signal(prefix)  # what the guard below restores when it ends
+    watchdog = stuck_watchdog(prefix) if is_process else contextlib.nullcontext()
+    try:
+        with signals_as_interrupt(), watchdog:
+            try:
+                parser = build_parser()
+                args = resolve_defaults(parser.parse_args(argv))
+                return _configure_and_run(args)
+            except KeyboardInterrupt as stop:  # before the command's own guard took over
+                print(f"{prefix}: interrupted ({str(stop) or 'Ctrl-C'}): {INTERRUPTED_NOTHING_KEPT}",
+                      file=sys.stderr)
+                return EXIT_INTERRUPTED
+    finally:
+        if is_process:
+            exit_on_signal(prefix, "the command had ended; its outputs are complete")
+        forget_caught_interrupt()
+
+
+def _command_in(argv: Sequence[str]) -> str:
+    """The sub-command named in ``argv``, for messages before the parser has run ('' if none)."""
+    names = {name.removesuffix("_cmd") for name in COMMANDS}
+    return next((word for word in argv if word in names), "")
+
+
+def _configure_and_run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
