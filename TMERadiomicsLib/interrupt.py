@@ -120,6 +120,11 @@ def _end_process(line: bytes) -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
+def signals_handled() -> int:
+    """How many Ctrl-C / SIGTERM this process's handlers have seen (compare two readings)."""
+    return _handled[0]
+
+
 def forget_caught_interrupt() -> None:
     """Undo CPython's note that a Ctrl-C went unhandled, once the CLI has handled it.
 

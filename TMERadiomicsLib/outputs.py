@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
+from .interrupt import register_stage, unregister_stage
 
 # The process umask, read once at import (reading it means setting it, which
 # is not thread-safe, so not on every write).
@@ -89,7 +90,9 @@ def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
 
     Files are moved one by one with ``os.replace`` (atomic per file on one
     file system). On an exception the stage is removed and ``out_dir`` keeps
-    whatever it held before.
+    whatever it held before. A write that failed for a reason of the user's
+    machine (full disk, read-only mount, quota, I/O error) comes out as an
+    ``OSError`` naming the path under ``out_dir``, whatever the writer raised.
     """
     final = Path(out_dir)
     final_parent = final.absolute().parent
@@ -98,26 +101,77 @@ def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
         stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final_parent))
     except OSError as error:
         raise InputError(f"cannot create the output folder: {error.strerror or error}", file=final) from None
-    os.chmod(stage, DIR_MODE)
+    register_stage(stage)  # removed even if a signal finds the process stuck
     try:
+        os.chmod(stage, DIR_MODE)
         yield stage
-        final.mkdir(parents=True, exist_ok=True)
-        for item in sorted(stage.rglob("*")):
-            target = final / item.relative_to(stage)
-            if item.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(item, target)
+        _move_into(stage, final)
+    except OSError as error:
+        raise named_os_error(error, final, stage) from None
+    except InputError:
+        raise
+    except Exception:
+        # SimpleITK reports a full disk as RuntimeError("Error writing ..."): learn the real cause.
+        _raise_if_unwritable(stage, final)
+        raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        unregister_stage(stage)
+
+
+def _move_into(stage: Path, final: Path) -> None:
+    final.mkdir(parents=True, exist_ok=True)
+    for item in sorted(stage.rglob("*")):
+        target = final / item.relative_to(stage)
+        if item.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(item, target)
+
+
+# Bytes written to learn why a writer that does not report errno failed; about one
+# write chunk of the image writers, so a full disk cannot take it.
+PROBE_BYTES = 1 << 20
+
+
+def _raise_if_unwritable(stage: Path, final: Path) -> None:
+    """Raise the ``OSError`` a real write into ``stage`` gets now, if any."""
+    probe = stage / ".probe"
+    try:
+        with open(probe, "wb") as handle:
+            handle.write(bytes(PROBE_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(final)) from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+
+
+def named_os_error(error: OSError, final: Path, stage: Path | None = None) -> OSError:
+    """The same error naming the user's path: ``final`` for a write through a
+    handle (no file name), the path under ``final`` for one inside the stage."""
+    def user_path(name: object) -> object:
+        if name is None or stage is None:
+            return name
+        text = os.fspath(name) if isinstance(name, (str, os.PathLike)) else name
+        return text.replace(str(stage), str(final)) if isinstance(text, str) else text
+
+    if error.filename is None:
+        return OSError(error.errno, error.strerror, str(final))
+    return OSError(error.errno, error.strerror, user_path(error.filename), None, user_path(error.filename2))
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as error:
+        raise named_os_error(error, target) from None
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
@@ -125,9 +179,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(error, OSError):
+            raise named_os_error(error, target) from None
         raise
     return target
 
@@ -135,3 +191,30 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_texts(texts: dict[str | os.PathLike, str]) -> list[Path]:
+    """Write several files that belong together (a table and its companions): all or none.
+
+    Every file is first written in full beside its target; only then are
+    they renamed into place, so a full disk on the third file leaves neither
+    the first two nor a changed earlier result behind.
+    """
+    written: list[tuple[str, Path]] = []
+    target = Path()
+    try:
+        for path, text in texts.items():
+            target = Path(path)
+            temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+            atomic_write_bytes(temp, text.encode("utf-8"))
+            written.append((str(temp), target))
+        for temp, target in written:
+            os.replace(temp, target)
+    except BaseException as error:
+        for temp, _ in written:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        if isinstance(error, OSError):  # name the file the user asked for, not its temporary
+            raise OSError(error.errno, error.strerror, str(target)) from None
+        raise
+    return [target for _, target in written]

@@ -14,6 +14,8 @@ what happened               exit   line printed
 success                     0
 bad input (``InputError``)  2      ``tmeradiomics CMD: error: ...``
 Ctrl-C / SIGTERM            130    ``tmeradiomics CMD: interrupted: ...``
+an OS error on a user path  2      ``tmeradiomics CMD: error: file F: No space left on device``
+stdout full, failing, shut  2      ``tmeradiomics CMD: error: standard output: ...``
 stdout closed by the reader 0      nothing (``| head`` is a normal end)
 anything else               1      ``tmeradiomics CMD: internal error: ...``
 ==========================  =====  ==========================================
@@ -36,11 +38,13 @@ from ..interrupt import (
     Interrupted,
     exit_on_signal,
     forget_caught_interrupt,
+    signals_handled,
     signals_as_interrupt,
     sigterm_as_interrupt,
     skip_collection_at_exit,
     stuck_watchdog,
 )
+from ..oserrors import STDOUT, os_error_line, stdout_errors_named
 from .lazy import resolve_defaults
 
 # Module names of the sub-commands, in the order ``--help`` lists them.
@@ -95,27 +99,30 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: this process's arguments).
 
-    Ctrl-C and SIGTERM are caught from the first line: building the parser
-    and parsing can import library modules (``LazyChoices``), seconds of
-    pandas and scikit-learn. Without ``argv`` this process is the command:
-    the stuck-main-thread watchdog runs, and after the command a signal
-    during the interpreter's exit is one line and exit 130 too.
+    Without ``argv`` this process is the command. Then, until the command's
+    own guard runs (building the parser and parsing import library modules
+    through ``LazyChoices``: seconds of pandas and scikit-learn), Ctrl-C and
+    SIGTERM end the process at once with one line and exit 130: nothing has
+    been written yet, and a ``KeyboardInterrupt`` raised inside a C
+    extension's import comes out as an ``ImportError`` (pybind11's
+    "initialization failed"). The same holds after the command, while the
+    interpreter exits; during it the stuck-main-thread watchdog runs.
     """
     is_process = argv is None
     prefix = f"tmeradiomics {_command_in(sys.argv[1:] if argv is None else argv)}".rstrip()
     if is_process:
-        exit_on_signal(prefix)  # what the guard below restores when it ends
-    watchdog = stuck_watchdog(prefix) if is_process else contextlib.nullcontext()
+        exit_on_signal(prefix)
     try:
-        with signals_as_interrupt(), watchdog:
+        with signals_as_interrupt() if not is_process else contextlib.nullcontext():
             try:
                 parser = build_parser()
                 args = resolve_defaults(parser.parse_args(argv))
-                return _configure_and_run(args)
-            except KeyboardInterrupt as stop:  # before the command's own guard took over
+            except KeyboardInterrupt as stop:  # in-process callers: Ctrl-C while parsing
                 print(f"{prefix}: interrupted ({str(stop) or 'Ctrl-C'}): {INTERRUPTED_NOTHING_KEPT}",
                       file=sys.stderr)
                 return EXIT_INTERRUPTED
+        with signals_as_interrupt(), stuck_watchdog(prefix) if is_process else contextlib.nullcontext():
+            return _configure_and_run(args)
     finally:
         if is_process:
             exit_on_signal(prefix, "the command had ended; its outputs are complete")
@@ -142,27 +149,35 @@ def _configure_and_run(args: argparse.Namespace) -> int:
 def _run_guarded(args: argparse.Namespace) -> int:
     """Run the command; turn every way it can end into one line and an exit code."""
     prefix = f"tmeradiomics {args.command}"
+    signals_before = signals_handled()
     try:
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(), stdout_errors_named():
             code = int(args.func(args) or 0)
             # Flush here, not at interpreter exit, so a closed pipe is caught below.
             sys.stdout.flush()
             return code
-    except InputError as error:
-        print(f"{prefix}: error: {error}", file=sys.stderr)
-        return EXIT_INPUT_ERROR
     except Interrupted as stop:
         print(f"{prefix}: interrupted: {stop}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt as stop:
         # sigterm_as_interrupt names the signal; a plain Ctrl-C has no message.
-        note = getattr(args, "interrupt_note", INTERRUPTED_NOTHING_KEPT)
-        print(f"{prefix}: interrupted ({str(stop) or 'Ctrl-C'}): {note}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(prefix, args, str(stop) or "Ctrl-C")
     except BrokenPipeError:
         _silence_stdout()
         return 0
     except Exception as error:
+        if signals_handled() != signals_before:
+            # Ctrl-C landed in library code that turned it into another error (a C
+            # extension's import: ImportError "initialization failed"): still a stop.
+            return _interrupted(prefix, args, "signal")
+        if isinstance(error, InputError):
+            print(f"{prefix}: error: {error}", file=sys.stderr)
+            return EXIT_INPUT_ERROR
+        if isinstance(error, OSError) and (line := os_error_line(error)):
+            if line.startswith(STDOUT):
+                _silence_stdout()
+            print(f"{prefix}: error: {line}", file=sys.stderr)
+            return EXIT_INPUT_ERROR
         if args.debug:
             raise
         print(
@@ -171,6 +186,12 @@ def _run_guarded(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL_ERROR
+
+
+def _interrupted(prefix: str, args: argparse.Namespace, how: str) -> int:
+    note = getattr(args, "interrupt_note", INTERRUPTED_NOTHING_KEPT)
+    print(f"{prefix}: interrupted ({how}): {note}", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _silence_stdout() -> None:
