@@ -9,7 +9,13 @@ Every command that writes files goes through here:
   earlier result is never half-replaced;
 - ``check_out_file`` does for a single output file what ``check_out_dir``
   does for a folder;
-- ``atomic_write_bytes`` / ``atomic_write_text`` write one file by rename.
+- ``atomic_write_bytes`` / ``atomic_write_text`` write one file by rename,
+  ``atomic_write_texts`` a group of files that belong together;
+- ``check_not_input``, called by all of them, refuses an output that is one of
+  the running command's inputs (same path or same file; for a folder that
+  is replaced as a whole, also a folder holding one): the CLI's guard declares every path the command line names
+  (``command_inputs``), a command adds the paths it reads from a manifest
+  (``add_inputs``).
 
 Files and folders made here get the modes any other file would get under the
 user's umask (``tempfile`` alone would leave them 0600 / 0700).
@@ -21,7 +27,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import InputError
@@ -35,13 +41,65 @@ FILE_MODE = 0o666 & ~_UMASK
 DIR_MODE = 0o777 & ~_UMASK
 
 
-def check_out_dir(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
+# The running command's inputs (absolute paths), declared by the CLI's guard.
+_inputs: list[Path] = []
+
+
+@contextlib.contextmanager
+def command_inputs(paths: Iterable[str | os.PathLike]) -> Iterator[None]:
+    """Within the block, no output may be one of ``paths`` or a folder holding one."""
+    saved = list(_inputs)
+    _inputs[:] = []
+    add_inputs(paths)
+    try:
+        yield
+    finally:
+        _inputs[:] = saved
+
+
+def add_inputs(paths: Iterable[str | os.PathLike]) -> None:
+    """More inputs of the running command (the files a manifest names)."""
+    _inputs.extend(Path(p).absolute() for p in paths if os.path.lexists(p))
+
+
+def check_not_input(out: str | os.PathLike, *, replaced_folder: bool = False) -> None:
+    """Refuse an output that is one of the command's inputs, or, for a
+    ``replaced_folder`` (one swapped as a whole, as ``batch --overwrite``
+    does), one that holds an input: replacing it would destroy the input.
+
+    Compared by resolved path (symbolic links, ``..``) and by file identity
+    (hard links, bind mounts). Nothing is touched before this check.
+    """
+    target = Path(out).absolute()
+    resolved = target.resolve()
+    for given in _inputs:
+        real = given.resolve()
+        if real == resolved or _same_file(given, target):
+            raise InputError(f"output is one of the command's inputs ({given}); choose another output path",
+                             file=out)
+        if replaced_folder and real.is_relative_to(resolved):
+            raise InputError(f"output folder holds the command's input {given}; choose another output folder",
+                             file=out)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def check_out_dir(out_dir: str | os.PathLike, overwrite: bool = False, *, replaced: bool = False) -> Path:
     """Validate an output folder before any work starts.
 
     It may be missing (it is created later), empty, or hold files when
-    ``overwrite`` is true. Its parent must be writable.
+    ``overwrite`` is true. Its parent must be writable. It may not be one of
+    the command's inputs, overwrite or not, nor hold one if it is
+    ``replaced`` as a whole (``staged_dir`` refuses, before moving anything,
+    a file of the stage that would replace an input).
     """
     path = Path(out_dir)
+    check_not_input(path, replaced_folder=replaced)
     if path.exists() and not path.is_dir():
         raise InputError("output path exists and is not a folder", file=path)
     if path.is_dir() and any(path.iterdir()) and not overwrite:
@@ -57,6 +115,7 @@ def check_out_file(path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Validate an output file before any work starts: not a folder, not an
     existing file unless ``overwrite``, in a folder that can be written."""
     target = Path(path)
+    check_not_input(target)
     if target.is_dir():
         raise InputError("output path is a folder", file=target)
     if target.exists() and not overwrite:
@@ -95,6 +154,7 @@ def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
     ``OSError`` naming the path under ``out_dir``, whatever the writer raised.
     """
     final = Path(out_dir)
+    check_not_input(final)
     final_parent = final.absolute().parent
     try:
         final_parent.mkdir(parents=True, exist_ok=True)
@@ -120,8 +180,11 @@ def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
 
 
 def _move_into(stage: Path, final: Path) -> None:
+    items = sorted(stage.rglob("*"))
+    for item in items:  # all checked before the first move: nothing touched on a refusal
+        check_not_input(final / item.relative_to(stage))
     final.mkdir(parents=True, exist_ok=True)
-    for item in sorted(stage.rglob("*")):
+    for item in items:
         target = final / item.relative_to(stage)
         if item.is_dir():
             target.mkdir(parents=True, exist_ok=True)
@@ -167,6 +230,7 @@ def named_os_error(error: OSError, final: Path, stage: Path | None = None) -> OS
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
     target = Path(path)
+    check_not_input(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -200,6 +264,8 @@ def atomic_write_texts(texts: dict[str | os.PathLike, str]) -> list[Path]:
     they renamed into place, so a full disk on the third file leaves neither
     the first two nor a changed earlier result behind.
     """
+    for path in texts:
+        check_not_input(path)
     written: list[tuple[str, Path]] = []
     target = Path()
     try:

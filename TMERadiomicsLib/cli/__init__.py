@@ -45,6 +45,7 @@ from ..interrupt import (
     stuck_watchdog,
 )
 from ..oserrors import STDOUT, os_error_line, stdout_errors_named
+from ..outputs import command_inputs
 from .lazy import resolve_defaults
 
 # Module names of the sub-commands, in the order ``--help`` lists them.
@@ -151,7 +152,7 @@ def _run_guarded(args: argparse.Namespace) -> int:
     prefix = f"tmeradiomics {args.command}"
     signals_before = signals_handled()
     try:
-        with sigterm_as_interrupt(), stdout_errors_named():
+        with sigterm_as_interrupt(), stdout_errors_named(), command_inputs(_input_paths(args)):
             code = int(args.func(args) or 0)
             # Flush here, not at interpreter exit, so a closed pipe is caught below.
             sys.stdout.flush()
@@ -186,6 +187,27 @@ def _run_guarded(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL_ERROR
+
+
+# Arguments that name what a command writes; every other path it is given is an input.
+OUTPUT_ARGUMENTS = frozenset({"out"})
+
+
+def _input_paths(args: argparse.Namespace) -> list[str]:
+    """Every existing path the command line names, outputs aside (``NAME=FILE`` values too)."""
+    paths = []
+    for name, value in vars(args).items():
+        if name in OUTPUT_ARGUMENTS or name == "func":
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if not isinstance(item, (str, os.PathLike)) or not str(item):
+                continue
+            text = os.fspath(item)
+            if os.path.lexists(text):
+                paths.append(text)
+            elif "=" in text and os.path.lexists(text.split("=", 1)[1]):
+                paths.append(text.split("=", 1)[1])
+    return paths
 
 
 def _interrupted(prefix: str, args: argparse.Namespace, how: str) -> int:
