@@ -14,8 +14,7 @@ Every command that writes files goes through here:
 - ``check_not_input``, called by all of them, refuses an output that is one of
   the running command's inputs (same path or same file; for a folder that
   is replaced as a whole, also a folder holding one): the CLI's guard declares every path the command line names
-  (``command_inputs``), a command adds the paths it reads from a manifest
-  (``add_inputs``).
+  (``command_inputs``), a command adds the paths it reads from a manifest.
 
 Files and folders made here get the modes any other file would get under the
 user's umask (``tempfile`` alone would leave them 0600 / 0700).
@@ -46,20 +45,20 @@ _inputs: list[Path] = []
 
 
 @contextlib.contextmanager
-def command_inputs(paths: Iterable[str | os.PathLike]) -> Iterator[None]:
-    """Within the block, no output may be one of ``paths`` or a folder holding one."""
+def command_inputs(paths: Iterable[str | os.PathLike], *, replace: bool = True) -> Iterator[None]:
+    """Within the block, no output may be one of ``paths`` (or, replaced as a whole, a folder holding one).
+
+    ``replace=False`` adds to the inputs already declared (a batch adds the
+    files its manifest names to those of the command line).
+    """
     saved = list(_inputs)
-    _inputs[:] = []
-    add_inputs(paths)
+    if replace:
+        _inputs[:] = []
+    _inputs.extend(Path(p).absolute() for p in paths if os.path.lexists(p))
     try:
         yield
     finally:
         _inputs[:] = saved
-
-
-def add_inputs(paths: Iterable[str | os.PathLike]) -> None:
-    """More inputs of the running command (the files a manifest names)."""
-    _inputs.extend(Path(p).absolute() for p in paths if os.path.lexists(p))
 
 
 def check_not_input(out: str | os.PathLike, *, replaced_folder: bool = False) -> None:
