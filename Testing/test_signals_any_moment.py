@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import signal
 import sys
 import time
@@ -153,3 +154,27 @@ def test_watchdog_leaves_a_responsive_command_to_its_own_cleanup(tmp_path):
     assert code == 7, log.read_text()
     assert log.read_text() == "cleaned up\n"
 
+
+
+def test_a_command_reading_a_fifo_never_hangs(tmp_path):
+    """A FIFO given where a file is read (``train --stable-features``): refused, or, while its
+    open blocks, ended by SIGTERM with one line and exit 130 (Python's ``open`` runs the handler)."""
+    (tmp_path / "features.csv").write_text("case_id,Intra_a\nA,1\n")
+    (tmp_path / "labels.csv").write_text("case_id,label\nA,1\n")
+    os.mkfifo(tmp_path / "stable.txt")
+    argv = [sys.executable, "-m", "TMERadiomicsLib", "train", str(tmp_path / "features.csv"),
+            str(tmp_path / "labels.csv"), "--recipe", "qian2024-lasso", "--out", str(tmp_path / "bundle"),
+            "--stable-features", str(tmp_path / "stable.txt")]
+    log = tmp_path / "stderr.txt"
+    process = start(argv, log)
+    try:
+        code = process.wait(timeout=8)  # refused before the signal: fine, if it is one line and exit 2
+        assert code == 2, log.read_text()
+        assert "stable.txt" in log.read_text() and "Traceback" not in log.read_text()
+    except subprocess.TimeoutExpired:
+        sent = time.monotonic()
+        os.kill(process.pid, signal.SIGTERM)
+        code = process.wait(timeout=60)
+        assert code == 130 and time.monotonic() - sent <= EXIT_LIMIT_S
+        _one_interrupted_line(log, "train")
+    assert not (tmp_path / "bundle").exists()
