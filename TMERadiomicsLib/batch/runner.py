@@ -143,6 +143,8 @@ def _stopped(outcomes: Iterator[Outcome], specs: Sequence[CaseSpec], settings: B
             abandon(folder)
             return Interrupted(f"{folder.final} is as it was before (--overwrite replaces it only when the run "
                                "completes); run the command again")
+        if not cases_dir(folder.work).is_dir():  # stopped while the backend was starting
+            return Interrupted(f"nothing was written to {folder.final}; run the command again")
         remove_partial_cases(folder.work)
         # Counted on disk: a worker may have finished a case the coordinator had not heard of yet.
         _, kept = plan(specs, settings, cases_dir(folder.work), retry_failed)
