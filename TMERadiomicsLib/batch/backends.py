@@ -31,6 +31,9 @@ from .settings import BatchSettings
 from .threads import die_with_parent
 
 Task = tuple[CaseSpec, str]  # a case and its fingerprint
+# The first item every ``run`` yields: the backend is up (scheduler reached, pool made), nothing submitted yet,
+# so the caller can make its output folder only once the run can really start.
+READY = None
 Outcome = tuple[CaseSpec, "CaseResult | BaseException"]
 DASK_CONNECT_TIMEOUT_S = 30
 # A terminated worker exits at once; the wait only bounds a worker stuck in the kernel.
@@ -49,6 +52,7 @@ class LocalPool:
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
                                    initializer=die_with_parent, initargs=(os.getpid(),))
         try:
+            yield READY
             with children_ignore_sigint():  # submit starts the workers
                 futures = {pool.submit(run_case, spec, settings, cases_dir, key): spec for spec, key in tasks}
             for future in as_completed(futures):
@@ -72,6 +76,7 @@ class DaskCluster:
         with self._client() as client:
             futures = {}
             try:
+                yield READY
                 for spec, key in tasks:
                     futures[client.submit(run_case, spec, settings, cases_dir, key, pure=False,
                                           key=f"tmeradiomics-case-{spec.case_id}-{key[:12]}")] = spec
@@ -98,7 +103,7 @@ class DaskCluster:
         if self.address:
             try:
                 client = Client(self.address, timeout=DASK_CONNECT_TIMEOUT_S)
-            except OSError as error:
+            except (OSError, ValueError) as error:  # ValueError: not an address ("missing port number")
                 raise InputError(f"cannot reach the Dask scheduler: {error}", value=self.address) from None
             with client:
                 yield client

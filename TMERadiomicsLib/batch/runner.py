@@ -1,7 +1,8 @@
 """A cohort run: plan (skip what is done), run the rest, merge, summarise.
 
 A case is skipped when its ``status.json`` exists and carries the same
-fingerprint (inputs, preset hash, region settings); everything else runs.
+fingerprint (inputs, preset hash, region settings); everything else runs. A
+folder of a run with other settings is refused (``outdir``), never mixed.
 
 Ctrl-C or SIGTERM (as ``KeyboardInterrupt``) ends the workers, removes the
 staging folders of unfinished cases and raises ``Interrupted`` saying how
@@ -15,7 +16,6 @@ import logging
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,13 +23,14 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..interrupt import Interrupted, shielded
-from ..outputs import atomic_write_text
+from ..outputs import atomic_write_text, command_inputs
 from .backends import Outcome, Task
 from .result import FAILED, OK, CaseResult
 from .manifest import CaseSpec
 from .merge import CohortTables, merge
-from .outdir import cases_dir, prepare_out_dir, remove_partial_cases
+from .outdir import BatchFolder, abandon, cases_dir, finish, open_batch_folder, remove_partial_cases, start
 from .settings import BatchSettings, fingerprint
+from .settings import run_record as make_run_record
 
 if TYPE_CHECKING:
     from ..models import ModelBundle  # scikit-learn: only with --models
@@ -41,6 +42,8 @@ EXIT_CASES_FAILED = 3
 
 
 class Backend(Protocol):
+    """``run`` yields ``backends.READY`` once it can take cases (nothing submitted yet), then the outcomes."""
+
     def run(self, tasks: Sequence[Task], settings: BatchSettings, cases_dir: str) -> Iterator[Outcome]: ...
 
 
@@ -71,25 +74,50 @@ def plan(specs: Sequence[CaseSpec], settings: BatchSettings, folder: Path,
 def run_batch(specs: Sequence[CaseSpec], settings: BatchSettings, backend: Backend, out: Path,
               bundles: Sequence[ModelBundle] = (), *, retry_failed: bool = False,
               overwrite: bool = False, run_record: dict | None = None) -> dict:
-    """Run every case not already done, merge the cohort tables, write and return the summary."""
+    """Run every case not already done, merge the cohort tables, write and return the summary.
+
+    Nothing is written before the backend is up (``outdir``); an ``overwrite``
+    run builds a new folder beside ``out`` and swaps it in at the end.
+    """
     started = time.perf_counter()
     check_bundles(bundles, settings)
-    out = prepare_out_dir(out, {"settings": asdict(settings), **(run_record or {})}, overwrite)
-    folder = cases_dir(out)
-    tasks, results = plan(specs, settings, folder, retry_failed)
+    with command_inputs(_case_inputs(specs, settings), replace=False):
+        return _run(specs, settings, backend, out, bundles, retry_failed, overwrite,
+                    make_run_record(settings, run_record), started)
+
+
+def _run(specs, settings, backend, out, bundles, retry_failed, overwrite, record, started) -> dict:
+    folder = open_batch_folder(out, record, overwrite)
+    cases = cases_dir(folder.work)
+    tasks, results = plan(specs, settings, cases, retry_failed)
     lost: dict[str, str] = {}
-    outcomes = backend.run(tasks, settings, str(folder))
+    outcomes = backend.run(tasks, settings, str(cases))
     try:
+        next(outcomes)  # READY: the scheduler answered, the pool exists; only now is anything written
+        start(folder, record)
         _collect(outcomes, len(specs), results, lost)
-        tables = merge(folder, list(specs), results, list(bundles))
-        tables.write(out)
+        tables = merge(cases, list(specs), results, list(bundles))
+        tables.write(folder.work)
+        summary = _summary(specs, results, lost, len(tasks), tables, time.perf_counter() - started)
+        atomic_write_text(folder.work / "summary.json", json.dumps(summary, indent=2, default=str))
+        finish(folder)
     except KeyboardInterrupt:
-        raise _stopped(outcomes, specs, settings, out, retry_failed) from None
+        raise _stopped(outcomes, specs, settings, folder, retry_failed) from None
+    except BaseException:
+        outcomes.close()
+        abandon(folder)
+        raise
     finally:
         outcomes.close()
-    summary = _summary(specs, results, lost, len(tasks), tables, time.perf_counter() - started)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=str))
     return summary
+
+
+def _case_inputs(specs: Sequence[CaseSpec], settings: BatchSettings) -> list[Path]:
+    """What the run reads: no output may be, or (replaced with ``--overwrite``) hold, any of it."""
+    paths = [Path(settings.preset_path), *(Path(p) for p in settings.exclude)]
+    for spec in specs:
+        paths += [Path(spec.image), Path(spec.mask), *(Path(p) for p in spec.exclude)]
+    return paths
 
 
 def _collect(outcomes: Iterator[Outcome], cases: int, results: dict[str, CaseResult], lost: dict[str, str]) -> None:
@@ -106,15 +134,21 @@ def _collect(outcomes: Iterator[Outcome], cases: int, results: dict[str, CaseRes
             bar.update(1)
 
 
-def _stopped(outcomes: Iterator[Outcome], specs: Sequence[CaseSpec], settings: BatchSettings, out: Path,
-             retry_failed: bool) -> Interrupted:
+def _stopped(outcomes: Iterator[Outcome], specs: Sequence[CaseSpec], settings: BatchSettings,
+             folder: BatchFolder, retry_failed: bool) -> Interrupted:
     """After Ctrl-C or SIGTERM: end the workers, remove unfinished cases' stages, say what is kept."""
     with shielded():
         outcomes.close()  # ends the workers before their staging folders go
-        remove_partial_cases(out)
+        if folder.replacing:
+            abandon(folder)
+            return Interrupted(f"{folder.final} is as it was before (--overwrite replaces it only when the run "
+                               "completes); run the command again")
+        if not cases_dir(folder.work).is_dir():  # stopped while the backend was starting
+            return Interrupted(f"nothing was written to {folder.final}; run the command again")
+        remove_partial_cases(folder.work)
         # Counted on disk: a worker may have finished a case the coordinator had not heard of yet.
-        _, kept = plan(specs, settings, cases_dir(out), retry_failed)
-    return Interrupted(f"{len(kept)} of {len(specs)} cases finished and are kept in {cases_dir(out)}; "
+        _, kept = plan(specs, settings, cases_dir(folder.work), retry_failed)
+    return Interrupted(f"{len(kept)} of {len(specs)} cases finished and are kept in {cases_dir(folder.work)}; "
                        "run the same command again to resume")
 
 

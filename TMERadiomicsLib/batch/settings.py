@@ -33,9 +33,43 @@ class BatchSettings:
     def result_defining(self) -> dict[str, object]:
         """The settings that change a case's numbers (threads and mask output do not)."""
         values = asdict(self)
-        for name in ("threads", "write_masks", "preset_path"):
+        for name in NOT_RESULT_DEFINING:
             values.pop(name)
         return values
+
+
+# Settings that leave every number as it is (the preset counts by its content, preset_sha256).
+NOT_RESULT_DEFINING = ("threads", "write_masks", "preset_path")
+
+
+def run_record(settings: BatchSettings, extra: dict | None = None) -> dict:
+    """What ``batch.json`` records of a run: its settings plus manifest, preset name and models."""
+    return {"settings": asdict(settings), **(extra or {})}
+
+
+def record_differences(earlier: dict, now: dict) -> list[str]:
+    """What differs, in a run's result-defining settings and models, between two ``batch.json``
+    records, as ``name: earlier -> now`` (empty: the same run, which may resume)."""
+    before, after = _defining(earlier), _defining(now)
+    differences = []
+    for name in sorted(set(before) | set(after)):
+        if before.get(name) == after.get(name):
+            continue
+        if name == "preset_sha256":
+            differences.append(f"preset: {earlier.get('preset')} (sha256 {str(before.get(name))[:12]}) -> "
+                               f"{now.get('preset')} (sha256 {str(after.get(name))[:12]})")
+        else:
+            differences.append(f"{name}: {before.get(name)} -> {after.get(name)}")
+    return differences
+
+
+def _defining(record: dict) -> dict:
+    values = dict(record.get("settings") or {})
+    for name in NOT_RESULT_DEFINING:
+        values.pop(name, None)
+    values["models"] = record.get("models", [])
+    # Through JSON, as batch.json stores it: tuples become lists.
+    return json.loads(json.dumps(values, sort_keys=True, default=str))
 
 
 def file_state(path: Path) -> list[tuple[str, int, int]]:

@@ -125,7 +125,7 @@ def _region_masks(args, wanted, ready, case_id, image, tumour) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from ..features import extract_case, load_preset
-    from ..outputs import atomic_write_text
+    from ..outputs import atomic_write_texts
 
     check_widths(args)
     wanted = _requested_regions(args.regions)
@@ -142,8 +142,7 @@ def run(args: argparse.Namespace) -> int:
         "combined": result.combined_csv(),
         "diagnostics": json.dumps(diagnostics, indent=2, default=str),
     }
-    for key, text in texts.items():
-        atomic_write_text(paths[key], text)
+    atomic_write_texts({paths[key]: text for key, text in texts.items()})  # the three or none
     print(json.dumps({"case_id": case_id, "preset": preset.name, "preset_sha256": preset.sha256,
                       "regions": wanted, "features_per_region": len(result.feature_names),
                       "nan_values": result.nan_count(),
