@@ -537,11 +537,13 @@ class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
         """pip-install requirement ``lines`` (and ``noDepsLines`` with ``--no-deps``), Slicer's numpy,
         scipy and SimpleITK held at their versions by a constraints file.
 
-        ``slicer.packaging.pip_ensure`` (where it exists: Slicer 5.12) also
-        offers a restart when an installed package was already imported;
-        before it, ``slicer.util.pip_install`` with the same constraints. Both
-        take pip's own arguments as a list, which the ``--no-deps`` step uses.
-        The user has already confirmed, so neither asks again.
+        Where ``slicer.packaging`` exists (Slicer 5.12) everything goes through
+        it: ``pip_ensure`` when nothing needs ``--no-deps`` (it also offers a
+        restart when an installed package was already imported), otherwise one
+        ``pip_install`` with ``no_deps_requirements``, which pip_ensure lacks.
+        Before 5.12 (5.8, 5.10), ``slicer.util.pip_install`` with pip's own
+        arguments and the same constraints. The user has already confirmed, so
+        nothing asks again.
         """
         with tempfile.TemporaryDirectory() as folder:
             constraints = Path(folder) / "slicer-constraints.txt"
@@ -550,13 +552,18 @@ class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
                 packaging = importlib.import_module("slicer.packaging")
             except ImportError:
                 packaging = None
-            if lines and packaging is not None and hasattr(packaging, "pip_ensure"):
-                packaging.pip_ensure(list(lines), constraints=str(constraints), prompt_install=False,
-                                     requester="TMERadiomics")
-            elif lines:
-                slicer.util.pip_install(["-c", str(constraints), *lines])
-            if noDepsLines:
-                slicer.util.pip_install(["--no-deps", "-c", str(constraints), *noDepsLines])
+            if packaging is not None and hasattr(packaging, "pip_ensure"):
+                if noDepsLines:
+                    packaging.pip_install(list(lines), constraints=str(constraints),
+                                          no_deps_requirements=list(noDepsLines), requester="TMERadiomics")
+                elif lines:
+                    packaging.pip_ensure(list(lines), constraints=str(constraints), prompt_install=False,
+                                         requester="TMERadiomics")
+            else:
+                if lines:
+                    slicer.util.pip_install(["-c", str(constraints), *lines])
+                if noDepsLines:
+                    slicer.util.pip_install(["--no-deps", "-c", str(constraints), *noDepsLines])
         dependencies.forget()  # let the panel see what was just installed
 
 

@@ -410,6 +410,27 @@ def test_install_button_asks_first_and_pins_slicers_packages(bare, monkeypatch):
     assert f"scipy=={scipy.__version__}" in constraints.splitlines()
 
 
+def test_pyradiomics_no_deps_step_goes_through_slicer_packaging_on_5_12(bare, monkeypatch):
+    """On 5.12 both steps go through slicer.packaging (pip_install's no_deps_requirements); before it,
+    two slicer.util.pip_install calls. pip itself does not run: the calls are recorded."""
+    widget, ui = open_panel(bare)
+    calls = []
+    monkeypatch.setattr(bare.slicer.util, "pip_install", lambda args: calls.append(("util", list(args))))
+    if bare.tag == "v5.12.3":
+        import slicer.packaging
+
+        monkeypatch.setattr(slicer.packaging, "pip_install", lambda requirements, **kw: calls.append(
+            ("packaging", list(requirements), list(kw["no_deps_requirements"]), Path(kw["constraints"]).name)))
+        monkeypatch.setattr(slicer.packaging, "pip_ensure", lambda *a, **kw: calls.append(("ensure",)))
+    widget.logic.installPackages(["pandas>=2.0,<3", "PyWavelets"], ["pyradiomics-bhklab>=3.1.4"])
+    if bare.tag == "v5.12.3":
+        assert calls == [("packaging", ["pandas>=2.0,<3", "PyWavelets"], ["pyradiomics-bhklab>=3.1.4"],
+                          "slicer-constraints.txt")]
+    else:
+        assert [c[0] for c in calls] == ["util", "util"]
+        assert calls[1][1][:2] == ["--no-deps", "-c"] and calls[1][1][-1] == "pyradiomics-bhklab>=3.1.4"
+
+
 # ---- every button, packages installed ----------------------------------------------------
 
 
