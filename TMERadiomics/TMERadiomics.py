@@ -285,6 +285,16 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         return [widget.item(i).data(qt.Qt.UserRole) for i in range(widget.count)
                 if widget.item(i).checkState() == qt.Qt.Checked and widget.item(i).flags() & qt.Qt.ItemIsEnabled]
 
+    def _modelsBlocker(self, featuresTable):
+        """The Logic's reason, except that "Select at least one model." cannot be followed when every
+        listed bundle is greyed out: then say what to add."""
+        reason = self.logic.modelsBlocker(featuresTable, self._checkedModels())
+        widget = self.ui.modelsListWidget
+        usable = [i for i in range(widget.count) if widget.item(i).flags() & qt.Qt.ItemIsEnabled]
+        if featuresTable is not None and not usable:
+            return _("Add a calibrated model bundle: the listed signatures need calibration first.")
+        return reason
+
     def _airBelow(self):
         """The air threshold for the Logic's ``airBelow``: the spin box's value when its box is checked."""
         node = self._parameterNode
@@ -333,7 +343,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 node.inputVolume, segmentation, self.ui.tumorSegmentSelector.currentSegmentID()),
             self.ui.computeFeaturesButton: self.logic.featuresBlocker(
                 node.inputVolume, segmentation, self._regionSegmentIds()),
-            self.ui.applyModelsButton: self.logic.modelsBlocker(node.featuresTable, self._checkedModels()),
+            self.ui.applyModelsButton: self._modelsBlocker(node.featuresTable),
         }
         reasons[self.ui.runAllButton] = reasons[self.ui.generateRegionsButton]
         shown = self._showBlocked(reasons)

@@ -486,7 +486,7 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     assert added.checkState() == equipped.qt.Qt.Unchecked
     assert "tmeradiomics calibrate qian2024-combined" in added.toolTip()
     assert not ui.applyModelsButton.enabled
-    assert "Select at least one model." in ui.applyModelsButton.toolTip
+    assert "Add a calibrated model bundle" in ui.applyModelsButton.toolTip  # none can be checked
     assert [d["class"] for d in equipped.dialogs] == ["QFileDialog"] and equipped.slot_errors == []
 
     ui.runAllButton.click()  # regions and features again (no model checked)
