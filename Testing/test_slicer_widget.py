@@ -528,6 +528,20 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     assert reopened._parameterNode.studyDatabase == str(database)
 
 
+def test_the_panel_renders_to_png(bare, tmp_path):
+    """The rig's picture of the panel (Testing/slicer_rig/render_panel.py makes docs/images/ with it)."""
+    from PySide6 import QtGui
+
+    case = add_case(bare)
+    widget, ui = open_panel(bare)
+    select_case(ui, case)
+    ui.generateRegionsButton.click()
+    image = QtGui.QImage(str(bare.render_panel(tmp_path / "panel.png", width=440)))
+    assert image.width() == 440 and image.height() >= ui.summaryLabel.mapTo(widget.parent, bare.qt.QPoint(0, 0)).y()
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 4) for y in range(0, image.height(), 4)}
+    assert len(colours) > 20, "a blank or unpainted panel"
+
+
 # ---- the self-test, as ctest runs it ------------------------------------------------------
 
 
