@@ -306,6 +306,20 @@ def test_panel_text_goes_through_slicers_translation(bare, monkeypatch):
     assert any(line.startswith("[fr] Missing Python packages: ") for line in ui.blockedReasonLabel.text.splitlines())
 
 
+def test_a_bundle_folder_with_a_broken_manifest_is_listed_greyed_with_the_reason(bare, tmp_path):
+    folder = tmp_path / "broken-bundle"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{ not json", encoding="utf-8")
+    widget, ui = open_panel(bare)
+    answer(str(folder))
+    ui.addModelButton.click()
+    added = ui.modelsListWidget.item(ui.modelsListWidget.count - 1)
+    assert added.text() == "broken-bundle (unreadable)"
+    assert not added.flags() & bare.qt.Qt.ItemIsEnabled and added.checkState() == bare.qt.Qt.Unchecked
+    assert str(folder / "manifest.json") in added.toolTip() and "unreadable manifest.json" in added.toolTip()
+    assert widget._checkedModels() == [] and bare.slot_errors == []
+
+
 def test_a_calibrated_copy_is_listed_apart_from_the_published_bundle(equipped, tmp_path):
     """The library's own calibrate on a generated cohort; the copy names its cohort and can be checked."""
     import pandas as pd
