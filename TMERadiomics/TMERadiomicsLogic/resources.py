@@ -86,7 +86,8 @@ def model_entry(folder: Path) -> ModelEntry:
         cohort, size = normalisation.get("cohort_file"), normalisation.get("cohort_size")
         saved = date.fromtimestamp(path.stat().st_mtime).isoformat()
         where = ", ".join(str(part) for part in (cohort, f"n={size}" if size else None) if part)
-        label = f"{name} (calibrated on {where}, {saved})" if cohort else f"{name} (calibrated, {where or 'cohort unnamed'}, {saved})"
+        source = f"calibrated on {where}" if cohort else f"calibrated, {where or 'cohort unnamed'}"
+        label = f"{name} ({source}, {saved})"
         return ModelEntry(folder, label,
                           f"{name} ({score}): calibrated on {where or 'a reference cohort'}; bundle saved {saved}. "
                           f"Risk groups are relative to that cohort.\n{folder}", True)
