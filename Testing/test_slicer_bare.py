@@ -68,6 +68,7 @@ def load_file(name: str, path: Path):
     """A stdlib-only file of TMERadiomicsLogic on its own (its package imports MRML)."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # as an import does: dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
