@@ -59,7 +59,8 @@ LIBRARY_TESTS = [
     "Testing/test_ibsi.py", "Testing/test_models_bundle.py", "Testing/test_outputs.py", "Testing/test_icc.py",
     "Testing/test_segfile.py", "Testing/test_lasso_sparsity.py",
 ]
-SLICER_TESTS = ["Testing/test_slicer_logic.py", "Testing/test_slicer_widget.py", "Testing/test_slicer_batch.py"]
+SLICER_TESTS = ["Testing/test_slicer_logic.py", "Testing/test_slicer_widget.py", "Testing/test_slicer_batch.py",
+                "Testing/test_slicer_lesions.py", "Testing/test_slicer_grids.py", "Testing/test_slicer_colours.py"]
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,13 @@ from .signed_distance import signed_distance_mm
 
 REGION_NAMES = ("intratumoral", "peritumoral", "ring")
 # One colour per region for overlays, segmentation files and Slicer segments (kept free of matplotlib).
+# Paul Tol's wine and teal and Okabe-Ito's yellow: far (CIE76 delta-E >= 20, also under simulated protanopia
+# and deuteranopia) from every shade of the Slicer risk colours (Okabe-Ito blue / vermillion), so a region
+# in its own colour never reads as a risk group (Testing/test_slicer_colours.py).
 REGION_COLOURS = {
-    "intratumoral": (0.90, 0.20, 0.20),
-    "peritumoral": (1.00, 0.80, 0.10),
-    "ring": (0.15, 0.80, 0.95),
+    "intratumoral": (0x88 / 255, 0x22 / 255, 0x55 / 255),  # Tol wine #882255
+    "peritumoral": (0xF0 / 255, 0xE4 / 255, 0x42 / 255),  # Okabe-Ito yellow #F0E442
+    "ring": (0x44 / 255, 0xAA / 255, 0x99 / 255),  # Tol teal #44AA99
 }
 COMPONENT_MODES = ("all", "largest")
 AXES = "xyz"

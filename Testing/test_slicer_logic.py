@@ -22,6 +22,7 @@ from TMERadiomicsLogic import Cancelled, TMERadiomicsLogic  # noqa: E402
 from TMERadiomicsLogic import overlay, segments, tables, volumes  # noqa: E402
 from TMERadiomicsLogic.scene import add_segmentation, add_volume  # noqa: E402
 from TMERadiomicsLib import regions  # noqa: E402
+from TMERadiomicsLib.regions import REGION_COLOURS, REGION_NAMES  # noqa: E402
 from TMERadiomicsLib.features.extract import extract_case  # noqa: E402
 from TMERadiomicsLib.models import bundled_model, calibrate, load_bundle  # noqa: E402
 from TMERadiomicsLib.phantom import make_phantom  # noqa: E402
@@ -248,19 +249,6 @@ def test_empty_segment(plain_case):
     refused(c, lambda: c["logic"].generateRegions(c["volume"], c["segmentation"], c["ids"]["Empty"]), "empty")
 
 
-def test_segment_on_another_grid(plain_case):
-    c = plain_case
-    coarse = sitk.Resample(c["tumour"], [s // 2 for s in c["tumour"].GetSize()], sitk.Transform(),
-                           sitk.sitkNearestNeighbor, c["tumour"].GetOrigin(),
-                           [2 * s for s in c["tumour"].GetSpacing()], c["tumour"].GetDirection())
-    shifted = sitk.Image(c["tumour"])
-    shifted.SetOrigin(shifted.TransformContinuousIndexToPhysicalPoint((0.5, 0.0, 0.0)))
-    segmentation = c["segmentation"]
-    for name, mask, match in [("Coarse", coarse, "different voxel grid"), ("Shifted", shifted, "fraction of a voxel")]:
-        segment_id = segments.add_mask_segment(segmentation, mask, name, (1, 0, 0), None)
-        refused(c, lambda: c["logic"].generateRegions(c["volume"], segmentation, segment_id), match)
-
-
 def test_model_needing_calibration(case):
     c = case
     published = [bundled_model("qian2024-combined")]
@@ -320,8 +308,8 @@ def test_region_ids_come_from_segment_tags_after_a_reload(plain_case, tmp_path):
     first = logic.generateRegions(c["volume"], segmentation, c["ids"]["Tumour"])
     assert logic.regionSegmentIds(segmentation, c["volume"]) == first
     second = logic.generateRegions(c["volume"], segmentation, c["ids"]["Tumour"], peritumoralMm=3.0)
-    assert set(second).isdisjoint(first)
-    assert logic.regionSegmentIds(segmentation, c["volume"]) == second  # the latest generated
+    assert second == first  # a re-run refills the same segments (issue 19), it does not pile up
+    assert logic.regionSegmentIds(segmentation, c["volume"]) == second
 
     scene, module_logic, reloaded = write_and_reload(segmentation, tmp_path / "case.seg.nrrd")
     recovered = TMERadiomicsLogic(scene).regionSegmentIds(reloaded)
@@ -352,15 +340,25 @@ def test_regions_of_the_selected_volume_are_preferred(plain_case):
 
 @pytest.fixture()
 def sequence_case():
-    """A six-phase DCE sequence with its browser and proxy node, as Slicer loads a 4-D series."""
+    return build_sequence_case()
+
+
+def build_sequence_case(seconds_per_phase: int | None = None) -> dict:
+    """A six-phase DCE sequence with its browser and proxy node, as Slicer loads a 4-D series.
+
+    Index values are the item numbers, or acquisition times (``time``, ``s``) given ``seconds_per_phase``.
+    """
     scene, module_logic = new_scene()
     sequences_logic = slicer.vtkSlicerSequencesLogic()
     sequences_logic.SetMRMLScene(scene)
     phantom = make_phantom("small", seed=5)
     sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "DCE")
+    if seconds_per_phase:
+        sequence.SetIndexName("time")
+        sequence.SetIndexUnit("s")
     for index, image in enumerate(phantom.phases):
         item = add_volume(scene, oblique(image), f"phase {index}")
-        sequence.SetDataNodeAtValue(item, str(index))
+        sequence.SetDataNodeAtValue(item, str(index * (seconds_per_phase or 1)))
         scene.RemoveNode(item)
     browser = scene.AddNewNodeByClass("vtkMRMLSequenceBrowserNode", "DCE browser")
     browser.SetAndObserveMasterSequenceNodeID(sequence.GetID())
@@ -369,7 +367,7 @@ def sequence_case():
     sequences_logic.UpdateProxyNodesFromSequences(browser)
     proxy = browser.GetProxyNode(sequence)
     return dict(scene=scene, logic=TMERadiomicsLogic(scene), browser=browser, proxy=proxy, phantom=phantom,
-                keep=(module_logic, sequences_logic))
+                sequence=sequence, keep=(module_logic, sequences_logic))
 
 
 def test_select_phase_reads_the_sequence_without_moving_the_browser(sequence_case):
@@ -423,3 +421,96 @@ def test_a_multivolume_phase_out_of_range_is_refused(plain_case):
     with pytest.raises(ValueError, match="phase 7 does not exist; volume 'dce' has phases 0-5"):
         c["logic"].selectPhase(node, 7)
     assert node.GetAttribute(volumes.PHASE_ATTRIBUTE) is None  # nothing remembered from the refusal
+
+
+# ---- legend and restoring the region colours (issue 19) ---------------------------------
+
+
+@pytest.fixture()
+def scored(calibrated):
+    """A phantom case through Run all with a calibrated model: its regions are risk-coloured."""
+    paths = calibrated[0][:1]
+    scene, module_logic = new_scene()
+    phantom = make_phantom("small", seed=3)
+    volume = add_volume(scene, oblique(phantom.image()), "case-3")
+    segmentation, ids = add_segmentation(scene, volume, {"Tumour": oblique(phantom.tumour)})
+    logic = TMERadiomicsLogic(scene)
+    logic.generateRegions(volume, segmentation, ids["Tumour"])
+    own = {s: tuple(segmentation.GetSegmentation().GetSegment(s).GetColor())
+           for s in logic.regionSegmentIds(segmentation, volume, ids["Tumour"])}
+    region_ids, _, scores = logic.runAll(volume, segmentation, ids["Tumour"], "qian2024", paths)
+    return dict(scene=scene, keep=module_logic, logic=logic, segmentation=segmentation, ids=ids,
+                region_ids=region_ids, scores=scores, own=own, volume=volume)
+
+
+def test_legend_lists_what_the_views_show_and_restore_undoes_the_overlay(scored):
+    c = scored
+    logic, segmentation = c["logic"], c["segmentation"]
+    group = tables.table_to_frame(c["scores"])["Risk group"].iloc[0]
+    model = tables.table_to_frame(c["scores"])["Model"].iloc[0]
+    legend = logic.legendEntries(segmentation)
+    colours = [tuple(segmentation.GetSegmentation().GetSegment(s).GetColor()) for s in c["region_ids"]]
+    assert [label for label, _ in legend] == [f"{group.capitalize()} risk ({model}): {name.capitalize()}"
+                                              for name in REGION_NAMES]
+    assert [colour for _, colour in legend] == [pytest.approx(colour, abs=1e-4) for colour in colours]
+    assert all(colour != pytest.approx(c["own"][s]) for s, colour in zip(c["region_ids"], colours))
+
+    segmentation.GetDisplayNode().SetSegmentVisibility(c["region_ids"][2], False)  # hidden: not in the legend
+    assert len(logic.legendEntries(segmentation)) == 2
+    segmentation.GetDisplayNode().SetSegmentVisibility(c["region_ids"][2], True)
+
+    logic.restoreRegionColours(segmentation, c["ids"]["Tumour"])
+    for segment_id in c["region_ids"]:
+        assert tuple(segmentation.GetSegmentation().GetSegment(segment_id).GetColor()) == pytest.approx(
+            c["own"][segment_id])
+    assert logic.legendEntries() == [(name.capitalize(), pytest.approx(REGION_COLOURS[name], abs=1e-4))
+                                     for name in REGION_NAMES]
+    logic.restoreRegionColours(segmentation)  # twice is harmless: nothing left to undo
+    assert tuple(segmentation.GetSegmentation().GetSegment(c["region_ids"][0]).GetColor()) == pytest.approx(
+        c["own"][c["region_ids"][0]])
+
+
+def test_the_users_own_region_colour_is_what_restore_brings_back(scored, calibrated):
+    c = scored
+    logic, segmentation = c["logic"], c["segmentation"]
+    logic.restoreRegionColours(segmentation)
+    segment = segmentation.GetSegmentation().GetSegment(c["region_ids"][1])
+    segment.SetColor(0.3, 0.3, 0.3)  # the radiologist's choice before scoring again
+    _, _, scores = logic.runAll(c["volume"], segmentation, c["ids"]["Tumour"], "qian2024", calibrated[0][:1])
+    assert scores.GetID() == c["scores"].GetID()  # the lesion's scores table, refilled
+    kinds = [tables.table_attribute(c["scene"].GetNthNodeByClass(i, "vtkMRMLTableNode"), "Kind")
+             for i in range(c["scene"].GetNumberOfNodesByClass("vtkMRMLTableNode"))]
+    assert sorted(kinds) == ["features", "scores"]
+    assert tuple(segment.GetColor()) != pytest.approx((0.3, 0.3, 0.3))
+    logic.restoreRegionColours(segmentation)
+    assert tuple(segment.GetColor()) == pytest.approx((0.3, 0.3, 0.3))
+
+
+def test_each_lesion_is_scored_and_coloured_on_its_own(calibrated):
+    """Two lesions through runAllLesions with a model: each one's regions take its own risk group only."""
+    from test_slicer_lesions import ball
+
+    paths = calibrated[0][:1]
+    scene, module_logic = new_scene()
+    phantom = make_phantom("small", seed=3)
+    image = oblique(phantom.image())
+    volume = add_volume(scene, image, "case-3")
+    second = ball(image, (28, 84, 20), 5.0)
+    segmentation, ids = add_segmentation(scene, volume, {"Tumour": oblique(phantom.tumour), "Second": second})
+    # Not grey: Slicer takes (0.5, 0.5, 0.5) for "no colour" and picks one.
+    untouched = segments.add_mask_segment(segmentation, second, "Vessels", (0.3, 0.6, 0.9), None)
+    logic = TMERadiomicsLogic(scene)
+    results = logic.runAllLesions(volume, segmentation, [ids["Tumour"], ids["Second"]], "qian2024", paths)
+    groups = list(load_bundle(paths[0]).manifest.risk_groups)
+    lesions = tables.table_to_frame(logic.lastLesionsTable)
+    for row, result in zip(lesions.itertuples(index=False), results):
+        scores = tables.table_to_frame(result.scores)
+        group = scores["Risk group"].iloc[0]
+        assert row[0] == result.tumorName and row[4] == pytest.approx(scores["Score"].iloc[0])
+        assert row[5] == group
+        for segment_id, name in zip(result.regionSegmentIds, REGION_NAMES):
+            colour = segmentation.GetSegmentation().GetSegment(segment_id).GetColor()
+            assert tuple(colour) == pytest.approx(overlay.risk_colour(groups.index(group), name))
+        assert f"case-3 - {result.tumorName}" in logic.summaryText()
+    assert tuple(segmentation.GetSegmentation().GetSegment(untouched).GetColor()) == pytest.approx((0.3, 0.6, 0.9))
+    assert module_logic is not None

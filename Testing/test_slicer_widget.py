@@ -505,10 +505,10 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
 
     ui.runAllButton.click()  # regions and features again (no model checked)
     assert len(equipped.dialogs) == 1 and equipped.slot_errors == [], equipped.dialogs[-1]
-    seg = segmentation.GetSegmentation()
-    new = [seg.GetNthSegmentID(i) for i in range(5, seg.GetNumberOfSegments())]
-    assert [segments.segment_region(segmentation, i) for i in new] == ["intratumoral", "peritumoral", "ring"]
-    assert ui.featuresTableSelector.currentNode() not in (None, features)
+    # Issue 19: a re-run refills the lesion's regions and features table in place, nothing piles up.
+    assert segment_names(segmentation) == ["Tumour", "Vessels", "Intratumoral", "Peritumoral", "Ring"]
+    assert widget.logic.regionSegmentIds(segmentation, case["volume"]) == ids
+    assert ui.featuresTableSelector.currentNode() is features
 
     assert ui.reproducibilityCollapsibleButton.collapsed and not ui.saveSessionButton.isVisibleTo(widget.parent)
     ui.reproducibilityCollapsibleButton.collapsed = False  # the user opens the section

@@ -10,11 +10,16 @@ methods.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from os import PathLike
+from pathlib import Path
 
-from . import dependencies, overlay, reproducibility, segments, tables, volumes
+import vtk
+
+from . import dependencies, export, overlay, reproducibility, segments, tables, volumes
 from .radiomics_log import quietRadiomics
 
 logger = logging.getLogger(__name__)
@@ -22,6 +27,18 @@ logger = logging.getLogger(__name__)
 REGION_NAMES = ("intratumoral", "peritumoral", "ring")
 SUMMARY_NODE_NAME = "TMERadiomics summary"
 VOLUME_TAG = "TMERadiomics.VolumeNodeID"
+PARAMETERS_TAG = "TMERadiomics.RegionParameters"  # JSON: band widths, air threshold, exclusions, phase
+ORIGINAL_COLOUR_TAG = "TMERadiomics.RegionColour"  # "r,g,b" before the risk overlay
+RISK_GROUP_TAG = "TMERadiomics.RiskGroup"
+RISK_MODEL_TAG = "TMERadiomics.RiskModel"
+OVERLAY_TAGS = (ORIGINAL_COLOUR_TAG, RISK_GROUP_TAG, RISK_MODEL_TAG)
+_ALL_TAGS = (VOLUME_TAG, segments.SOURCE_TAG, PARAMETERS_TAG, *OVERLAY_TAGS)
+# Attributes that say which table of the scene holds a lesion's results: a re-run refills that one.
+FEATURES_IDENTITY = ("Kind", "SegmentationNodeID", "RegionSegmentIDs", "VolumeNodeID", "PhaseSource",
+                     "PhaseIndex", "SequenceNodeID", "preset")
+SCORES_IDENTITY = ("Kind", "FeaturesTableNodeID")
+LESIONS_IDENTITY = ("Kind", "SegmentationNodeID", "VolumeNodeID", "PhaseSource", "PhaseIndex", "SequenceNodeID",
+                    "preset")
 Progress = Callable[[str, float], None]
 
 
@@ -40,6 +57,9 @@ class TMERadiomicsLogic:
 
     def __init__(self, scene=None) -> None:
         self._scene = scene
+        self.lastWarnings: list[str] = []  # what the last action warned about, for the panel
+        self._warningPrefix = ""  # the lesion's name while Run all works through several
+        self.lastLesionsTable = None  # the one-row-per-lesion table of the last runAllLesions
 
     @property
     def scene(self):
@@ -68,7 +88,7 @@ class TMERadiomicsLogic:
             if not 0 <= phase < items:
                 raise ValueError(f"phase {phase} does not exist; the sequence of '{volumeNode.GetName()}' has "
                                  f"phases 0-{items - 1}")
-            return volumes.SequencePhase(volumeNode, sequence.GetNthDataNode(phase))
+            return volumes.SequencePhase(volumeNode, sequence.GetNthDataNode(phase), sequence, phase)
         image_data = volumeNode.GetImageData()
         if image_data is not None and image_data.GetNumberOfScalarComponents() > 1:
             components = image_data.GetNumberOfScalarComponents()
@@ -89,11 +109,15 @@ class TMERadiomicsLogic:
         return image_data.GetNumberOfScalarComponents() if image_data is not None else 1
 
     def _sequenceOf(self, volumeNode):
+        return self._browserOf(volumeNode)[1]
+
+    def _browserOf(self, volumeNode) -> tuple:
+        """(browser, sequence) of a sequence's proxy node, or (None, None)."""
         for browser in self._nodes("vtkMRMLSequenceBrowserNode"):
             sequence = browser.GetSequenceNode(volumeNode)
             if sequence is not None:
-                return sequence
-        return None
+                return browser, sequence
+        return None, None
 
     def _nodes(self, class_name: str) -> list:
         return [self.scene.GetNthNodeByClass(i, class_name) for i in range(self.scene.GetNumberOfNodesByClass(class_name))]
@@ -103,7 +127,18 @@ class TMERadiomicsLogic:
     def generateRegions(self, volumeNode, segmentationNode, tumorSegmentId: str, peritumoralMm: float = 5.0,
                         ringMm: float = 2.0, exclusionSegmentIds: Sequence[str] = (),
                         airBelow: float | None = None, progress: Progress | None = None) -> list[str]:
-        """Add Intratumoral, Peritumoral and Ring segments; returns their new segment IDs."""
+        """Intratumoral, Peritumoral and Ring segments of one tumour; returns their segment IDs.
+
+        A tumour that already has regions on this volume gets their voxels
+        replaced in place (same IDs, names, colours), not a second set.
+        """
+        self.lastWarnings = []
+        ids, _ = self._generateRegions(volumeNode, segmentationNode, tumorSegmentId, peritumoralMm, ringMm,
+                                       exclusionSegmentIds, airBelow, progress)
+        return ids
+
+    def _generateRegions(self, volumeNode, segmentationNode, tumorSegmentId, peritumoralMm, ringMm,
+                         exclusionSegmentIds, airBelow, progress) -> tuple[list[str], _Undo]:
         dependencies.require("regions")
         from TMERadiomicsLib import regions
 
@@ -112,41 +147,128 @@ class TMERadiomicsLogic:
             raise ValueError(blocker)
         _report(progress, "Reading volume and segments", 0.0)
         image = volumes.volume_to_image(volumeNode)
-        tumour = segments.segment_to_mask(segmentationNode, tumorSegmentId, image)
-        exclusions = [segments.segment_to_mask(segmentationNode, s, image, allow_empty=True)
-                      for s in exclusionSegmentIds if s != tumorSegmentId]
+        tumour = self._segmentMask(segmentationNode, tumorSegmentId, image, volumeNode)
+        exclusionIds = [s for s in exclusionSegmentIds if s != tumorSegmentId]
+        exclusions = [self._segmentMask(segmentationNode, s, image, volumeNode, allow_empty=True)
+                      for s in exclusionIds]
         _report(progress, "Building regions", 0.2)
         result = regions.build(tumour, image, peritumoral_mm=peritumoralMm, ring_mm=ringMm,
                                exclusions=exclusions, air_below=airBelow, case_id=volumeNode.GetName())
         for name, summary in result.summary.items():
             for warning in summary.warnings:
-                logger.warning("%s: %s", name, warning)
+                self._warn(f"{name}: {warning}")
         _report(progress, "Adding segments", 0.9)
-        return self._addRegionSegments(segmentationNode, result.masks, volumeNode)
+        parameters = {
+            "peritumoral_mm": float(peritumoralMm), "ring_mm": float(ringMm),
+            "air_below": None if airBelow is None else float(airBelow),
+            "exclusions": [segmentationNode.GetSegmentation().GetSegment(s).GetName() for s in exclusionIds
+                           if segmentationNode.GetSegmentation().GetSegment(s) is not None],
+            "phase": self._phaseProvenance(volumeNode),
+        }
+        return self._writeRegionSegments(segmentationNode, result.masks, volumeNode, tumorSegmentId, parameters)
 
-    def _addRegionSegments(self, segmentationNode, masks, volumeNode) -> list[str]:
+    def _segmentMask(self, segmentationNode, segmentId, image, volumeNode, allow_empty: bool = False):
+        """A segment on the volume's grid, resampled if it lies on another; the resampling is a warning."""
+        notes: list[str] = []
+        mask = segments.segment_to_mask(segmentationNode, segmentId, image, allow_empty=allow_empty, notes=notes,
+                                        volume_name=volumeNode.GetName() if volumeNode is not None else "")
+        for note in notes:
+            self._warn(note)
+        return mask
+
+    def _warn(self, message: str) -> None:
+        message = self._warningPrefix + message
+        logger.warning("%s", message)
+        if message not in self.lastWarnings:
+            self.lastWarnings.append(message)
+
+    def _writeRegionSegments(self, segmentationNode, masks, volumeNode, tumorSegmentId,
+                             parameters: dict) -> tuple[list[str], _Undo]:
+        """Replace this tumour's regions on this volume, or add them; all three or none."""
         # Imported here: the library's packages may be installed only after the module loads.
         from TMERadiomicsLib.regions import REGION_COLOURS
 
-        added = []
+        existing = self._lesionRegions(segmentationNode, volumeNode, tumorSegmentId)
+        segmentation = segmentationNode.GetSegmentation()
+        undo = _Undo()
+        ids = []
         try:
+            converted = segments.ensure_labelmap_source(segmentationNode, masks["intratumoral"])
+            if converted is not None:
+                undo.add(converted)
+                self._warn(f"segmentation '{segmentationNode.GetName()}' now stores binary labelmaps (as Segment "
+                           "Editor does before editing), so the region segments keep their exact voxels")
             for name in REGION_NAMES:
-                added.append(segments.add_mask_segment(
-                    segmentationNode, masks[name], name.capitalize(), REGION_COLOURS[name], name))
-                segmentationNode.GetSegmentation().GetSegment(added[-1]).SetTag(VOLUME_TAG, volumeNode.GetID() or "")
-        except Exception:
-            for segment_id in added:  # all three or none
-                segmentationNode.GetSegmentation().RemoveSegment(segment_id)
+                if name in existing:
+                    segment_id = existing[name]
+                    undo.add(self._segmentRestorer(segmentationNode, segment_id))
+                    segments.replace_mask_segment(segmentationNode, segment_id, masks[name])
+                    # The risk colours belonged to the old voxels' scores.
+                    self._restoreColour(segmentationNode, segment_id)
+                else:
+                    segment_id = segments.add_mask_segment(
+                        segmentationNode, masks[name], name.capitalize(), REGION_COLOURS[name], name)
+                    undo.add(lambda segment_id=segment_id: segmentation.RemoveSegment(segment_id))
+                segment = segmentation.GetSegment(segment_id)
+                segment.SetTag(VOLUME_TAG, volumeNode.GetID() or "")
+                segment.SetTag(segments.SOURCE_TAG, tumorSegmentId)
+                segment.SetTag(PARAMETERS_TAG, json.dumps(parameters, sort_keys=True))
+                ids.append(segment_id)
+        except BaseException:
+            undo()
             raise
-        return added
+        return ids, undo
 
-    def regionSegmentIds(self, segmentationNode, volumeNode=None) -> list[str]:
+    def _segmentRestorer(self, segmentationNode, segmentId) -> Callable[[], None]:
+        """What undoes a replacement: the segment's voxels, colour and tags as they are now."""
+        labelmap = segments.segment_labelmap(segmentationNode, segmentId)
+        restoreLook = self._colourRestorer(segmentationNode, segmentId, _ALL_TAGS)
+
+        def restore() -> None:
+            import slicer
+
+            module_logic = slicer.vtkSlicerSegmentationsModuleLogic
+            module_logic.SetBinaryLabelmapToSegment(labelmap, segmentationNode, segmentId, module_logic.MODE_REPLACE)
+            restoreLook()
+
+        return restore
+
+    @staticmethod
+    def _colourRestorer(segmentationNode, segmentId, keys: Sequence[str] = OVERLAY_TAGS) -> Callable[[], None]:
+        """What undoes a recolouring: the segment's colour and tags ``keys`` as they are now."""
+        segment = segmentationNode.GetSegmentation().GetSegment(segmentId)
+        colour = tuple(segment.GetColor())
+        tags = {key: segments.segment_tag(segmentationNode, segmentId, key) for key in keys}
+
+        def restore() -> None:
+            segment.SetColor(*colour)
+            for key, value in tags.items():
+                if value:
+                    segment.SetTag(key, value)
+                else:
+                    segment.RemoveTag(key)
+
+        return restore
+
+    def _lesionRegions(self, segmentationNode, volumeNode, tumorSegmentId) -> dict[str, str]:
+        """Region name -> segment ID of the regions generated from this tumour on this volume."""
+        volumeId = volumeNode.GetID() if volumeNode is not None else ""
+        found = {}
+        for segmentId, region in segments.tagged_region_segments(segmentationNode):
+            if (region in REGION_NAMES and region not in found
+                    and segments.segment_tag(segmentationNode, segmentId, segments.SOURCE_TAG) == tumorSegmentId
+                    and segments.segment_tag(segmentationNode, segmentId, VOLUME_TAG) == (volumeId or "")):
+                found[region] = segmentId
+        return found
+
+    def regionSegmentIds(self, segmentationNode, volumeNode=None, tumorSegmentId: str | None = None) -> list[str]:
         """The region segments of a segmentation, found from their ``TMERadiomics.Region`` tags.
 
         Intratumoral, peritumoral, ring (those present), the last generated of
-        each; segments generated on ``volumeNode`` are preferred. Nothing is
-        remembered between calls, so this is right after a segmentation
-        change, a scene close or a reload.
+        each; with ``tumorSegmentId`` only the regions generated from that
+        tumour (its ``TMERadiomics.SourceSegmentID`` tag); segments generated
+        on ``volumeNode`` are preferred. Nothing is remembered between calls,
+        so this is right after a segmentation change, a scene close or a reload.
         """
         if segmentationNode is None:
             return []
@@ -155,10 +277,22 @@ class TMERadiomicsLogic:
         for segmentId, region in segments.tagged_region_segments(segmentationNode):
             if region not in REGION_NAMES:
                 continue
+            if tumorSegmentId and segments.segment_tag(segmentationNode, segmentId,
+                                                       segments.SOURCE_TAG) != tumorSegmentId:
+                continue
             onVolume = bool(volumeId) and segments.segment_tag(segmentationNode, segmentId, VOLUME_TAG) == volumeId
             if region not in chosen or onVolume or not chosen[region][0]:
                 chosen[region] = (onVolume, segmentId)
         return [chosen[region][1] for region in REGION_NAMES if region in chosen]
+
+    def tumourSegmentIds(self, segmentationNode) -> list[str]:
+        """The segments that can be tumours: every segment that is not a TMERadiomics region segment."""
+        if segmentationNode is None:
+            return []
+        segmentation = segmentationNode.GetSegmentation()
+        regionIds = {segmentId for segmentId, _ in segments.tagged_region_segments(segmentationNode)}
+        return [segmentation.GetNthSegmentID(i) for i in range(segmentation.GetNumberOfSegments())
+                if segmentation.GetNthSegmentID(i) not in regionIds]
 
     def regionsBlocker(self, volumeNode, segmentationNode, tumorSegmentId: str | None) -> str | None:
         """Why Generate regions cannot run yet, or None."""
@@ -168,13 +302,25 @@ class TMERadiomicsLogic:
             return "Select a segmentation."
         if not tumorSegmentId or segmentationNode.GetSegmentation().GetSegment(tumorSegmentId) is None:
             return "Select the tumour segment."
+        if segments.segment_tag(segmentationNode, tumorSegmentId, segments.REGION_TAG):
+            name = segmentationNode.GetSegmentation().GetSegment(tumorSegmentId).GetName()
+            return f"'{name}' is a region TMERadiomics generated, not a tumour; select the tumour segment."
         return None
 
     # ---- features ------------------------------------------------------
 
     def computeFeatures(self, volumeNode, segmentationNode, regionSegmentIds: Sequence[str],
                         preset: str | PathLike = "default", progress: Progress | None = None):
-        """A features vtkMRMLTableNode (one row per feature, one column per region)."""
+        """A features vtkMRMLTableNode (one row per feature, one column per region).
+
+        Computing the same lesion's regions again (same regions, volume, phase
+        and preset) refills that lesion's table instead of adding another.
+        """
+        self.lastWarnings = []
+        node, _ = self._computeFeatures(volumeNode, segmentationNode, regionSegmentIds, preset, progress)
+        return node
+
+    def _computeFeatures(self, volumeNode, segmentationNode, regionSegmentIds, preset, progress):
         dependencies.require("features")
         from TMERadiomicsLib.features.extract import extract_case
 
@@ -183,19 +329,89 @@ class TMERadiomicsLogic:
             raise ValueError(blocker)
         _report(progress, "Reading volume and regions", 0.0)
         image = volumes.volume_to_image(volumeNode)
-        masks = self._regionMasks(segmentationNode, regionSegmentIds, image)
+        masks = self._regionMasks(segmentationNode, regionSegmentIds, image, volumeNode)
+        provenance = self._featuresProvenance(volumeNode, segmentationNode, regionSegmentIds)
         _report(progress, "Extracting features (PyRadiomics)", 0.1)
-        case_id = volumeNode.GetName()
         quietRadiomics()
-        features = extract_case(image, masks, preset, case_id=case_id)
-        frame, meta = tables.features_frame(features.combined())
+        features = extract_case(image, masks, preset, case_id=volumeNode.GetName())
         _report(progress, "Writing the features table", 0.95)
-        return self._newTable(f"{case_id} features ({meta['preset']})", frame, {
-            "Kind": "features", **meta,
+        return self._writeFeaturesTable(features.combined(), provenance)
+
+    def _writeFeaturesTable(self, combined, provenance: dict[str, str]) -> tuple[object, _Undo]:
+        """The features table of a lesion: refilled when the same lesion has one, else new."""
+        frame, meta = tables.features_frame(combined)
+        lesion = provenance.get("SourceSegmentName", "")
+        name = " ".join(filter(None, [meta["case_id"], lesion, f"features ({meta['preset']})"]))
+        attributes = {"Kind": "features", **meta, **provenance, "Warnings": json.dumps(self.lastWarnings)}
+        return self._putTable(name, frame, attributes, FEATURES_IDENTITY)
+
+    def _featuresProvenance(self, volumeNode, segmentationNode, regionSegmentIds) -> dict[str, str]:
+        """What a features table was computed from, as table attributes (see docs/slicer.md)."""
+        import radiomics
+
+        import TMERadiomicsLib
+
+        sources = {segments.segment_tag(segmentationNode, s, segments.SOURCE_TAG) for s in regionSegmentIds}
+        stored = {segments.segment_tag(segmentationNode, s, PARAMETERS_TAG) for s in regionSegmentIds} - {""}
+        if len(sources) > 1 or len(stored) > 1:
+            self._warn("the region segments come from different runs of Generate regions (another tumour, band "
+                       "width or exclusion); the table records the first")
+        parameters = json.loads(sorted(stored)[0]) if stored else {}
+        source = segments.segment_tag(segmentationNode, regionSegmentIds[0], segments.SOURCE_TAG)
+        sourceSegment = segmentationNode.GetSegmentation().GetSegment(source) if source else None
+        air = parameters.get("air_below")
+        return {
             "VolumeNodeID": volumeNode.GetID() or "",
             "SegmentationNodeID": segmentationNode.GetID() or "",
             "RegionSegmentIDs": ",".join(regionSegmentIds),
-        })
+            "SourceSegmentID": source,
+            "SourceSegmentName": sourceSegment.GetName() if sourceSegment is not None else "",
+            **self._phaseProvenance(volumeNode),
+            "RegionsPhase": json.dumps(parameters.get("phase", {}), sort_keys=True),
+            "PeritumoralMm": _text(parameters.get("peritumoral_mm")),
+            "RingMm": _text(parameters.get("ring_mm")),
+            "AirBelow": _text(air) if air is not None else ("none" if parameters else ""),
+            "Exclusions": json.dumps(parameters.get("exclusions", [])),
+            "TMERadiomicsVersion": TMERadiomicsLib.__version__,
+            "PyRadiomicsVersion": str(getattr(radiomics, "__version__", "")),
+        }
+
+    def _phaseProvenance(self, volumeNode) -> dict[str, str]:
+        """The phase actually read: for a sequence its item number and index value, not the proxy's ID."""
+        browser, sequence = self._browserOf(volumeNode) if not isinstance(volumeNode, volumes.SequencePhase) \
+            else (None, None)
+        return volumes.phase_provenance(volumeNode, browser, sequence)
+
+    def _putTable(self, name: str, frame, attributes: dict[str, str], identity: tuple[str, ...]):
+        """Refill the table node whose ``identity`` attributes match (same lesion), else add one.
+
+        Returns (node, undo): undo restores a refilled table or removes a new one.
+        """
+        existing = self._findTable({key: attributes.get(key, "") for key in identity})
+        if existing is None:
+            node = self._newTable(name, frame, attributes)
+            return node, _Undo(lambda: self.scene.RemoveNode(node))
+        previous, previousName = vtk.vtkTable(), existing.GetName()
+        previous.DeepCopy(existing.GetTable())
+        previousAttributes = tables.attributes_of(existing)
+        tables.clear_attributes(existing)
+        tables.frame_to_table(frame, existing, attributes)
+        existing.SetName(name)
+
+        def restore() -> None:
+            existing.SetAndObserveTable(previous)
+            existing.SetName(previousName)
+            tables.clear_attributes(existing)
+            for key, value in previousAttributes.items():
+                existing.SetAttribute(key, value)
+
+        return existing, _Undo(restore)
+
+    def _findTable(self, identity: dict[str, str]):
+        for node in self._nodes("vtkMRMLTableNode"):
+            if all((tables.table_attribute(node, key) or "") == value for key, value in identity.items()):
+                return node
+        return None
 
     def _newTable(self, name: str, frame, attributes: dict[str, str]):
         """A new table node holding ``frame``; nothing is left in the scene if filling it fails."""
@@ -207,7 +423,7 @@ class TMERadiomicsLogic:
             raise
         return node
 
-    def _regionMasks(self, segmentationNode, regionSegmentIds, image) -> dict:
+    def _regionMasks(self, segmentationNode, regionSegmentIds, image, volumeNode=None) -> dict:
         masks = {}
         for segment_id in regionSegmentIds:
             region = segments.segment_region(segmentationNode, segment_id)
@@ -215,7 +431,7 @@ class TMERadiomicsLogic:
                 raise ValueError(f"segment '{segment_id}' is not an intratumoral, peritumoral or ring region")
             if region in masks:
                 raise ValueError(f"two segments hold the {region} region; select one")
-            masks[region] = segments.segment_to_mask(segmentationNode, segment_id, image, allow_empty=True)
+            masks[region] = self._segmentMask(segmentationNode, segment_id, image, volumeNode, allow_empty=True)
         return masks
 
     def featuresBlocker(self, volumeNode, segmentationNode, regionSegmentIds) -> str | None:
@@ -232,7 +448,15 @@ class TMERadiomicsLogic:
 
     def applyModels(self, featuresTableNode, bundlePaths: Sequence[str | PathLike], segmentationNode=None,
                     progress: Progress | None = None):
-        """A scores vtkMRMLTableNode; recolours the region segments by risk group and writes the summary."""
+        """A scores vtkMRMLTableNode; recolours the lesion's region segments by risk group and writes the summary.
+
+        Scoring the same features table again refills its scores table.
+        """
+        self.lastWarnings = []
+        node, _ = self._applyModels(featuresTableNode, bundlePaths, segmentationNode, progress)
+        return node
+
+    def _applyModels(self, featuresTableNode, bundlePaths, segmentationNode, progress):
         dependencies.require("models")
         from TMERadiomicsLib.models import load_bundle
 
@@ -246,19 +470,22 @@ class TMERadiomicsLogic:
         rows = [self._scoreRow(bundle, combined) for bundle in bundles]
         _report(progress, "Writing scores and overlay", 0.9)
         case_id = tables.table_attribute(featuresTableNode, "case_id") or ""
-        summary = overlay.summary_text(case_id, rows)
+        lesion = tables.table_attribute(featuresTableNode, "SourceSegmentName") or ""
+        summary = overlay.summary_text(" - ".join(filter(None, [case_id, lesion])), rows)
         segmentationNode = segmentationNode or self._segmentationOf(featuresTableNode)
         colours = self._riskColours(segmentationNode, featuresTableNode, bundles, rows)
         # Everything is computed; only now is the scene written.
-        node = self._newTable(f"{case_id} scores", tables.scores_frame(rows), {
-            "Kind": "scores", "case_id": case_id, "FeaturesTableNodeID": featuresTableNode.GetID() or "",
-            "Summary": summary,
-        })
-        segmentation = segmentationNode.GetSegmentation() if segmentationNode is not None else None
-        for segment_id, colour in colours.items():
-            segmentation.GetSegment(segment_id).SetColor(*colour)
-        self._writeSummary(summary)
-        return node
+        provenance = {key: tables.table_attribute(featuresTableNode, key) or "" for key in tables.PROVENANCE}
+        node, undo = self._putTable(" ".join(filter(None, [case_id, lesion, "scores"])), tables.scores_frame(rows), {
+            "Kind": "scores", **provenance, "FeaturesTableNodeID": featuresTableNode.GetID() or "",
+            "Models": json.dumps([bundle.manifest.name for bundle in bundles]), "Summary": summary,
+            "Warnings": json.dumps(self.lastWarnings),
+        }, SCORES_IDENTITY)
+        for segment_id, (colour, group, model) in colours.items():
+            undo.add(self._colourRestorer(segmentationNode, segment_id))
+            self._overlay(segmentationNode, segment_id, colour, group, model)
+        undo.add(self._writeSummary(summary))
+        return node, undo
 
     @staticmethod
     def _checkBundle(bundle, combined) -> None:
@@ -282,7 +509,7 @@ class TMERadiomicsLogic:
         return self.scene.GetNodeByID(node_id) if node_id else None
 
     def _riskColours(self, segmentationNode, featuresTableNode, bundles, rows) -> dict[str, tuple]:
-        """Segment ID -> colour: the first model with a risk group colours the case's region segments."""
+        """Segment ID -> (colour, group, model): the first model with a risk group colours the lesion's regions."""
         if segmentationNode is None:
             return {}
         for bundle, row in zip(bundles, rows):
@@ -293,14 +520,79 @@ class TMERadiomicsLogic:
             return {}
         ids = (tables.table_attribute(featuresTableNode, "RegionSegmentIDs") or "").split(",")
         segmentation = segmentationNode.GetSegmentation()
-        return {segment_id: overlay.risk_colour(index, segments.segment_region(segmentationNode, segment_id))
+        return {segment_id: (overlay.risk_colour(index, segments.segment_region(segmentationNode, segment_id)),
+                             row["Risk group"], row["Model"])
                 for segment_id in filter(None, ids) if segmentation.GetSegment(segment_id) is not None}
 
-    def _writeSummary(self, summary: str) -> None:
+    @staticmethod
+    def _overlay(segmentationNode, segmentId, colour, group: str, model: str) -> None:
+        """Risk-colour a region segment, keeping its own colour in a tag for restoreRegionColours."""
+        segment = segmentationNode.GetSegmentation().GetSegment(segmentId)
+        if not segments.segment_tag(segmentationNode, segmentId, ORIGINAL_COLOUR_TAG):
+            segment.SetTag(ORIGINAL_COLOUR_TAG, ",".join(repr(float(c)) for c in segment.GetColor()))
+        segment.SetColor(*colour)
+        segment.SetTag(RISK_GROUP_TAG, group)
+        segment.SetTag(RISK_MODEL_TAG, model)
+
+    @staticmethod
+    def _restoreColour(segmentationNode, segmentId) -> None:
+        """Undo the risk overlay of one segment (nothing if it has none)."""
+        original = segments.segment_tag(segmentationNode, segmentId, ORIGINAL_COLOUR_TAG)
+        segment = segmentationNode.GetSegmentation().GetSegment(segmentId)
+        if original:
+            segment.SetColor(*(float(c) for c in original.split(",")))
+        for key in OVERLAY_TAGS:
+            segment.RemoveTag(key)
+
+    def restoreRegionColours(self, segmentationNode, tumorSegmentId: str | None = None) -> None:
+        """Give region segments (of one tumour, or all) back the colours they had before the risk overlay."""
+        self.lastWarnings = []
+        if segmentationNode is None:
+            return
+        for segmentId, _ in segments.tagged_region_segments(segmentationNode):
+            if tumorSegmentId and segments.segment_tag(segmentationNode, segmentId,
+                                                       segments.SOURCE_TAG) != tumorSegmentId:
+                continue
+            self._restoreColour(segmentationNode, segmentId)
+
+    def legendEntries(self, segmentationNode=None) -> list[tuple[str, tuple[float, float, float]]]:
+        """(label, colour) of every region colour the views show now, in segment order, without repeats.
+
+        A risk-coloured region reads "High risk (model): Intratumoral"; a
+        region in its own colour reads "Intratumoral". Hidden segments are left out.
+        """
+        nodes = [segmentationNode] if segmentationNode is not None else self._nodes("vtkMRMLSegmentationNode")
+        entries: list[tuple[str, tuple[float, float, float]]] = []
+        for node in nodes:
+            display = node.GetDisplayNode()
+            for segmentId, region in segments.tagged_region_segments(node):
+                if display is not None and not (display.GetVisibility() and display.GetSegmentVisibility(segmentId)):
+                    continue
+                colour = tuple(round(float(c), 4) for c in node.GetSegmentation().GetSegment(segmentId).GetColor())
+                group = segments.segment_tag(node, segmentId, RISK_GROUP_TAG)
+                label = region.capitalize()
+                if group:
+                    model = segments.segment_tag(node, segmentId, RISK_MODEL_TAG)
+                    label = f"{group.capitalize()} risk ({model}): {label}"
+                if (label, colour) not in entries:
+                    entries.append((label, colour))
+        return entries
+
+    def _writeSummary(self, summary: str) -> Callable[[], None]:
+        """Write the summary text node; returns what puts the previous text back."""
         node = self.scene.GetFirstNodeByName(SUMMARY_NODE_NAME)
         if node is None:
             node = self.scene.AddNewNodeByClass("vtkMRMLTextNode", SUMMARY_NODE_NAME)
+
+            def undo() -> None:
+                self.scene.RemoveNode(node)
+        else:
+            previous = node.GetText()
+
+            def undo() -> None:
+                node.SetText(previous)
         node.SetText(summary)
+        return undo
 
     def summaryText(self) -> str:
         node = self.scene.GetFirstNodeByName(SUMMARY_NODE_NAME)
@@ -357,26 +649,151 @@ class TMERadiomicsLogic:
                exclusionSegmentIds: Sequence[str] = (), airBelow: float | None = None,
                progress: Progress | None = None):
         """Regions, features and (when models are given) scores; returns (segment IDs, features, scores)."""
-        if bundlePaths:
-            dependencies.require("models")  # fail before adding segments, not after
-        ids = self.generateRegions(volumeNode, segmentationNode, tumorSegmentId, peritumoralMm, ringMm,
-                                   exclusionSegmentIds, airBelow, progress=_scaled(progress, 0.0, 0.1))
-        try:
-            features = self.computeFeatures(volumeNode, segmentationNode, ids, preset,
-                                            progress=_scaled(progress, 0.1, 0.9))
-            scores = (self.applyModels(features, bundlePaths, segmentationNode, progress=_scaled(progress, 0.9, 1.0))
-                      if bundlePaths else None)
-        except BaseException:
-            self._undo(segmentationNode, ids, locals().get("features"))
-            raise
+        self.lastWarnings = []
+        ids, features, scores, _ = self._runAll(volumeNode, segmentationNode, tumorSegmentId, preset, bundlePaths,
+                                                peritumoralMm, ringMm, exclusionSegmentIds, airBelow, progress)
         return ids, features, scores
 
-    def _undo(self, segmentationNode, ids, features) -> None:
-        """Run all is one action: a failure or cancel removes what it added."""
-        for segment_id in ids:
-            segmentationNode.GetSegmentation().RemoveSegment(segment_id)
-        if features is not None:
-            self.scene.RemoveNode(features)
+    def _runAll(self, volumeNode, segmentationNode, tumorSegmentId, preset, bundlePaths, peritumoralMm, ringMm,
+                exclusionSegmentIds, airBelow, progress):
+        """Run all is one action: a failure or cancel undoes what it added or replaced."""
+        if bundlePaths:
+            dependencies.require("models")  # fail before adding segments, not after
+        undo = _Undo()
+        try:
+            ids, step = self._generateRegions(volumeNode, segmentationNode, tumorSegmentId, peritumoralMm, ringMm,
+                                              exclusionSegmentIds, airBelow, _scaled(progress, 0.0, 0.1))
+            undo.add(step)
+            features, step = self._computeFeatures(volumeNode, segmentationNode, ids, preset,
+                                                   _scaled(progress, 0.1, 0.9))
+            undo.add(step)
+            scores = None
+            if bundlePaths:
+                scores, step = self._applyModels(features, bundlePaths, segmentationNode,
+                                                 _scaled(progress, 0.9, 1.0))
+                undo.add(step)
+        except BaseException:
+            undo()
+            raise
+        return ids, features, scores, undo
+
+    def runAllLesions(self, volumeNode, segmentationNode, tumorSegmentIds: Sequence[str], preset: str | PathLike,
+                      bundlePaths: Sequence[str | PathLike], *, peritumoralMm: float = 5.0, ringMm: float = 2.0,
+                      exclusionSegmentIds: Sequence[str] = (), airBelow: float | None = None,
+                      progress: Progress | None = None) -> list[LesionResult]:
+        """Run all for every tumour segment given (e.g. ``tumourSegmentIds(segmentation)``), as one action.
+
+        Each lesion gets its own regions, features table and scores table;
+        ``lastLesionsTable`` holds one row per lesion. Every tumour is checked
+        before anything runs, and a failure or cancel undoes all lesions.
+        """
+        self.lastWarnings = []
+        tumours = [t for t in tumorSegmentIds if t not in set(exclusionSegmentIds)]
+        if not tumours:
+            raise ValueError("Select the tumour segments.")
+        for tumour in tumours:
+            blocker = self.regionsBlocker(volumeNode, segmentationNode, tumour)
+            if blocker:
+                raise ValueError(blocker)
+        results: list[LesionResult] = []
+        undo = _Undo()
+        try:
+            for number, tumour in enumerate(tumours):
+                name = segmentationNode.GetSegmentation().GetSegment(tumour).GetName()
+                self._warningPrefix, before = f"{name}: ", len(self.lastWarnings)
+                ids, features, scores, step = self._runAll(
+                    volumeNode, segmentationNode, tumour, preset, bundlePaths, peritumoralMm, ringMm,
+                    exclusionSegmentIds, airBelow,
+                    _prefixed(_scaled(progress, number / len(tumours), (number + 1) / len(tumours)),
+                              f"Lesion {number + 1} of {len(tumours)} ({name}): "))
+                undo.add(step)
+                results.append(LesionResult(tumour, name, ids, features, scores, self.lastWarnings[before:]))
+            self._warningPrefix = ""
+            table, step = self._writeLesionsTable(volumeNode, segmentationNode, results)
+            undo.add(step)
+            if bundlePaths:
+                undo.add(self._writeSummary("\n\n".join(
+                    tables.table_attribute(r.scores, "Summary") or "" for r in results)))
+        except BaseException:
+            undo()
+            raise
+        finally:
+            self._warningPrefix = ""
+        self.lastLesionsTable = table
+        return results
+
+    def _writeLesionsTable(self, volumeNode, segmentationNode, results: list[LesionResult]):
+        """One row per lesion: its tumour segment, tables and each model's score and risk group."""
+        import pandas as pd
+
+        rows = []
+        for result in results:
+            row: dict[str, object] = {"Lesion": result.tumorName, "Tumour segment ID": result.tumorSegmentId,
+                                      "Features table": result.features.GetName(),
+                                      "Warnings": len(result.warnings)}
+            if result.scores is not None:
+                for score in tables.table_to_frame(result.scores).itertuples(index=False):
+                    row[f"{score[0]} score"] = float(score[2])
+                    row[f"{score[0]} risk group"] = score[4] or score[5]
+            rows.append(row)
+        first = results[0].features
+        attributes = {"Kind": "lesions", "SegmentationNodeID": segmentationNode.GetID() or "",
+                      **{key: tables.table_attribute(first, key) or "" for key in tables.PROVENANCE
+                         if key not in ("SourceSegmentID", "SourceSegmentName")},
+                      "Warnings": json.dumps(self.lastWarnings)}
+        case_id = tables.table_attribute(first, "case_id") or volumeNode.GetName()
+        return self._putTable(f"{case_id} lesions", pd.DataFrame(rows), attributes, LESIONS_IDENTITY)
+
+    # ---- export --------------------------------------------------------
+
+    def exportTable(self, tableNode, csvPath: str | PathLike, overwrite: bool = False) -> tuple[Path, Path]:
+        """Write a table as CSV and its provenance (the node's TMERadiomics attributes) as a JSON sidecar.
+
+        Both files are written through temporary files and renames; an
+        existing CSV or sidecar is refused unless ``overwrite``. Returns (CSV path, JSON path).
+        """
+        self.lastWarnings = []
+        return export.export_table(tableNode, csvPath, overwrite=overwrite)
+
+
+@dataclass
+class LesionResult:
+    """What Run all made for one lesion (one tumour segment)."""
+
+    tumorSegmentId: str
+    tumorName: str
+    regionSegmentIds: list[str]
+    features: object  # vtkMRMLTableNode
+    scores: object | None  # vtkMRMLTableNode, or None without models
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Undo:
+    """Steps that take back what an action wrote, run last-first."""
+
+    def __init__(self, *steps: Callable[[], None]) -> None:
+        self._steps = list(steps)
+
+    def add(self, step: Callable[[], None]) -> None:
+        self._steps.append(step)
+
+    def __call__(self) -> None:
+        for step in reversed(self._steps):
+            try:
+                step()
+            except Exception:  # keep undoing: the caller re-raises the first error
+                logger.exception("could not undo a step")
+        self._steps.clear()
+
+
+def _text(value) -> str:
+    return "" if value is None else repr(float(value)) if isinstance(value, (int, float)) else str(value)
+
+
+def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda message, fraction: progress(prefix + message, fraction)
 
 
 def _scaled(progress: Progress | None, start: float, stop: float) -> Progress | None:

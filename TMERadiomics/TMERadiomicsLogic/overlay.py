@@ -1,8 +1,12 @@
 """Risk-group colours of the region segments and the text summary.
 
-Every region of a case takes the hue of its risk group; the bands are
+Every region of a lesion takes the hue of its risk group; the bands are
 lighter shades of it, so the regions stay distinguishable while the hue
-alone says "low" or "high".
+alone says "low" or "high". The two hues are Okabe-Ito's blue and
+vermillion: a pair that stays apart under protanopia and deuteranopia
+(red/green would not), and far from the regions' own colours
+(``TMERadiomicsLib.regions.REGION_COLOURS``), so a tumour never looks
+high-risk before a model has run. Testing/test_slicer_colours.py measures both.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import math
 
 # Index 0 is the manifest's first (lower-risk) group, index 1 the second.
-GROUP_COLOURS = ((0.20, 0.65, 0.30), (0.85, 0.15, 0.15))
+GROUP_COLOURS = ((0x00 / 255, 0x72 / 255, 0xB2 / 255),  # Okabe-Ito blue #0072B2
+                 (0xD5 / 255, 0x5E / 255, 0x00 / 255))  # Okabe-Ito vermillion #D55E00
 REGION_LIGHTENING = {"intratumoral": 0.0, "peritumoral": 0.35, "ring": 0.6}
 
 

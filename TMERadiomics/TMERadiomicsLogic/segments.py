@@ -1,9 +1,11 @@
 """Segments <-> binary masks in the volume's geometry.
 
-A segment's labelmap may be cropped to its extent, but its voxel grid must
-be the volume's (same spacing, directions, and origin up to a whole-voxel
-shift); anything else would need resampling, which changes the tumour, so it
-is refused and the user re-creates the segmentation on the volume.
+A segment whose labelmap lies on the volume's voxel grid (same spacing,
+directions, and origin up to a whole-voxel shift; cropped to its extent or
+not) is copied exactly. Any other segment (drawn on another series, a DICOM
+SEG on its own grid, an RTSTRUCT's closed surface) is resampled onto the
+volume the way SlicerRadiomics does it, and the caller is told so: resampling
+changes the tumour's voxels, so the user must know it happened.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 # Grid positions closer than this fraction of a voxel are the same grid.
 GRID_TOLERANCE = 1e-4
 REGION_TAG = "TMERadiomics.Region"
+SOURCE_TAG = "TMERadiomics.SourceSegmentID"  # the tumour segment a region segment was generated from
 
 
 def _oriented_image_class():
@@ -44,19 +47,46 @@ def segment_labelmap(segmentation_node, segment_id: str):
     return labelmap
 
 
-def segment_to_mask(segmentation_node, segment_id: str, reference: sitk.Image, *, allow_empty: bool = False) -> sitk.Image:
-    """The segment as a UInt8 0/1 mask on ``reference``'s grid; ValueError if off-grid (or empty)."""
+def segment_to_mask(segmentation_node, segment_id: str, reference: sitk.Image, *, allow_empty: bool = False,
+                    notes: list[str] | None = None, volume_name: str = "") -> sitk.Image:
+    """The segment as a UInt8 0/1 mask on ``reference``'s grid; ValueError if empty (unless ``allow_empty``).
+
+    A segment on the volume's grid is copied voxel for voxel. One on another
+    grid (spacing, direction, a fraction-of-a-voxel shift), or held only as
+    a closed surface (DICOM RTSTRUCT, a model), is resampled onto the volume
+    as Slicer does it; each such step adds a sentence to ``notes``.
+    """
     if segmentation_node is None:
         raise ValueError("no segmentation selected")
     if segmentation_node.GetParentTransformNode() is not None:
         raise ValueError(f"segmentation '{segmentation_node.GetName()}' is under a transform; harden it first")
-    labelmap = segment_labelmap(segmentation_node, segment_id)
-    name = segmentation_node.GetSegmentation().GetSegment(segment_id).GetName()
+    segmentation = segmentation_node.GetSegmentation()
+    if segmentation.GetSegment(segment_id) is None:
+        raise ValueError(f"segment '{segment_id}' not found in '{segmentation_node.GetName()}'")
+    name = segmentation.GetSegment(segment_id).GetName()
+    log_notes = notes is None  # a caller without a list still gets them in the log
+    notes = [] if notes is None else notes
+    onto = f"volume '{volume_name}'" if volume_name else "the volume"
+    if not segmentation.ContainsRepresentation("Binary labelmap"):
+        labelmap = _surface_to_labelmap(segmentation_node, segment_id, reference)
+        notes.append(f"segment '{name}' was converted from its closed surface onto the grid of {onto}")
+    else:
+        labelmap = segment_labelmap(segmentation_node, segment_id)
     mask = np.zeros(reference.GetSize()[::-1], dtype=np.uint8)
-    extent = labelmap.GetExtent()
-    if extent[1] >= extent[0] and extent[3] >= extent[2] and extent[5] >= extent[4]:
-        offset = _grid_offset(labelmap, reference, name)
-        _paste(labelmap, extent, offset, mask, name)
+    if not _is_empty(labelmap):
+        offset = _grid_offset(labelmap, reference)
+        if offset is None:
+            notes.append(f"segment '{name}' was resampled from grid {_describe(_labelmap_matrix(labelmap))} "
+                         f"onto {onto} {_describe(_reference_matrix(reference))} (nearest neighbour)")
+            labelmap = _resampled(segmentation_node, segment_id, reference)
+            offset = _grid_offset(labelmap, reference)
+            if offset is None and not _is_empty(labelmap):
+                raise ValueError(f"segment '{name}' could not be resampled onto the grid of {onto}")
+        if not _is_empty(labelmap):
+            _paste(labelmap, labelmap.GetExtent(), offset, mask, name, notes)
+    if log_notes:
+        for note in notes:
+            logger.warning("%s", note)
     if not mask.any() and not allow_empty:
         raise ValueError(f"segment '{name}' is empty inside the volume")
     image = sitk.GetImageFromArray(mask)
@@ -64,25 +94,183 @@ def segment_to_mask(segmentation_node, segment_id: str, reference: sitk.Image, *
     return image
 
 
-def _grid_offset(labelmap, reference: sitk.Image, name: str) -> np.ndarray:
-    """Index of the labelmap's voxel (0,0,0) in the reference grid; ValueError if grids differ."""
+def _is_empty(labelmap) -> bool:
+    extent = labelmap.GetExtent()
+    return not (extent[1] >= extent[0] and extent[3] >= extent[2] and extent[5] >= extent[4])
+
+
+def _labelmap_matrix(labelmap) -> np.ndarray:
     matrix = vtk.vtkMatrix4x4()
     labelmap.GetImageToWorldMatrix(matrix)
-    seg = np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
+    return np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
+
+
+def _grid_offset(labelmap, reference: sitk.Image) -> np.ndarray | None:
+    """Index of the labelmap's voxel (0,0,0) in the reference grid; None if the grids differ."""
+    seg = _labelmap_matrix(labelmap)
     ref = _reference_matrix(reference)
     if not np.allclose(seg[:3, :3], ref[:3, :3], atol=GRID_TOLERANCE * min(reference.GetSpacing())):
-        raise ValueError(
-            f"segment '{name}' is on a different voxel grid (spacing or orientation) than the volume; "
-            "create the segmentation with this volume as its source geometry"
-        )
+        return None  # spacing or orientation
     shift = np.linalg.solve(ref[:3, :3], seg[:3, 3] - ref[:3, 3])
     whole = np.round(shift)
     if not np.allclose(shift, whole, atol=GRID_TOLERANCE):
-        raise ValueError(
-            f"segment '{name}' is shifted by a fraction of a voxel from the volume's grid; "
-            "create the segmentation with this volume as its source geometry"
-        )
+        return None  # a fraction of a voxel
     return whole.astype(int)
+
+
+def _describe(matrix: np.ndarray) -> str:
+    spacing = np.linalg.norm(matrix[:3, :3], axis=0)
+    direction = matrix[:3, :3] / spacing
+    axes = "axis-aligned" if np.allclose(np.abs(direction), np.eye(3), atol=1e-6) else "oblique"
+    return (f"(spacing {' x '.join(f'{v:.4g}' for v in spacing)} mm, {axes}, origin RAS "
+            f"{', '.join(f'{v:.4g}' for v in matrix[:3, 3])})")
+
+
+def _reference_volume(scene, reference: sitk.Image):
+    """A scalar volume node on ``reference``'s grid (zeros), the geometry Slicer resamples onto."""
+    from .volumes import image_to_volume
+
+    blank = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
+    blank.CopyInformation(reference)
+    return image_to_volume(blank, scene, "TMERadiomics reference geometry")
+
+
+def _resampled(segmentation_node, segment_id: str, reference: sitk.Image):
+    """The segment resampled onto ``reference`` by ExportSegmentsToLabelmapNode, as SlicerRadiomics does.
+
+    The export runs on a copy of the segment in a private scene: it adds a
+    labelmap, a colour table and display nodes, none of which the user's
+    scene (or a Widget observing it) should see come and go.
+    """
+    import slicer
+
+    scratch = slicer.vtkMRMLScene()
+    try:
+        # The labels colour table a labelmap's display node looks for (Slicer's Colors module adds it to the
+        # application's scene); without it VTK warns on every export.
+        labels = slicer.vtkMRMLColorTableNode()
+        labels.SetTypeToLabels()
+        labels.SetSingletonTag(labels.GetTypeAsString())
+        scratch.AddNode(labels)
+        copy = scratch.AddNewNodeByClass("vtkMRMLSegmentationNode", "TMERadiomics resampling")
+        copy.CreateDefaultDisplayNodes()
+        if not copy.GetSegmentation().CopySegmentFromSegmentation(segmentation_node.GetSegmentation(), segment_id):
+            raise ValueError(f"segment '{segment_id}' could not be read from '{segmentation_node.GetName()}'")
+        labelmap_node = scratch.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "TMERadiomics resampled")
+        ids = vtk.vtkStringArray()
+        ids.InsertNextValue(segment_id)
+        if not slicer.vtkSlicerSegmentationsModuleLogic.ExportSegmentsToLabelmapNode(
+                copy, ids, labelmap_node, _reference_volume(scratch, reference)):
+            raise ValueError(f"segment '{segment_id}' could not be resampled onto the volume")
+        labelmap = _oriented_image_class()()
+        _copy_from_volume_node(labelmap_node, labelmap)
+        return labelmap
+    finally:
+        scratch.Clear(1)
+
+
+def _source_name(segmentation) -> str:
+    getter = getattr(segmentation, "GetSourceRepresentationName", None) or segmentation.GetMasterRepresentationName
+    return getter()
+
+
+def _set_source_name(segmentation, name: str) -> None:
+    setter = getattr(segmentation, "SetSourceRepresentationName", None) or segmentation.SetMasterRepresentationName
+    setter(name)
+
+
+def _geometry_of(reference: sitk.Image):
+    """An (unallocated) oriented image with ``reference``'s grid, as conversion geometry."""
+    from .volumes import set_geometry
+
+    geometry = _oriented_image_class()()
+    size = reference.GetSize()
+    geometry.SetExtent(0, size[0] - 1, 0, size[1] - 1, 0, size[2] - 1)
+    set_geometry(geometry, reference)
+    return geometry
+
+
+def ensure_labelmap_source(segmentation_node, reference: sitk.Image):
+    """Make binary labelmap the segmentation's source representation, as Segment Editor does before editing.
+
+    Region segments added to a closed-surface segmentation (an RTSTRUCT)
+    would be turned into surfaces and lose their exact voxels. Returns None
+    when nothing changed, else what puts the segmentation back. The
+    existing segments are converted on the segmentation's own conversion
+    geometry, or on ``reference``'s when it has none.
+    """
+    import slicer
+
+    segmentation = segmentation_node.GetSegmentation()
+    labelmap_name = slicer.vtkSegmentationConverter.GetSegmentationBinaryLabelmapRepresentationName()
+    previous = _source_name(segmentation)
+    if previous == labelmap_name:
+        return None
+    parameter = slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName()
+    previous_geometry = segmentation.GetConversionParameter(parameter)
+    had_labelmap = segmentation.ContainsRepresentation(labelmap_name)
+    if not previous_geometry:
+        segmentation.SetConversionParameter(
+            parameter, slicer.vtkSegmentationConverter.SerializeImageGeometry(_geometry_of(reference)))
+    # The source representation's data, copied: once labelmaps are the source, surfaces become derived and
+    # Slicer drops them at the next change, so an undo must put them back.
+    kept = {}
+    for index in range(segmentation.GetNumberOfSegments()):
+        segment = segmentation.GetNthSegment(index)
+        data = segment.GetRepresentation(previous)
+        if data is not None:
+            kept[segmentation.GetNthSegmentID(index)] = data.NewInstance()
+            kept[segmentation.GetNthSegmentID(index)].DeepCopy(data)
+    if not segmentation.CreateRepresentation(labelmap_name):
+        segmentation.SetConversionParameter(parameter, previous_geometry)
+        raise ValueError(f"segmentation '{segmentation_node.GetName()}' could not be converted to binary labelmaps")
+    _set_source_name(segmentation, labelmap_name)
+
+    def undo() -> None:
+        for segment_id, data in kept.items():
+            segment = segmentation.GetSegment(segment_id)
+            if segment is not None:
+                segment.AddRepresentation(previous, data)
+        _set_source_name(segmentation, previous)
+        if not had_labelmap:
+            segmentation.RemoveRepresentation(labelmap_name)
+        segmentation.SetConversionParameter(parameter, previous_geometry)
+
+    return undo
+
+
+def _copy_from_volume_node(node, labelmap) -> None:
+    labelmap.DeepCopy(node.GetImageData())
+    matrix = vtk.vtkMatrix4x4()
+    node.GetIJKToRASMatrix(matrix)
+    labelmap.SetImageToWorldMatrix(matrix)
+
+
+def _surface_to_labelmap(segmentation_node, segment_id: str, reference: sitk.Image):
+    """A closed-surface segment converted straight onto ``reference`` (one step, no intermediate grid).
+
+    Converted in a copy of the segment, so the user's segmentation keeps its
+    representations and conversion parameters.
+    """
+    import slicer
+
+    source = segmentation_node.GetSegmentation()
+    surface = slicer.vtkSegmentationConverter.GetSegmentationClosedSurfaceRepresentationName()
+    if not source.ContainsRepresentation(surface):
+        raise ValueError(f"segmentation '{segmentation_node.GetName()}' has neither a binary labelmap nor a "
+                         "closed surface")
+    copy = slicer.vtkSegmentation()
+    _set_source_name(copy, surface)
+    if not copy.CopySegmentFromSegmentation(source, segment_id):
+        raise ValueError(f"segment '{segment_id}' could not be read from '{segmentation_node.GetName()}'")
+    copy.SetConversionParameter(slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName(),
+                                slicer.vtkSegmentationConverter.SerializeImageGeometry(_geometry_of(reference)))
+    labelmap_name = slicer.vtkSegmentationConverter.GetSegmentationBinaryLabelmapRepresentationName()
+    if not copy.CreateRepresentation(labelmap_name):
+        raise ValueError(f"segment '{segment_id}' could not be converted from its closed surface")
+    labelmap = _oriented_image_class()()
+    labelmap.DeepCopy(copy.GetSegment(segment_id).GetRepresentation(labelmap_name))
+    return labelmap
 
 
 def _reference_matrix(reference: sitk.Image) -> np.ndarray:
@@ -95,7 +283,7 @@ def _reference_matrix(reference: sitk.Image) -> np.ndarray:
     return matrix
 
 
-def _paste(labelmap, extent, offset, mask: np.ndarray, name: str) -> None:
+def _paste(labelmap, extent, offset, mask: np.ndarray, name: str, notes: list[str]) -> None:
     dims = [extent[1] - extent[0] + 1, extent[3] - extent[2] + 1, extent[5] - extent[4] + 1]
     values = numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars()).reshape(dims[::-1])
     start = offset + np.array(extent[0::2])  # x, y, z in the reference grid
@@ -107,7 +295,7 @@ def _paste(labelmap, extent, offset, mask: np.ndarray, name: str) -> None:
         target.append(slice(*clipped) if clipped[1] > clipped[0] else slice(0, 0))
     inside = values[tuple(source)] != 0
     if int(inside.sum()) < int((values != 0).sum()):
-        logger.warning("segment '%s' extends beyond the volume; the part outside is ignored", name)
+        notes.append(f"segment '{name}' extends beyond the volume; the part outside is ignored")
     mask[tuple(target)] |= inside.astype(np.uint8)
 
 
@@ -117,6 +305,20 @@ def mask_to_labelmap(mask: sitk.Image):
     array_to_image_data(sitk.GetArrayFromImage(mask).astype(np.uint8), labelmap)
     set_geometry(labelmap, mask)
     return labelmap
+
+
+def replace_mask_segment(segmentation_node, segment_id: str, mask: sitk.Image) -> None:
+    """Replace one segment's voxels with a mask; its ID, name, colour and tags stay.
+
+    Through Slicer's own segment editing call, so a segment sharing a
+    labelmap layer with others (e.g. after a reload) leaves theirs alone.
+    """
+    import slicer
+
+    module_logic = slicer.vtkSlicerSegmentationsModuleLogic
+    if not module_logic.SetBinaryLabelmapToSegment(mask_to_labelmap(mask), segmentation_node, segment_id,
+                                                   module_logic.MODE_REPLACE):
+        raise RuntimeError(f"could not replace the voxels of segment '{segment_id}'")
 
 
 def add_mask_segment(segmentation_node, mask: sitk.Image, name: str, colour, region: str | None) -> str:

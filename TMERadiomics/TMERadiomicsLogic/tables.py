@@ -28,6 +28,11 @@ ATTRIBUTE = "TMERadiomics.{}"
 KIND = "TMERadiomics.Table"
 FEATURE_COLUMN_NAME = "Name"  # combined-view name, as in stable_features.txt
 ICC_KINDS = {"intra": "Intra", "inter": "Inter", "perturbation": "Perturbation"}
+# What a results table was computed from (attributes ``TMERadiomics.<key>``, see docs/slicer.md).
+PROVENANCE = (*META, "VolumeNodeID", "SegmentationNodeID", "RegionSegmentIDs", "SourceSegmentID",
+              "SourceSegmentName", "PhaseSource", "PhaseIndex", "PhaseIndexValue", "PhaseIndexName",
+              "PhaseIndexUnit", "SequenceNodeID", "SequenceName", "RegionsPhase", "PeritumoralMm", "RingMm",
+              "AirBelow", "Exclusions", "TMERadiomicsVersion", "PyRadiomicsVersion")
 SCORE_COLUMNS = ("Model", "Score name", "Score", "Probability", "Risk group", "Status", "Bundle SHA-256")
 
 
@@ -99,6 +104,18 @@ def table_to_frame(table_node) -> pd.DataFrame:
 
 def table_attribute(table_node, key: str) -> str | None:
     return table_node.GetAttribute(ATTRIBUTE.format(key))
+
+
+def attributes_of(node) -> dict[str, str]:
+    """A node's ``TMERadiomics.*`` attributes, full names as keys."""
+    prefix = ATTRIBUTE.format("")
+    return {name: node.GetAttribute(name) for name in node.GetAttributeNames() if name.startswith(prefix)}
+
+
+def clear_attributes(node) -> None:
+    """Remove a node's ``TMERadiomics.*`` attributes (before it is refilled: no stale provenance)."""
+    for name in attributes_of(node):
+        node.RemoveAttribute(name)
 
 
 def combined_from_table(table_node) -> pd.DataFrame:

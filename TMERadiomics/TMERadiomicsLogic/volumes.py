@@ -121,9 +121,11 @@ class SequencePhase:
     would change what every view of the user's scene shows.
     """
 
-    def __init__(self, proxy, item) -> None:
+    def __init__(self, proxy, item, sequence=None, index: int | None = None) -> None:
         self._proxy = proxy
         self._item = item
+        self.sequence = sequence  # the sequence node and item number read: the phase actually used
+        self.index = index
 
     def __getattr__(self, name: str):
         return getattr(self._item, name)
@@ -136,3 +138,26 @@ class SequencePhase:
 
     def GetParentTransformNode(self):  # noqa: N802
         return self._proxy.GetParentTransformNode()
+
+
+def phase_provenance(node, browser=None, sequence=None) -> dict[str, str]:
+    """Which phase of which data ``node`` stands for, as table attributes.
+
+    A ``SequencePhase`` names its sequence and item; a proxy node (``browser``
+    and ``sequence`` given) the item its browser shows; a multi-component
+    volume its component; a plain volume is phase 0 of itself.
+    """
+    if isinstance(node, SequencePhase) and node.sequence is not None:
+        return _sequence_item(node.sequence, node.index)
+    if sequence is not None and browser is not None:
+        return _sequence_item(sequence, browser.GetSelectedItemNumber())
+    image_data = node.GetImageData() if node is not None else None
+    if image_data is not None and image_data.GetNumberOfScalarComponents() > 1:
+        return {"PhaseSource": "component", "PhaseIndex": node.GetAttribute(PHASE_ATTRIBUTE) or ""}
+    return {"PhaseSource": "volume", "PhaseIndex": "0"}
+
+
+def _sequence_item(sequence, index: int) -> dict[str, str]:
+    return {"PhaseSource": "sequence", "SequenceNodeID": sequence.GetID() or "", "SequenceName": sequence.GetName(),
+            "PhaseIndex": str(index), "PhaseIndexValue": sequence.GetNthIndexValue(index),
+            "PhaseIndexName": sequence.GetIndexName(), "PhaseIndexUnit": sequence.GetIndexUnit()}
