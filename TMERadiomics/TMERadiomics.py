@@ -120,6 +120,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._studyMessage = ""
+        self._exportMessage = ""
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -133,7 +134,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         for path in bundled_models():
             self._addModelItem(path)
         # What each action button does (the .ui's tooltip); updateButtons adds why it is disabled.
-        self._buttonTips = {button: button.toolTip for button in self._actionButtons()}
+        self._buttonTips = {button: button.toolTip for button in self._actionButtons() + self._resultButtons()}
         self.ui.airBelowCheckBox.connect("toggled(bool)", self.ui.airBelowSpinBox.setEnabled)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
@@ -153,6 +154,9 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.studyDatabasePathLineEdit.connect("currentPathChanged(QString)", self.onStudyDatabaseChanged)
         self.ui.saveSessionButton.connect("clicked(bool)", self.onSaveSession)
         self.ui.computeIccButton.connect("clicked(bool)", self.onComputeIcc)
+        self.ui.runAllLesionsButton.connect("clicked(bool)", self.onRunAllLesions)
+        self.ui.restoreColoursButton.connect("clicked(bool)", self.onRestoreColours)
+        self.ui.exportTableButton.connect("clicked(bool)", self.onExportTable)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -302,7 +306,11 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _actionButtons(self) -> list:
         return [self.ui.generateRegionsButton, self.ui.computeFeaturesButton, self.ui.applyModelsButton,
-                self.ui.runAllButton, self.ui.saveSessionButton, self.ui.computeIccButton]
+                self.ui.runAllButton, self.ui.runAllLesionsButton, self.ui.saveSessionButton,
+                self.ui.computeIccButton]
+
+    def _resultButtons(self) -> list:
+        return [self.ui.restoreColoursButton, self.ui.exportTableButton]
 
     def _showBlocked(self, reasons: dict) -> list:
         """Enable each button or give its tooltip the reason; returns the panel's prompts, one per reason.
@@ -328,8 +336,10 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                     tumour=self._parameterNode.tumorSegmentId)
 
     def _regionSegmentIds(self) -> list:
-        """The region segments, read from the segments' tags each time (never remembered)."""
-        return self.logic.regionSegmentIds(self.ui.tumorSegmentSelector.currentNode(), self._parameterNode.inputVolume)
+        """The selected lesion's region segments, read from the segments' tags each time (never remembered):
+        those generated from the tumour segment the selector shows, not the last lesion's."""
+        return self.logic.regionSegmentIds(self.ui.tumorSegmentSelector.currentNode(), self._parameterNode.inputVolume,
+                                           tumorSegmentId=self.ui.tumorSegmentSelector.currentSegmentID() or None)
 
     def updateButtons(self, *unused) -> None:
         """Enable each action, or say why it is disabled (reasons come from the Logic)."""
@@ -346,7 +356,15 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.applyModelsButton: self._modelsBlocker(node.featuresTable),
         }
         reasons[self.ui.runAllButton] = reasons[self.ui.generateRegionsButton]
+        tumours = self.logic.tumourSegmentIds(segmentation)
+        reasons[self.ui.runAllLesionsButton] = self.logic.regionsBlocker(
+            node.inputVolume, segmentation, tumours[0] if tumours else None)
         shown = self._showBlocked(reasons)
+        self._showBlocked({  # result tools: their tooltips say why; the label stays about the steps
+            self.ui.restoreColoursButton: None if self._regionSegmentIds() else _("Generate regions first."),
+            self.ui.exportTableButton: None if self._tableToExport() else _("Compute features first."),
+        })
+        self._showResults(segmentation)
         missing = dependencies.missing_all()
         if missing:
             shown.append(_("Missing Python packages: {packages}").format(packages=dependencies.describe(missing)))
@@ -355,6 +373,24 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.installDependenciesButton.visible = bool(missing)
         self.ui.summaryLabel.text = self.logic.summaryText() or _("No scores yet.")
         self._updateStudyButtons(segmentation)
+
+    def _showResults(self, segmentation) -> None:
+        """The colour legend of what the views show, and what the last action warned about."""
+        entries = self.logic.legendEntries(segmentation) if segmentation is not None else []
+        rows = [f'<span style="background-color:{_hexColour(colour)}">&nbsp;&nbsp;&nbsp;&nbsp;</span>&nbsp;'
+                f"{_escape(label)}" for label, colour in entries]
+        self.ui.legendLabel.text = "<br>".join([_("<b>Colours in the views</b>"), *rows]) if rows else ""
+        self.ui.legendLabel.visible = bool(rows)
+        warnings = list(self.logic.lastWarnings)
+        lines = [self._exportMessage] if self._exportMessage else []
+        if warnings:
+            lines += [_("Warnings of the last action:"), *(f"- {w}" for w in warnings)]
+        self.ui.warningsLabel.text = "\n".join(lines)
+        self.ui.warningsLabel.visible = bool(lines)
+
+    def _tableToExport(self):
+        node = self._parameterNode
+        return node.scoresTable or node.featuresTable
 
     def _updatePhaseRange(self, volume) -> None:
         """The phase spin box offers the phases the volume has; a 3-D volume has none to choose, so the
@@ -513,6 +549,49 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         self._runStudy("Compute ICC", work)
 
+    def onRunAllLesions(self) -> None:
+        """Run all for every tumour segment of the segmentation (all but region and excluded segments)."""
+        node = self._parameterNode
+
+        def work(progress) -> None:
+            segmentation = self.ui.tumorSegmentSelector.currentNode()
+            results = self.logic.runAllLesions(
+                self.logic.selectPhase(node.inputVolume, node.phase), segmentation,
+                self.logic.tumourSegmentIds(segmentation), node.preset, self._checkedModels(),
+                peritumoralMm=node.peritumoralMm, ringMm=node.ringMm, exclusionSegmentIds=self._exclusions(),
+                airBelow=self._airBelow(), progress=progress)
+            shown = next((r for r in results if r.tumorSegmentId == self.ui.tumorSegmentSelector.currentSegmentID()),
+                         results[-1])
+            node.featuresTable = shown.features
+            if shown.scores is not None:
+                node.scoresTable = shown.scores
+                self.ui.summaryLabel.text = self.logic.summaryText()
+            self.showTable(self.logic.lastLesionsTable)  # one row per lesion
+
+        self._run(_("Run all for every tumour segment"), work)
+
+    def onRestoreColours(self) -> None:
+        with slicer.util.tryWithErrorDisplay(_("Restoring the region colours failed."), waitCursor=True):
+            self.logic.restoreRegionColours(self.ui.tumorSegmentSelector.currentNode(),
+                                            tumorSegmentId=self.ui.tumorSegmentSelector.currentSegmentID() or None)
+        self.updateButtons()
+
+    def onExportTable(self) -> None:
+        """The scores table (else the features table) as CSV, with its JSON provenance sidecar beside it."""
+        table = self._tableToExport()
+        if table is None:
+            return
+        path = qt.QFileDialog.getSaveFileName(slicer.util.mainWindow(), _("Export table"),
+                                              f"{table.GetName()}.csv", _("CSV files (*.csv)"))
+        if not path:
+            return
+        self._exportMessage = ""
+        with slicer.util.tryWithErrorDisplay(_("Exporting the table failed."), waitCursor=True):
+            # The save dialog has asked before replacing the CSV; the sidecar belongs to it.
+            written, sidecar = self.logic.exportTable(table, path, overwrite=True)
+            self._exportMessage = _("Written: {csv} and {sidecar}").format(csv=written, sidecar=sidecar)
+        self.updateButtons()
+
     def onInstallDependencies(self) -> None:
         """Install what the panel is missing, after the user confirms; Slicer's numpy/scipy/SimpleITK stay."""
         missing = dependencies.missing_all()
@@ -530,6 +609,14 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         with slicer.util.tryWithErrorDisplay(_("Installing Python packages failed."), waitCursor=True):
             self.logic.installPackages(lines, noDepsLines)
         self.updateButtons()
+
+
+def _hexColour(colour) -> str:
+    return "#" + "".join(f"{max(0, min(255, round(255 * float(c)))):02x}" for c in colour[:3])
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):

@@ -556,6 +556,110 @@ def test_the_panel_renders_to_png(bare, tmp_path):
     assert len(colours) > 20, "a blank or unpainted panel"
 
 
+@pytest.fixture()
+def equipped_latest():
+    """The newest release's runtime only, with the panel's packages: for the slower result tests."""
+    rig = runtime.install(TAGS[-1], blocked=())
+    try:
+        yield rig
+    finally:
+        rig.uninstall()
+
+
+def add_lesion(case, name: str, centre_index, radius_mm: float = 4.0) -> str:
+    """A ball-shaped second lesion on the case's grid, as another segment of its segmentation."""
+    import SimpleITK as sitk
+
+    from TMERadiomicsLogic import segments
+
+    image = case["image"]
+    z, y, x = np.meshgrid(*(np.arange(n) for n in image.GetSize()[::-1]), indexing="ij")
+    distance = np.sqrt(sum(((axis - c) * s) ** 2 for axis, c, s in zip((x, y, z), centre_index, image.GetSpacing())))
+    mask = sitk.GetImageFromArray((distance <= radius_mm).astype(np.uint8))
+    mask.CopyInformation(image)
+    return segments.add_mask_segment(case["segmentation"], mask, name, (0.8, 0.8, 0.1), None)
+
+
+def test_every_lesion_from_the_panel_with_warnings_shown(equipped_latest):
+    """Run all for every tumour segment, then Compute features on the lesion the selector shows."""
+    rig = equipped_latest
+    case = add_case(rig)
+    from TMERadiomicsLogic import tables
+
+    size = case["image"].GetSize()
+    edge = add_lesion(case, "Edge", (2, size[1] // 2, size[2] // 2))  # its bands leave the image: a warning
+    widget, ui = open_panel(rig)
+    select_case(ui, case)
+    ui.presetComboBox.setCurrentText("default")
+    assert ui.runAllLesionsButton.enabled, ui.runAllLesionsButton.toolTip
+    ui.runAllLesionsButton.click()
+    assert rig.dialogs == [] and rig.slot_errors == []
+    lesions = tables.table_to_frame(widget.logic.lastLesionsTable)
+    assert list(lesions["Lesion"]) == ["Tumour", "Edge"]  # Vessels is excluded, so it is no lesion
+    assert table_views(rig)[0].GetTableNodeID() == widget.logic.lastLesionsTable.GetID()
+    # The library's warnings are in the panel, named for their lesion.
+    warnings = widget.logic.lastWarnings
+    assert any(w.startswith("Edge: ") and "clipped" in w for w in warnings)
+    assert ui.warningsLabel.visible
+    assert all(f"- {w}" in ui.warningsLabel.text.splitlines() for w in warnings)
+    # The legend shows the region colours the views show.
+    assert ui.legendLabel.visible and "Intratumoral" in ui.legendLabel.text and "background-color:#" in ui.legendLabel.text
+
+    # Compute features uses the selected lesion's regions, not the last generated ones.
+    ui.tumorSegmentSelector.setCurrentSegmentID(case["ids"]["Tumour"])
+    tumourRegions = widget._regionSegmentIds()
+    assert tumourRegions == widget.logic.regionSegmentIds(case["segmentation"], case["volume"], case["ids"]["Tumour"])
+    assert tumourRegions != widget.logic.regionSegmentIds(case["segmentation"], case["volume"], edge)
+    ui.computeFeaturesButton.click()
+    features = ui.featuresTableSelector.currentNode()
+    assert tables.table_attribute(features, "SourceSegmentName") == "Tumour"
+    assert rig.dialogs == [] and rig.slot_errors == []
+
+
+def test_risk_colours_have_a_legend_and_restore_and_the_table_exports(equipped_latest, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from TMERadiomicsLib.models import bundled_model, calibrate, load_bundle
+    from TMERadiomicsLib.models.tables import read_table
+
+    rig = equipped_latest
+    published = load_bundle(bundled_model("qian2024-combined"))
+    rng = np.random.default_rng(0)  # a generated reference cohort: the risk group means nothing here
+    frame = pd.DataFrame({name: rng.normal(size=12) for name in published.required_features})
+    frame.insert(0, "case_id", [f"ref-{i}" for i in range(12)])
+    frame.insert(1, "preset_sha256", published.manifest.preset["sha256"])
+    frame.to_csv(tmp_path / "reference-cohort.csv", index=False)
+    bundle = calibrate(published, read_table(tmp_path / "reference-cohort.csv")).save(tmp_path / "calibrated")
+    case = add_case(rig)
+    widget, ui = open_panel(rig)
+    select_case(ui, case)
+    answer(str(bundle))
+    ui.addModelButton.click()
+    assert not ui.restoreColoursButton.enabled and not ui.exportTableButton.enabled
+    ui.runAllButton.click()
+    assert len(rig.dialogs) == 1 and rig.slot_errors == [], rig.dialogs
+    ids = widget._regionSegmentIds()
+    seg = case["segmentation"].GetSegmentation()
+    overlaid = [seg.GetSegment(i).GetColor() for i in ids]
+    assert "risk (qian2024-combined): Intratumoral" in ui.legendLabel.text
+    assert ui.restoreColoursButton.enabled
+    ui.restoreColoursButton.click()
+    restored = [seg.GetSegment(i).GetColor() for i in ids]
+    assert restored != overlaid
+    assert "risk (" not in ui.legendLabel.text and "Intratumoral" in ui.legendLabel.text
+
+    assert ui.exportTableButton.enabled
+    answer(str(tmp_path / "scores.csv"))
+    ui.exportTableButton.click()
+    assert rig.slot_errors == []
+    written = pd.read_csv(tmp_path / "scores.csv")
+    assert list(written["Model"]) == ["qian2024-combined"]
+    sidecar = json.loads((tmp_path / "scores.json").read_text())
+    assert sidecar and str(tmp_path / "scores.csv") in ui.warningsLabel.text
+
+
 # ---- the self-test, as ctest runs it ------------------------------------------------------
 
 
