@@ -644,6 +644,7 @@ def test_risk_colours_have_a_legend_and_restore_and_the_table_exports(equipped_l
     seg = case["segmentation"].GetSegmentation()
     overlaid = [seg.GetSegment(i).GetColor() for i in ids]
     assert "risk (qian2024-combined): Intratumoral" in ui.legendLabel.text
+    assert "M2 infiltration risk" in ui.legendLabel.text  # the group's own spelling ("m2" read as a typo)
     assert ui.restoreColoursButton.enabled
     ui.restoreColoursButton.click()
     restored = [seg.GetSegment(i).GetColor() for i in ids]

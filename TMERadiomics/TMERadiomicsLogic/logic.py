@@ -573,7 +573,7 @@ class TMERadiomicsLogic:
                 label = region.capitalize()
                 if group:
                     model = segments.segment_tag(node, segmentId, RISK_MODEL_TAG)
-                    label = f"{group.capitalize()} risk ({model}): {label}"
+                    label = f"{group[:1].upper() + group[1:]} risk ({model}): {label}"
                 if (label, colour) not in entries:
                     entries.append((label, colour))
         return entries
