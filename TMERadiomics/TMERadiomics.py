@@ -124,6 +124,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._studyMessage = ""
         self._running = None  # the title of the action in progress
         self._job = None  # its worker job, when it runs in the background
+        self._exportMessage = ""
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -137,7 +138,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         for path in bundled_models():
             self._addModelItem(path)
         # What each action button does (the .ui's tooltip); updateButtons adds why it is disabled.
-        self._buttonTips = {button: button.toolTip for button in self._actionButtons()}
+        self._buttonTips = {button: button.toolTip for button in self._actionButtons() + self._resultButtons()}
         self.ui.airBelowCheckBox.connect("toggled(bool)", self.ui.airBelowSpinBox.setEnabled)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
@@ -160,6 +161,9 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.runCohortButton.connect("clicked(bool)", self.onRunCohort)
         self.ui.cohortManifestPathLineEdit.connect("currentPathChanged(QString)", self.updateButtons)
         self.ui.cohortOutputPathLineEdit.connect("currentPathChanged(QString)", self.updateButtons)
+        self.ui.runAllLesionsButton.connect("clicked(bool)", self.onRunAllLesions)
+        self.ui.restoreColoursButton.connect("clicked(bool)", self.onRestoreColours)
+        self.ui.exportTableButton.connect("clicked(bool)", self.onExportTable)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -294,6 +298,16 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         return [widget.item(i).data(qt.Qt.UserRole) for i in range(widget.count)
                 if widget.item(i).checkState() == qt.Qt.Checked and widget.item(i).flags() & qt.Qt.ItemIsEnabled]
 
+    def _modelsBlocker(self, featuresTable):
+        """The Logic's reason, except that "Select at least one model." cannot be followed when every
+        listed bundle is greyed out: then say what to add."""
+        reason = self.logic.modelsBlocker(featuresTable, self._checkedModels())
+        widget = self.ui.modelsListWidget
+        usable = [i for i in range(widget.count) if widget.item(i).flags() & qt.Qt.ItemIsEnabled]
+        if featuresTable is not None and not usable:
+            return _("Add a calibrated model bundle: the listed signatures need calibration first.")
+        return reason
+
     def _airBelow(self):
         """The air threshold for the Logic's ``airBelow``: the spin box's value when its box is checked."""
         node = self._parameterNode
@@ -301,7 +315,11 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _actionButtons(self) -> list:
         return [self.ui.generateRegionsButton, self.ui.computeFeaturesButton, self.ui.applyModelsButton,
-                self.ui.runAllButton, self.ui.saveSessionButton, self.ui.computeIccButton]
+                self.ui.runAllButton, self.ui.runAllLesionsButton, self.ui.saveSessionButton,
+                self.ui.computeIccButton]
+
+    def _resultButtons(self) -> list:
+        return [self.ui.restoreColoursButton, self.ui.exportTableButton]
 
     def _showBlocked(self, reasons: dict) -> list:
         """Enable each button or give its tooltip the reason; returns the panel's prompts, one per reason.
@@ -327,8 +345,10 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                     tumour=self._parameterNode.tumorSegmentId)
 
     def _regionSegmentIds(self) -> list:
-        """The region segments, read from the segments' tags each time (never remembered)."""
-        return self.logic.regionSegmentIds(self.ui.tumorSegmentSelector.currentNode(), self._parameterNode.inputVolume)
+        """The selected lesion's region segments, read from the segments' tags each time (never remembered):
+        those generated from the tumour segment the selector shows, not the last lesion's."""
+        return self.logic.regionSegmentIds(self.ui.tumorSegmentSelector.currentNode(), self._parameterNode.inputVolume,
+                                           tumorSegmentId=self.ui.tumorSegmentSelector.currentSegmentID() or None)
 
     def updateButtons(self, *unused) -> None:
         """Enable each action, or say why it is disabled (reasons come from the Logic)."""
@@ -342,10 +362,18 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 node.inputVolume, segmentation, self.ui.tumorSegmentSelector.currentSegmentID()),
             self.ui.computeFeaturesButton: self.logic.featuresBlocker(
                 node.inputVolume, segmentation, self._regionSegmentIds()),
-            self.ui.applyModelsButton: self.logic.modelsBlocker(node.featuresTable, self._checkedModels()),
+            self.ui.applyModelsButton: self._modelsBlocker(node.featuresTable),
         }
         reasons[self.ui.runAllButton] = reasons[self.ui.generateRegionsButton]
+        tumours = self.logic.tumourSegmentIds(segmentation)
+        reasons[self.ui.runAllLesionsButton] = self.logic.regionsBlocker(
+            node.inputVolume, segmentation, tumours[0] if tumours else None)
         shown = self._showBlocked(reasons)
+        self._showBlocked({  # result tools: their tooltips say why; the label stays about the steps
+            self.ui.restoreColoursButton: None if self._regionSegmentIds() else _("Generate regions first."),
+            self.ui.exportTableButton: None if self._tableToExport() else _("Compute features first."),
+        })
+        self._showResults(segmentation)
         missing = dependencies.missing_all()
         if missing:
             shown.append(_("Missing Python packages: {packages}").format(packages=dependencies.describe(missing)))
@@ -356,6 +384,24 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._updateStudyButtons(segmentation)
         self.updateCohortButton()
         self._disableWhileRunning()
+
+    def _showResults(self, segmentation) -> None:
+        """The colour legend of what the views show, and what the last action warned about."""
+        entries = self.logic.legendEntries(segmentation) if segmentation is not None else []
+        rows = [f'<span style="background-color:{_hexColour(colour)}">&nbsp;&nbsp;&nbsp;&nbsp;</span>&nbsp;'
+                f"{_escape(label)}" for label, colour in entries]
+        self.ui.legendLabel.text = "<br>".join([_("<b>Colours in the views</b>"), *rows]) if rows else ""
+        self.ui.legendLabel.visible = bool(rows)
+        warnings = list(self.logic.lastWarnings)
+        lines = [self._exportMessage] if self._exportMessage else []
+        if warnings:
+            lines += [_("Warnings of the last action:"), *(f"- {w}" for w in warnings)]
+        self.ui.warningsLabel.text = "\n".join(lines)
+        self.ui.warningsLabel.visible = bool(lines)
+
+    def _tableToExport(self):
+        node = self._parameterNode
+        return node.scoresTable or node.featuresTable
 
     def _updatePhaseRange(self, volume) -> None:
         """The phase spin box offers the phases the volume has; a 3-D volume has none to choose, so the
@@ -390,7 +436,8 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     # Enabled by updateButtons from the Logic's blockers, and the ones that have no blocker.
     BLOCKED_ACTIONS = ("generateRegionsButton", "computeFeaturesButton", "applyModelsButton", "runAllButton",
-                       "saveSessionButton", "computeIccButton", "runCohortButton")
+                       "runAllLesionsButton", "restoreColoursButton", "exportTableButton", "saveSessionButton",
+                       "computeIccButton", "runCohortButton")
     FREE_ACTIONS = ("addModelButton", "installDependenciesButton")
 
     def _disableWhileRunning(self) -> None:
@@ -680,6 +727,55 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.runCohortButton.enabled = reason is None
         self.ui.runCohortButton.toolTip = reason or ""
 
+    def onRunAllLesions(self) -> None:
+        """Run all for every tumour segment of the segmentation (all but region and excluded segments).
+
+        Each lesion's features are extracted in a worker process, one lesion after another.
+        """
+        node = self._parameterNode
+
+        def start():
+            segmentation = self.ui.tumorSegmentSelector.currentNode()
+            return self.logic.startRunAllLesions(
+                self.logic.selectPhase(node.inputVolume, node.phase), segmentation,
+                self.logic.tumourSegmentIds(segmentation), node.preset, self._checkedModels(),
+                peritumoralMm=node.peritumoralMm, ringMm=node.ringMm, exclusionSegmentIds=self._exclusions(),
+                airBelow=self._airBelow())
+
+        def finish(job) -> None:
+            results = self.logic.finishRunAllLesions(job)
+            shown = next((r for r in results if r.tumorSegmentId == self.ui.tumorSegmentSelector.currentSegmentID()),
+                         results[-1])
+            node.featuresTable = shown.features
+            if shown.scores is not None:
+                node.scoresTable = shown.scores
+                self.ui.summaryLabel.text = self.logic.summaryText()
+            self.showTable(self.logic.lastLesionsTable)  # one row per lesion
+
+        self._runJob(_("Run all for every tumour segment"), start, finish)
+
+    def onRestoreColours(self) -> None:
+        with slicer.util.tryWithErrorDisplay(_("Restoring the region colours failed."), waitCursor=True):
+            self.logic.restoreRegionColours(self.ui.tumorSegmentSelector.currentNode(),
+                                            tumorSegmentId=self.ui.tumorSegmentSelector.currentSegmentID() or None)
+        self.updateButtons()
+
+    def onExportTable(self) -> None:
+        """The scores table (else the features table) as CSV, with its JSON provenance sidecar beside it."""
+        table = self._tableToExport()
+        if table is None:
+            return
+        path = qt.QFileDialog.getSaveFileName(slicer.util.mainWindow(), _("Export table"),
+                                              f"{table.GetName()}.csv", _("CSV files (*.csv)"))
+        if not path:
+            return
+        self._exportMessage = ""
+        with slicer.util.tryWithErrorDisplay(_("Exporting the table failed."), waitCursor=True):
+            # The save dialog has asked before replacing the CSV; the sidecar belongs to it.
+            written, sidecar = self.logic.exportTable(table, path, overwrite=True)
+            self._exportMessage = _("Written: {csv} and {sidecar}").format(csv=written, sidecar=sidecar)
+        self.updateButtons()
+
     def onInstallDependencies(self) -> None:
         """Install what the panel is missing, after the user confirms; Slicer's numpy/scipy/SimpleITK stay."""
         missing = dependencies.missing_all()
@@ -699,6 +795,14 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.updateButtons()
 
 
+def _hexColour(colour) -> str:
+    return "#" + "".join(f"{max(0, min(255, round(255 * float(c)))):02x}" for c in colour[:3])
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
     """Slicer's logic base (parameter node) over the qt-free TMERadiomics Logic."""
 
@@ -714,11 +818,13 @@ class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
         """pip-install requirement ``lines`` (and ``noDepsLines`` with ``--no-deps``), Slicer's numpy,
         scipy and SimpleITK held at their versions by a constraints file.
 
-        ``slicer.packaging.pip_ensure`` (where it exists: Slicer 5.12) also
-        offers a restart when an installed package was already imported;
-        before it, ``slicer.util.pip_install`` with the same constraints. Both
-        take pip's own arguments as a list, which the ``--no-deps`` step uses.
-        The user has already confirmed, so neither asks again.
+        Where ``slicer.packaging`` exists (Slicer 5.12) everything goes through
+        it: ``pip_ensure`` when nothing needs ``--no-deps`` (it also offers a
+        restart when an installed package was already imported), otherwise one
+        ``pip_install`` with ``no_deps_requirements``, which pip_ensure lacks.
+        Before 5.12 (5.8, 5.10), ``slicer.util.pip_install`` with pip's own
+        arguments and the same constraints. The user has already confirmed, so
+        nothing asks again.
         """
         with tempfile.TemporaryDirectory() as folder:
             constraints = Path(folder) / "slicer-constraints.txt"
@@ -727,13 +833,18 @@ class TMERadiomicsLogic(ScriptedLoadableModuleLogic, _CoreLogic):
                 packaging = importlib.import_module("slicer.packaging")
             except ImportError:
                 packaging = None
-            if lines and packaging is not None and hasattr(packaging, "pip_ensure"):
-                packaging.pip_ensure(list(lines), constraints=str(constraints), prompt_install=False,
-                                     requester="TMERadiomics")
-            elif lines:
-                slicer.util.pip_install(["-c", str(constraints), *lines])
-            if noDepsLines:
-                slicer.util.pip_install(["--no-deps", "-c", str(constraints), *noDepsLines])
+            if packaging is not None and hasattr(packaging, "pip_ensure"):
+                if noDepsLines:
+                    packaging.pip_install(list(lines), constraints=str(constraints),
+                                          no_deps_requirements=list(noDepsLines), requester="TMERadiomics")
+                elif lines:
+                    packaging.pip_ensure(list(lines), constraints=str(constraints), prompt_install=False,
+                                         requester="TMERadiomics")
+            else:
+                if lines:
+                    slicer.util.pip_install(["-c", str(constraints), *lines])
+                if noDepsLines:
+                    slicer.util.pip_install(["--no-deps", "-c", str(constraints), *noDepsLines])
         dependencies.forget()  # let the panel see what was just installed
 
 

@@ -450,7 +450,8 @@ def test_legend_lists_what_the_views_show_and_restore_undoes_the_overlay(scored)
     model = tables.table_to_frame(c["scores"])["Model"].iloc[0]
     legend = logic.legendEntries(segmentation)
     colours = [tuple(segmentation.GetSegmentation().GetSegment(s).GetColor()) for s in c["region_ids"]]
-    assert [label for label, _ in legend] == [f"{group.capitalize()} risk ({model}): {name.capitalize()}"
+    # The group's own spelling after its first letter: "High M2 infiltration", never "High m2 infiltration".
+    assert [label for label, _ in legend] == [f"{group[:1].upper() + group[1:]} risk ({model}): {name.capitalize()}"
                                               for name in REGION_NAMES]
     assert [colour for _, colour in legend] == [pytest.approx(colour, abs=1e-4) for colour in colours]
     assert all(colour != pytest.approx(c["own"][s]) for s, colour in zip(c["region_ids"], colours))

@@ -30,6 +30,11 @@ EXPECTED = {
     "computeFeaturesButton": "QPushButton",
     "applyModelsButton": "QPushButton",
     "runAllButton": "QPushButton",
+    "runAllLesionsButton": "QPushButton",
+    "restoreColoursButton": "QPushButton",
+    "exportTableButton": "QPushButton",
+    "legendLabel": "QLabel",
+    "warningsLabel": "QLabel",
     "installDependenciesButton": "QPushButton",
     "blockedReasonLabel": "QLabel",
     "featuresTableSelector": "qMRMLNodeComboBox",
@@ -152,12 +157,20 @@ def logic_calls(path: Path = MODULE_FILE) -> set[str]:
 
 
 def logic_methods() -> set[str]:
-    """Methods of the core Logic (logic.py) and of the module's Slicer subclass."""
+    """Methods of the core Logic (logic.py) and of the module's Slicer subclass, and the attributes
+    their ``__init__`` sets (``lastWarnings``)."""
     methods = set()
     for path in (LOGIC_FILE, MODULE_FILE):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef) and node.name == "TMERadiomicsLogic":
                 methods |= {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
+                for init in (f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"):
+                    methods |= {target.attr for statement in ast.walk(init)
+                                if isinstance(statement, (ast.Assign, ast.AnnAssign))
+                                for target in (statement.targets if isinstance(statement, ast.Assign)
+                                               else [statement.target])
+                                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                                and target.value.id == "self"}
     return methods
 
 

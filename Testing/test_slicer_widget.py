@@ -306,6 +306,20 @@ def test_panel_text_goes_through_slicers_translation(bare, monkeypatch):
     assert any(line.startswith("[fr] Missing Python packages: ") for line in ui.blockedReasonLabel.text.splitlines())
 
 
+def test_a_bundle_folder_with_a_broken_manifest_is_listed_greyed_with_the_reason(bare, tmp_path):
+    folder = tmp_path / "broken-bundle"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{ not json", encoding="utf-8")
+    widget, ui = open_panel(bare)
+    answer(str(folder))
+    ui.addModelButton.click()
+    added = ui.modelsListWidget.item(ui.modelsListWidget.count - 1)
+    assert added.text() == "broken-bundle (unreadable)"
+    assert not added.flags() & bare.qt.Qt.ItemIsEnabled and added.checkState() == bare.qt.Qt.Unchecked
+    assert str(folder / "manifest.json") in added.toolTip() and "unreadable manifest.json" in added.toolTip()
+    assert widget._checkedModels() == [] and bare.slot_errors == []
+
+
 def test_a_calibrated_copy_is_listed_apart_from_the_published_bundle(equipped, tmp_path):
     """The library's own calibrate on a generated cohort; the copy names its cohort and can be checked."""
     import pandas as pd
@@ -410,6 +424,27 @@ def test_install_button_asks_first_and_pins_slicers_packages(bare, monkeypatch):
     assert f"scipy=={scipy.__version__}" in constraints.splitlines()
 
 
+def test_pyradiomics_no_deps_step_goes_through_slicer_packaging_on_5_12(bare, monkeypatch):
+    """On 5.12 both steps go through slicer.packaging (pip_install's no_deps_requirements); before it,
+    two slicer.util.pip_install calls. pip itself does not run: the calls are recorded."""
+    widget, ui = open_panel(bare)
+    calls = []
+    monkeypatch.setattr(bare.slicer.util, "pip_install", lambda args: calls.append(("util", list(args))))
+    if bare.tag == "v5.12.3":
+        import slicer.packaging
+
+        monkeypatch.setattr(slicer.packaging, "pip_install", lambda requirements, **kw: calls.append(
+            ("packaging", list(requirements), list(kw["no_deps_requirements"]), Path(kw["constraints"]).name)))
+        monkeypatch.setattr(slicer.packaging, "pip_ensure", lambda *a, **kw: calls.append(("ensure",)))
+    widget.logic.installPackages(["pandas>=2.0,<3", "PyWavelets"], ["pyradiomics-bhklab>=3.1.4"])
+    if bare.tag == "v5.12.3":
+        assert calls == [("packaging", ["pandas>=2.0,<3", "PyWavelets"], ["pyradiomics-bhklab>=3.1.4"],
+                          "slicer-constraints.txt")]
+    else:
+        assert [c[0] for c in calls] == ["util", "util"]
+        assert calls[1][1][:2] == ["--no-deps", "-c"] and calls[1][1][-1] == "pyradiomics-bhklab>=3.1.4"
+
+
 # ---- every button, packages installed ----------------------------------------------------
 
 
@@ -466,7 +501,7 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     assert added.checkState() == equipped.qt.Qt.Unchecked
     assert "tmeradiomics calibrate qian2024-combined" in added.toolTip()
     assert not ui.applyModelsButton.enabled
-    assert "Select at least one model." in ui.applyModelsButton.toolTip
+    assert "Add a calibrated model bundle" in ui.applyModelsButton.toolTip  # none can be checked
     assert [d["class"] for d in equipped.dialogs] == ["QFileDialog"] and equipped.slot_errors == []
 
     ui.runAllButton.click()  # regions and features again (no model checked)
@@ -508,6 +543,125 @@ def test_every_button_on_an_oblique_phantom(equipped, tmp_path):
     equipped.enter()
     assert reopened.ui.studyDatabasePathLineEdit.currentPath == str(database)
     assert reopened._parameterNode.studyDatabase == str(database)
+
+
+def test_the_panel_renders_to_png(bare, tmp_path):
+    """The rig's picture of the panel (Testing/slicer_rig/render_panel.py makes docs/images/ with it)."""
+    from PySide6 import QtGui
+
+    case = add_case(bare)
+    widget, ui = open_panel(bare)
+    select_case(ui, case)
+    ui.generateRegionsButton.click()
+    image = QtGui.QImage(str(bare.render_panel(tmp_path / "panel.png", width=440)))
+    assert image.width() == 440 and image.height() >= ui.summaryLabel.mapTo(widget.parent, bare.qt.QPoint(0, 0)).y()
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 4) for y in range(0, image.height(), 4)}
+    assert len(colours) > 20, "a blank or unpainted panel"
+
+
+@pytest.fixture()
+def equipped_latest():
+    """The newest release's runtime only, with the panel's packages: for the slower result tests."""
+    rig = runtime.install(TAGS[-1], blocked=())
+    try:
+        yield rig
+    finally:
+        rig.uninstall()
+
+
+def add_lesion(case, name: str, centre_index, radius_mm: float = 4.0) -> str:
+    """A ball-shaped second lesion on the case's grid, as another segment of its segmentation."""
+    import SimpleITK as sitk
+
+    from TMERadiomicsLogic import segments
+
+    image = case["image"]
+    z, y, x = np.meshgrid(*(np.arange(n) for n in image.GetSize()[::-1]), indexing="ij")
+    distance = np.sqrt(sum(((axis - c) * s) ** 2 for axis, c, s in zip((x, y, z), centre_index, image.GetSpacing())))
+    mask = sitk.GetImageFromArray((distance <= radius_mm).astype(np.uint8))
+    mask.CopyInformation(image)
+    return segments.add_mask_segment(case["segmentation"], mask, name, (0.8, 0.8, 0.1), None)
+
+
+def test_every_lesion_from_the_panel_with_warnings_shown(equipped_latest):
+    """Run all for every tumour segment, then Compute features on the lesion the selector shows."""
+    rig = equipped_latest
+    case = add_case(rig)
+    from TMERadiomicsLogic import tables
+
+    size = case["image"].GetSize()
+    edge = add_lesion(case, "Edge", (2, size[1] // 2, size[2] // 2))  # its bands leave the image: a warning
+    widget, ui = open_panel(rig)
+    select_case(ui, case)
+    ui.presetComboBox.setCurrentText("default")
+    assert ui.runAllLesionsButton.enabled, ui.runAllLesionsButton.toolTip
+    ui.runAllLesionsButton.click()
+    assert rig.dialogs == [] and rig.slot_errors == []
+    lesions = tables.table_to_frame(widget.logic.lastLesionsTable)
+    assert list(lesions["Lesion"]) == ["Tumour", "Edge"]  # Vessels is excluded, so it is no lesion
+    assert table_views(rig)[0].GetTableNodeID() == widget.logic.lastLesionsTable.GetID()
+    # The library's warnings are in the panel, named for their lesion.
+    warnings = widget.logic.lastWarnings
+    assert any(w.startswith("Edge: ") and "clipped" in w for w in warnings)
+    assert ui.warningsLabel.visible
+    assert all(f"- {w}" in ui.warningsLabel.text.splitlines() for w in warnings)
+    # The legend shows the region colours the views show.
+    assert ui.legendLabel.visible and "Intratumoral" in ui.legendLabel.text and "background-color:#" in ui.legendLabel.text
+
+    # Compute features uses the selected lesion's regions, not the last generated ones.
+    ui.tumorSegmentSelector.setCurrentSegmentID(case["ids"]["Tumour"])
+    tumourRegions = widget._regionSegmentIds()
+    assert tumourRegions == widget.logic.regionSegmentIds(case["segmentation"], case["volume"], case["ids"]["Tumour"])
+    assert tumourRegions != widget.logic.regionSegmentIds(case["segmentation"], case["volume"], edge)
+    ui.computeFeaturesButton.click()
+    features = ui.featuresTableSelector.currentNode()
+    assert tables.table_attribute(features, "SourceSegmentName") == "Tumour"
+    assert rig.dialogs == [] and rig.slot_errors == []
+
+
+def test_risk_colours_have_a_legend_and_restore_and_the_table_exports(equipped_latest, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from TMERadiomicsLib.models import bundled_model, calibrate, load_bundle
+    from TMERadiomicsLib.models.tables import read_table
+
+    rig = equipped_latest
+    published = load_bundle(bundled_model("qian2024-combined"))
+    rng = np.random.default_rng(0)  # a generated reference cohort: the risk group means nothing here
+    frame = pd.DataFrame({name: rng.normal(size=12) for name in published.required_features})
+    frame.insert(0, "case_id", [f"ref-{i}" for i in range(12)])
+    frame.insert(1, "preset_sha256", published.manifest.preset["sha256"])
+    frame.to_csv(tmp_path / "reference-cohort.csv", index=False)
+    bundle = calibrate(published, read_table(tmp_path / "reference-cohort.csv")).save(tmp_path / "calibrated")
+    case = add_case(rig)
+    widget, ui = open_panel(rig)
+    select_case(ui, case)
+    answer(str(bundle))
+    ui.addModelButton.click()
+    assert not ui.restoreColoursButton.enabled and not ui.exportTableButton.enabled
+    ui.runAllButton.click()
+    assert len(rig.dialogs) == 1 and rig.slot_errors == [], rig.dialogs
+    ids = widget._regionSegmentIds()
+    seg = case["segmentation"].GetSegmentation()
+    overlaid = [seg.GetSegment(i).GetColor() for i in ids]
+    assert "risk (qian2024-combined): Intratumoral" in ui.legendLabel.text
+    assert "M2 infiltration risk" in ui.legendLabel.text  # the group's own spelling ("m2" read as a typo)
+    assert ui.restoreColoursButton.enabled
+    ui.restoreColoursButton.click()
+    restored = [seg.GetSegment(i).GetColor() for i in ids]
+    assert restored != overlaid
+    assert "risk (" not in ui.legendLabel.text and "Intratumoral" in ui.legendLabel.text
+
+    assert ui.exportTableButton.enabled
+    answer(str(tmp_path / "scores.csv"))
+    ui.exportTableButton.click()
+    assert rig.slot_errors == []
+    written = pd.read_csv(tmp_path / "scores.csv")
+    assert list(written["Model"]) == ["qian2024-combined"]
+    sidecar = json.loads((tmp_path / "scores.json").read_text())
+    assert sidecar and str(tmp_path / "scores.csv") in ui.warningsLabel.text
 
 
 # ---- the self-test, as ctest runs it ------------------------------------------------------

@@ -581,7 +581,7 @@ class TMERadiomicsLogic:
                 label = region.capitalize()
                 if group:
                     model = segments.segment_tag(node, segmentId, RISK_MODEL_TAG)
-                    label = f"{group.capitalize()} risk ({model}): {label}"
+                    label = f"{group[:1].upper() + group[1:]} risk ({model}): {label}"
                 if (label, colour) not in entries:
                     entries.append((label, colour))
         return entries
@@ -696,13 +696,7 @@ class TMERadiomicsLogic:
         before anything runs, and a failure or cancel undoes all lesions.
         """
         self.lastWarnings = []
-        tumours = [t for t in tumorSegmentIds if t not in set(exclusionSegmentIds)]
-        if not tumours:
-            raise ValueError("Select the tumour segments.")
-        for tumour in tumours:
-            blocker = self.regionsBlocker(volumeNode, segmentationNode, tumour)
-            if blocker:
-                raise ValueError(blocker)
+        tumours = self._lesionsToRun(volumeNode, segmentationNode, tumorSegmentIds, exclusionSegmentIds)
         results: list[LesionResult] = []
         undo = _Undo()
         try:
@@ -727,6 +721,48 @@ class TMERadiomicsLogic:
             raise
         finally:
             self._warningPrefix = ""
+        self.lastLesionsTable = table
+        return results
+
+    def _lesionsToRun(self, volumeNode, segmentationNode, tumorSegmentIds, exclusionSegmentIds) -> list[str]:
+        """The tumours of a Run all over several lesions, every one checked before anything runs."""
+        tumours = [t for t in tumorSegmentIds if t not in set(exclusionSegmentIds)]
+        if not tumours:
+            raise ValueError("Select the tumour segments.")
+        for tumour in tumours:
+            blocker = self.regionsBlocker(volumeNode, segmentationNode, tumour)
+            if blocker:
+                raise ValueError(blocker)
+        return tumours
+
+    def startRunAllLesions(self, volumeNode, segmentationNode, tumorSegmentIds: Sequence[str],
+                           preset: str | PathLike, bundlePaths: Sequence[str | PathLike], **options):
+        """``runAllLesions`` with each lesion's features in a worker process, one lesion after another.
+
+        Returns a ``lesions_job.LesionsJob`` that the Widget polls like a ``worker.Job``;
+        ``finishRunAllLesions(job)`` writes the one-row-per-lesion table. Options as ``runAll``.
+        """
+        from .lesions_job import LesionsJob
+
+        self.lastWarnings = []
+        tumours = self._lesionsToRun(volumeNode, segmentationNode, tumorSegmentIds,
+                                     options.get("exclusionSegmentIds", ()))
+        if bundlePaths:
+            dependencies.require("models")
+        return LesionsJob(self, volumeNode, segmentationNode, tumours, preset, list(bundlePaths), options)
+
+    def finishRunAllLesions(self, job) -> list[LesionResult]:
+        """The lesions' results; any failure (of a lesion or here) undoes every lesion."""
+        try:
+            results = job.results()
+            table, step = self._writeLesionsTable(job.volumeNode, job.segmentationNode, results)
+            job.undo.add(step)
+            if job.bundlePaths:
+                job.undo.add(self._writeSummary("\n\n".join(
+                    tables.table_attribute(r.scores, "Summary") or "" for r in results)))
+        except BaseException:
+            job.undo()
+            raise
         self.lastLesionsTable = table
         return results
 
@@ -830,6 +866,11 @@ class TMERadiomicsLogic:
         self.lastWarnings = []
         if bundlePaths:
             dependencies.require("models")
+        return self._startRunAll(volumeNode, segmentationNode, tumorSegmentId, preset, bundlePaths,
+                                 peritumoralMm, ringMm, exclusionSegmentIds, airBelow)
+
+    def _startRunAll(self, volumeNode, segmentationNode, tumorSegmentId, preset, bundlePaths, peritumoralMm,
+                     ringMm, exclusionSegmentIds, airBelow):
         ids, undo = self._generateRegions(volumeNode, segmentationNode, tumorSegmentId, peritumoralMm, ringMm,
                                           exclusionSegmentIds, airBelow, None)
         try:
@@ -844,16 +885,21 @@ class TMERadiomicsLogic:
 
     def finishRunAll(self, job):
         """(segment IDs, features, scores) of a finished Run all job; on failure nothing stays changed."""
+        return self._finishRunAll(job)[:3]
+
+    def _finishRunAll(self, job):
+        """(segment IDs, features, scores, undo): the undo takes back the whole Run all."""
         features, undo = self._finishFeaturesJob(job)  # rolls the regions back itself on failure
         c = job.context
         scores = None
         if c["bundlePaths"]:
             try:
-                scores, _ = self._applyModels(features, c["bundlePaths"], c["segmentation"], None)
+                scores, step = self._applyModels(features, c["bundlePaths"], c["segmentation"], None)
             except BaseException:
                 undo()
                 raise
-        return c["regionSegmentIds"], features, scores
+            undo.add(step)
+        return c["regionSegmentIds"], features, scores, undo
 
     def startComputeIcc(self, dbPath: str | PathLike, preset: str | PathLike | None = None, form: str = "A,1",
                         threshold: float = 0.75, tableNode=None,

@@ -83,12 +83,13 @@ def model_entry(folder: Path) -> ModelEntry:
                           f"{name} ({score}): published coefficients without the cohort's feature means and sds, "
                           f"so it gives no risk groups yet.\n{CALIBRATE_HINT.format(name=name)}\n{folder}", False)
     if status == "calibrated":
-        cohort = normalisation.get("cohort_file") or "a reference cohort"
-        size = normalisation.get("cohort_size")
+        cohort, size = normalisation.get("cohort_file"), normalisation.get("cohort_size")
         saved = date.fromtimestamp(path.stat().st_mtime).isoformat()
-        where = f"{cohort}, n={size}" if size else cohort
-        return ModelEntry(folder, f"{name} (calibrated on {where}, {saved})",
-                          f"{name} ({score}): calibrated on {where}; bundle saved {saved}. Risk groups are relative "
-                          f"to that cohort.\n{folder}", True)
+        where = ", ".join(str(part) for part in (cohort, f"n={size}" if size else None) if part)
+        source = f"calibrated on {where}" if cohort else f"calibrated, {where or 'cohort unnamed'}"
+        label = f"{name} ({source}, {saved})"
+        return ModelEntry(folder, label,
+                          f"{name} ({score}): calibrated on {where or 'a reference cohort'}; bundle saved {saved}. "
+                          f"Risk groups are relative to that cohort.\n{folder}", True)
     return ModelEntry(folder, f"{name} (trained)",
                       f"{name} ({score}): carries its training cohort's statistics.\n{folder}", True)

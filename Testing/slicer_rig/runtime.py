@@ -329,6 +329,19 @@ class Rig:
                 raise TimeoutError(f"the panel did not finish within {seconds:g} s")
             time.sleep(interval)
 
+    def render_panel(self, path, width: int = 440) -> Path:
+        """The module panel as a PNG (QWidget.grab, offscreen), at a module panel's width and its own height."""
+        layout = self.panel.layout()
+        layout.activate()
+        # Word-wrapped labels need more height at this width than the panel's plain size hint gives.
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else self.panel.sizeHint().height()
+        self.panel.resize(width, max(height, self.panel.minimumSizeHint().height()))
+        self.qapp.processEvents()
+        path = Path(path)
+        if not self.panel.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write the panel picture {path}")
+        return path
+
     def close_scene(self) -> None:
         """File > Close scene: vtkMRMLScene::Clear, as qSlicerCoreApplication does."""
         self.slicer.mrmlScene.Clear(0)

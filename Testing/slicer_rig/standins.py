@@ -136,7 +136,13 @@ class NodeComboBoxBehaviour(_Values):
         self._rig_values.update(addEnabled=True, removeEnabled=True, editEnabled=False, renameEnabled=False,
                                 noneDisplay="None", selectNodeUponCreation=True, showChildNodeTypes=True)
         self._rig_scene, self._rig_current, self._rig_tags = None, None, []
+        # Display only (what the panel's pictures show): the combo box lists the nodes, the current one shown.
         self._rig_combo = QtWidgets.QComboBox(self)
+        self._rig_combo.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._rig_combo)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
 
     # properties
     def _get_nodeTypes(self):
@@ -202,8 +208,7 @@ class NodeComboBoxBehaviour(_Values):
         if node is self._rig_current:
             return  # QComboBox emits only when its current index changes
         self._rig_current = node
-        self._rig_combo.clear()
-        self._rig_combo.addItems([n.GetName() for n in self._rig_nodes()])
+        self._rig_show()
         self.currentNodeChanged[object].emit(node)
         self.currentNodeChanged[bool].emit(node is not None)
         self.currentNodeIDChanged.emit(self._get_currentNodeID())
@@ -224,6 +229,17 @@ class NodeComboBoxBehaviour(_Values):
             if self._rig_lists(node):
                 found.append(node)
         return found
+
+    def _rig_show(self) -> None:
+        """The combo box's items and current text: the listed nodes ("None" first when enabled)."""
+        nodes = self._rig_nodes()
+        none = [self._rig_values.get("noneDisplay", "None")] if self._get_noneEnabled() else []
+        self._rig_combo.blockSignals(True)
+        self._rig_combo.clear()
+        self._rig_combo.addItems(none + [n.GetName() for n in nodes])
+        index = nodes.index(self._rig_current) + len(none) if self._rig_current in nodes else (0 if none else -1)
+        self._rig_combo.setCurrentIndex(index)
+        self._rig_combo.blockSignals(False)
 
     def _rig_lists(self, node) -> bool:
         """qMRMLSortFilterProxyModel's filter: a node of nodeTypes (exactly, when showChildNodeTypes is
@@ -260,6 +276,7 @@ class NodeComboBoxBehaviour(_Values):
         self._rig_select(current)
 
     def _rig_added(self, caller, event) -> None:
+        self._rig_show()
         # QComboBox takes the first row only when rows are inserted into an empty model: a combo box
         # emptied on purpose (setCurrentNode(None)) stays empty when a second node arrives.
         if self._rig_current is None and not self.noneEnabled and len(self._rig_nodes()) == 1:
@@ -267,6 +284,7 @@ class NodeComboBoxBehaviour(_Values):
 
     def _rig_removed(self, caller, event) -> None:
         self._rig_refresh()
+        self._rig_show()
 
     def _rig_closed(self, caller, event) -> None:
         self._rig_refresh()
@@ -284,6 +302,47 @@ class SegmentSelectorBehaviour:
         self._rig_selector.currentNodeChanged.connect(self._rig_node_changed)
         self.mrmlSceneChanged.connect(self._rig_selector.setMRMLScene)
         self._rig_segment, self._rig_selected, self._rig_observed = "", [], (None, None)
+        # Display only: "Segmentation:" and "Segment:" rows as in qMRMLSegmentSelectorWidget.ui, each
+        # segment with its colour.
+        self._rig_segments = QtWidgets.QComboBox(self)
+        self._rig_segments.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
+        self._rig_node_label, self._rig_segment_label = QtWidgets.QLabel("Segmentation:"), QtWidgets.QLabel("Segment:")
+        layout = QtWidgets.QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._rig_node_label, 0, 0)
+        layout.addWidget(self._rig_selector, 0, 1)
+        layout.addWidget(self._rig_segment_label, 1, 0)
+        layout.addWidget(self._rig_segments, 1, 1)
+
+    def _set_segmentationNodeSelectorVisible(self, visible) -> None:
+        self._rig_values["segmentationNodeSelectorVisible"] = bool(visible)
+        self._rig_node_label.setVisible(bool(visible))
+        self._rig_selector.setVisible(bool(visible))
+
+    def _set_multiSelection(self, multi) -> None:
+        self._rig_values["multiSelection"] = bool(multi)
+        self._rig_segment_label.setText("Segments:" if multi else "Segment:")
+        self._rig_show_segments()
+
+    def _rig_show_segments(self) -> None:
+        from PySide6 import QtGui
+
+        node, combo = self.currentNode(), self._rig_segments
+        combo.blockSignals(True)
+        combo.clear()
+        ids = self.segmentIDs()
+        multi = self._rig_values.get("multiSelection", False)
+        shown = self.selectedSegmentIDs() if multi else [self._rig_segment] if self._rig_segment else []
+        if multi:
+            combo.addItem(", ".join(node.GetSegmentation().GetSegment(i).GetName() for i in shown) or "None")
+        else:
+            for segment_id in ids:
+                segment = node.GetSegmentation().GetSegment(segment_id)
+                swatch = QtGui.QPixmap(12, 12)
+                swatch.fill(QtGui.QColor.fromRgbF(*segment.GetColor()))
+                combo.addItem(QtGui.QIcon(swatch), segment.GetName())
+            combo.setCurrentIndex(ids.index(self._rig_segment) if self._rig_segment in ids else -1)
+        combo.blockSignals(False)
 
     def _set_noneEnabled(self, enabled) -> None:
         self._rig_values["noneEnabled"] = bool(enabled)
@@ -316,6 +375,7 @@ class SegmentSelectorBehaviour:
         segment_id = segment_id if segment_id in ids else (ids[0] if ids else "")
         if segment_id != self._rig_segment:
             self._rig_segment = segment_id
+            self._rig_show_segments()
             self.currentSegmentChanged.emit(segment_id)
 
     def selectedSegmentIDs(self) -> list:
@@ -325,6 +385,7 @@ class SegmentSelectorBehaviour:
         selected = [s for s in ids if s in self.segmentIDs()]
         if selected != self._rig_selected:
             self._rig_selected = selected
+            self._rig_show_segments()
             self.segmentSelectionChanged.emit(list(selected))
 
     def _rig_node_changed(self, node) -> None:
@@ -347,12 +408,19 @@ class SegmentSelectorBehaviour:
     def _rig_segments_changed(self, caller, event) -> None:
         self.setCurrentSegmentID(self._rig_segment)
         self.setSelectedSegmentIDs(self._rig_selected)
+        self._rig_show_segments()
 
 
 class CollapsibleButtonBehaviour(_Values):
+    """ctkCollapsibleButton: a button-like header with an arrow above its contents, which collapse."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setCheckable(True)
+        self.setContentsMargins(4, self._rig_header_height() + 4, 4, 4)  # the contents start below the header
+
+    def _rig_header_height(self) -> int:
+        return QtWidgets.QWidget.fontMetrics(self).height() + 10
 
     def _get_collapsed(self):
         return self._rig_values.get("collapsed", False)
@@ -366,8 +434,35 @@ class CollapsibleButtonBehaviour(_Values):
             child.setVisible(not collapsed)
         self.contentsCollapsed.emit(collapsed)
 
-    def paintEvent(self, event) -> None:  # QAbstractButton's is pure virtual
-        pass
+    def paintEvent(self, event) -> None:  # QAbstractButton's is pure virtual: paint the header, as CTK does
+        # Qt's own methods, not the PythonQt-style attributes (palette, font, width are properties there).
+        from PySide6 import QtGui
+
+        widget, button = QtWidgets.QWidget, QtWidgets.QAbstractButton
+        palette, width, height = widget.palette(self), widget.width(self), widget.height(self)
+        header, collapsed = self._rig_header_height(), self._get_collapsed()
+        painter = QtGui.QPainter(self)
+        painter.fillRect(QtCore.QRect(0, 0, width, header), palette.color(QtGui.QPalette.Button))
+        painter.setPen(palette.color(QtGui.QPalette.Mid))
+        painter.drawRect(0, 0, width - 1, header - 1)
+        if not collapsed:
+            painter.drawRect(0, header, width - 1, height - header - 1)
+        size = header - 10
+        # The CTK arrow: pointing right when collapsed, down when open.
+        if collapsed:
+            arrow = [QtCore.QPointF(8, 5), QtCore.QPointF(8 + size * 0.8, 5 + size / 2), QtCore.QPointF(8, 5 + size)]
+        else:
+            arrow = [QtCore.QPointF(6, 7), QtCore.QPointF(6 + size, 7), QtCore.QPointF(6 + size / 2, 5 + size)]
+        painter.setPen(QtCore.Qt.NoPen)
+        painter.setBrush(palette.color(QtGui.QPalette.ButtonText))
+        painter.drawPolygon(QtGui.QPolygonF(arrow))
+        font = QtGui.QFont(widget.font(self))
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(palette.color(QtGui.QPalette.ButtonText))
+        painter.drawText(QtCore.QRect(size + 14, 0, width - size - 18, header),
+                         int(QtCore.Qt.AlignVCenter | QtCore.Qt.AlignLeft), button.text(self))
+        painter.end()
 
 
 class PathLineEditBehaviour(_Values):
