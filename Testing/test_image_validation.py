@@ -381,3 +381,21 @@ def test_a_truncated_dicom_slice_is_refused_not_dropped(tmp_path):
     assert read_image(folder).GetSize() == (16, 16, 5)
     _truncate(folder / "slice2.dcm", 0.95)
     _refused(folder, "DICOM file 'slice2.dcm' could not be read as part of the series")
+
+
+def test_batch_and_score_take_allow_small_regions_too(tmp_path, capsys):
+    # Was: their refusal named --allow-small-regions, which only extract had.
+    image, mask = _case(tmp_path, _volume(), voxels=[(6, 8, 10)])
+    manifest = tmp_path / "cohort.csv"
+    manifest.write_text(f"case_id,image,mask\nP1,{image},{mask}\n", encoding="utf-8")
+    batch = ["batch", str(manifest), "--preset", "default", "--jobs", "1", "--no-masks"]
+    assert main(batch + ["--out", str(tmp_path / "refused")]) == 3  # finished, the case failed
+    failures = (tmp_path / "refused" / "failures.csv").read_text(encoding="utf-8")
+    assert "region intratumoral has 1 voxel" in failures and "--allow-small-regions" in failures
+    assert main(batch + ["--out", str(tmp_path / "allowed"), "--allow-small-regions"]) == 0
+    capsys.readouterr()
+    bundle = "qian2024-intratumoral"
+    score = ["score", bundle, str(image), str(mask), "--out"]
+    assert main(score + [str(tmp_path / "s1.csv")]) == 2
+    assert "--allow-small-regions" in capsys.readouterr().err
+    assert main(score + [str(tmp_path / "s2.csv"), "--allow-small-regions"]) == 0

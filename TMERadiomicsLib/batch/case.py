@@ -75,7 +75,8 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
     lap("regions")
     masks = {name: mask for name, mask in regions.masks.items()
              if not settings.feature_regions or name in settings.feature_regions}
-    features = extract_case(image, masks, settings.preset_path, case_id=spec.case_id)
+    features = extract_case(image, masks, settings.preset_path, case_id=spec.case_id,
+                            allow_small_regions=settings.allow_small_regions)
     lap("extract")
     # The CSV writers of CaseFeatures, not pandas: the text is the same and a worker never imports pandas.
     (stage / "features_wide.csv").write_text(features.wide_csv(), encoding="utf-8")

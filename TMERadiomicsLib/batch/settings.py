@@ -24,6 +24,7 @@ class BatchSettings:
     air_below: float | None = None
     largest_component: bool = False
     allow_empty_regions: bool = False  # else a case whose exclusions empty a region fails
+    allow_small_regions: bool = False  # else a region too small for its features (NaN) fails the case
     phase: int = DEFAULT_PHASE
     resample_mask: bool = False
     threads: int = 1  # SimpleITK / BLAS / OpenMP threads per case

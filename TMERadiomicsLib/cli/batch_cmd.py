@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .lazy import LazyDefault
-from .regions_cmd import add_region_options, check_widths
+from .regions_cmd import add_region_options, add_small_regions_option, check_widths
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="write into an existing folder that holds other files")
     add_region_options(parser)
+    add_small_regions_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         peritumoral_mm=args.peritumoral_mm, ring_mm=args.ring_mm,
         exclude=tuple(str(p.absolute()) for p in _existing(args.exclude)),
         air_below=args.air_below, largest_component=args.largest_component, phase=args.phase,
-        allow_empty_regions=args.allow_empty_regions,
+        allow_empty_regions=args.allow_empty_regions, allow_small_regions=args.allow_small_regions,
         resample_mask=args.resample_mask, threads=_threads(args, workers), write_masks=not args.no_masks,
     )
     backend = (DaskCluster(address=args.scheduler) if args.scheduler

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..errors import InputError
 from .lazy import LazyDefault
 from .argtypes import case_id
-from .regions_cmd import add_region_options, build_regions, check_widths, load_case
+from .regions_cmd import add_region_options, add_small_regions_option, build_regions, check_widths, load_case
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     image_options.add_argument("--resample-mask", action="store_true",
                                help="resample masks onto the image grid instead of refusing a mismatch")
     add_region_options(image_options)
+    add_small_regions_option(image_options)
     parser.set_defaults(func=run)
 
 
@@ -89,7 +90,8 @@ def _features_from_image(bundle: ModelBundle, args: argparse.Namespace) -> pd.Da
     needed = {name: regions.masks[name] for name in bundle.manifest.regions}
     print(f"extracting {', '.join(needed)} features of {case_id} with preset "
           f"{bundle.manifest.preset['name']}...", file=sys.stderr)
-    return extract_case(image, needed, bundle.manifest.preset["name"], case_id=case_id).combined()
+    return extract_case(image, needed, bundle.manifest.preset["name"], case_id=case_id,
+                        allow_small_regions=args.allow_small_regions).combined()
 
 
 def score_report(bundle: ModelBundle, scores: pd.DataFrame) -> dict[str, object]:
