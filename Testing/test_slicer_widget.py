@@ -596,6 +596,9 @@ def test_every_lesion_from_the_panel_with_warnings_shown(equipped_latest):
     ui.presetComboBox.setCurrentText("default")
     assert ui.runAllLesionsButton.enabled, ui.runAllLesionsButton.toolTip
     ui.runAllLesionsButton.click()
+    # It runs in the background, lesion after lesion: the click has returned, and every action waits.
+    assert widget._running and not ui.runAllButton.enabled and not ui.runAllLesionsButton.enabled
+    rig.run_events_until(lambda: widget._running is None)
     assert rig.dialogs == [] and rig.slot_errors == []
     lesions = tables.table_to_frame(widget.logic.lastLesionsTable)
     assert list(lesions["Lesion"]) == ["Tumour", "Edge"]  # Vessels is excluded, so it is no lesion
@@ -614,6 +617,7 @@ def test_every_lesion_from_the_panel_with_warnings_shown(equipped_latest):
     assert tumourRegions == widget.logic.regionSegmentIds(case["segmentation"], case["volume"], case["ids"]["Tumour"])
     assert tumourRegions != widget.logic.regionSegmentIds(case["segmentation"], case["volume"], edge)
     ui.computeFeaturesButton.click()
+    rig.run_events_until(lambda: widget._running is None)
     features = ui.featuresTableSelector.currentNode()
     assert tables.table_attribute(features, "SourceSegmentName") == "Tumour"
     assert rig.dialogs == [] and rig.slot_errors == []
@@ -642,6 +646,7 @@ def test_risk_colours_have_a_legend_and_restore_and_the_table_exports(equipped_l
     ui.addModelButton.click()
     assert not ui.restoreColoursButton.enabled and not ui.exportTableButton.enabled
     ui.runAllButton.click()
+    rig.run_events_until(lambda: widget._running is None)  # the features are extracted in a worker
     assert len(rig.dialogs) == 1 and rig.slot_errors == [], rig.dialogs
     ids = widget._regionSegmentIds()
     seg = case["segmentation"].GetSegmentation()

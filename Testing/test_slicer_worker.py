@@ -292,3 +292,58 @@ def _preset_sha(name: str) -> str:
     from TMERadiomicsLib.features.presets import load_preset
 
     return load_preset(name).sha256
+
+
+def _two_lesions():
+    """A fresh scene whose segmentation holds two tumours, A and B (B is A moved 30 voxels along x)."""
+    phantom = make_phantom("small", seed=3)
+    image, tumour = wide_field(phantom.image()), wide_field(phantom.tumour)
+    moved = sitk.GetImageFromArray(np.roll(sitk.GetArrayFromImage(tumour), 30, axis=2))
+    moved.CopyInformation(tumour)
+    scene = slicer.vtkMRMLScene()
+    module_logic = slicer.vtkSlicerSegmentationsModuleLogic()
+    module_logic.SetMRMLScene(scene)
+    volume = add_volume(scene, image, "two-lesions")
+    segmentation, ids = add_segmentation(scene, volume, {"A": tumour, "B": moved})
+    return scene, module_logic, volume, segmentation, ids
+
+
+def test_every_lesion_in_the_background_and_a_cancel_in_the_second_undoes_the_first():
+    scene, keep, volume, segmentation, ids = _two_lesions()
+    logic = TMERadiomicsLogic(scene)
+    before = scene_state(scene, segmentation)
+    job = logic.startRunAllLesions(volume, segmentation, [ids["A"], ids["B"]], "default", [])
+    assert job.running  # lesion A's features are in a child process: the call has returned
+    deadline = time.monotonic() + 120
+    while not (job.running and (job.progress() or ("",))[0].startswith("Lesion 2 of 2 (B)")):
+        assert time.monotonic() < deadline, "lesion B never started"
+        job.poll()
+        time.sleep(0.05)
+    job.cancel()  # A is done (regions and table in the scene), B is extracting
+    assert not job.running and scene_state(scene, segmentation) == before
+
+    job = logic.startRunAllLesions(volume, segmentation, [ids["A"], ids["B"]], "default", [])
+    while job.running:
+        assert time.monotonic() < deadline + 120
+        job.poll()
+        time.sleep(0.05)
+    results = logic.finishRunAllLesions(job)
+    assert [r.tumorName for r in results] == ["A", "B"]
+    assert [len(r.regionSegmentIds) for r in results] == [3, 3]
+    assert set(results[0].regionSegmentIds).isdisjoint(results[1].regionSegmentIds)
+    assert [tables.table_attribute(r.features, "SourceSegmentName") for r in results] == ["A", "B"]
+    assert list(tables.table_to_frame(logic.lastLesionsTable)["Lesion"]) == ["A", "B"]
+    # The same as the in-process runAllLesions would give, lesion for lesion.
+    for result in results:
+        expected = extract_case(volumes_image(volume), logic._regionMasks(
+            segmentation, result.regionSegmentIds, volumes_image(volume), volume), "default", case_id="two-lesions")
+        frame = tables.table_to_frame(result.features).set_index("Feature")
+        got = frame["Intratumoral"]
+        want = expected.values["intratumoral"]
+        assert all(got[name] == want[name] or (math.isnan(got[name]) and math.isnan(want[name])) for name in want)
+
+
+def volumes_image(volume):
+    from TMERadiomicsLogic import volumes
+
+    return volumes.volume_to_image(volume)

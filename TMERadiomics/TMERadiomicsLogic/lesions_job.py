@@ -15,14 +15,14 @@ from typing import Any
 
 class LesionsJob:
     def __init__(self, logic, volumeNode, segmentationNode, tumours: list[str], preset, bundlePaths: list,
-                 options: dict[str, Any]) -> None:
-        from .logic import _Undo
-
+                 options: dict[str, Any], undo, resultType) -> None:
+        # The Logic passes its undo list and result class in: this module imports nothing of it.
         self.logic, self.volumeNode, self.segmentationNode = logic, volumeNode, segmentationNode
         self.tumours, self.preset, self.bundlePaths = tumours, preset, bundlePaths
         self.options = {"peritumoralMm": 5.0, "ringMm": 2.0, "exclusionSegmentIds": (), "airBelow": None, **options}
         self.title = "Run all for every tumour segment"
-        self.undo = _Undo()  # every finished lesion's regions, tables and colours
+        self.undo = undo  # every finished lesion's regions, tables and colours
+        self._resultType = resultType
         self.cancelled = False
         self._results: list = []
         self._error: BaseException | None = None
@@ -95,8 +95,6 @@ class LesionsJob:
             logic._warningPrefix = ""
 
     def _finish(self, job) -> None:
-        from .logic import LesionResult
-
         tumour = self.tumours[len(self._results)]
         logic = self.logic
         logic._warningPrefix = f"{self._name(tumour)}: "
@@ -108,5 +106,5 @@ class LesionsJob:
         finally:
             logic._warningPrefix = ""
         self.undo.add(step)
-        self._results.append(LesionResult(tumour, self._name(tumour), ids, features, scores,
+        self._results.append(self._resultType(tumour, self._name(tumour), ids, features, scores,
                                           logic.lastWarnings[self._before:]))

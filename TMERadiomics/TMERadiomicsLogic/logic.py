@@ -749,7 +749,8 @@ class TMERadiomicsLogic:
                                      options.get("exclusionSegmentIds", ()))
         if bundlePaths:
             dependencies.require("models")
-        return LesionsJob(self, volumeNode, segmentationNode, tumours, preset, list(bundlePaths), options)
+        return LesionsJob(self, volumeNode, segmentationNode, tumours, preset, list(bundlePaths), options, _Undo(),
+                          LesionResult)
 
     def finishRunAllLesions(self, job) -> list[LesionResult]:
         """The lesions' results; any failure (of a lesion or here) undoes every lesion."""
