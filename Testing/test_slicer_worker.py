@@ -285,6 +285,13 @@ def test_icc_extraction_in_the_worker_can_be_cancelled_and_resumed(tmp_path):
         features, _ = store.preset_features(study_case.PRESET)
     expected = reliability(features, form="A,1", threshold=0.75).summary
     assert (result.stable, result.total) == (int(expected["stable"].sum()), len(expected))
+    # The ICCs were computed in the child too (the GUI thread only fills the table), value for value.
+    assert "Computing ICCs" in messages
+    shown = tables.table_to_frame(result.table)
+    want = tables.icc_frame(expected)
+    assert list(shown.columns) == list(want.columns) and list(shown["Stable"]) == list(want["Stable"])
+    for column in [c for c in want.columns if c.endswith(" ICC")]:
+        np.testing.assert_array_equal(shown[column].to_numpy(float), want[column].to_numpy(float))
     assert not again.folder.exists()
 
 

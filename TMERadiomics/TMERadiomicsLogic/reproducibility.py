@@ -129,16 +129,22 @@ def compute_icc(scene, db_path: str | PathLike, preset: str | PathLike | None = 
     features, chosen, extracted = _study_features(db_path, preset, tuple(required), timeout, progress)
     _report(progress, "Computing ICCs", 0.95)
     result = reliability(features, form=form, threshold=threshold, required=required)
-    node = table_node or scene.AddNewNodeByClass("vtkMRMLTableNode", f"ICC ({chosen['preset_name']})")
-    summary = result.summary
-    stable, total = int(summary["stable"].sum()), len(summary)
     cases = {str(k): int(n) for k, n in result.long.groupby("kind")["n_cases"].max().items()}
+    return icc_table(scene, result.summary, chosen, form, threshold, tuple(result.required), cases, db_path,
+                     table_node, extracted)
+
+
+def icc_table(scene, summary, chosen: dict, form: str, threshold: float, required: tuple[str, ...],
+              cases: dict[str, int], db_path: str | PathLike, table_node=None, extracted: int = 0) -> IccResult:
+    """Fill (or add) the ICC table node from ``Reliability.summary``; computed here or by the worker."""
+    node = table_node or scene.AddNewNodeByClass("vtkMRMLTableNode", f"ICC ({chosen['preset_name']})")
+    stable, total = int(summary["stable"].sum()), len(summary)
     tables.frame_to_table(tables.icc_frame(summary), node, {
         "Kind": "icc", "preset": chosen["preset_name"], "preset_sha256": chosen["preset_sha256"],
-        "form": form, "threshold": f"{threshold:g}", "required": ",".join(result.required),
+        "form": form, "threshold": f"{threshold:g}", "required": ",".join(required),
         "stable": str(stable), "features": str(total), "database": str(Path(db_path).absolute()),
     })
-    return IccResult(node, stable, total, chosen["preset_name"], form, threshold, result.required, cases, extracted)
+    return IccResult(node, stable, total, chosen["preset_name"], form, threshold, tuple(required), cases, extracted)
 
 
 def _check_options(form: str, threshold: float, table_node) -> None:

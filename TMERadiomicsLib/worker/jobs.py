@@ -47,7 +47,25 @@ def study_extract_job(folder: Path, job: dict[str, Any], progress: Progress) -> 
     options = {} if job.get("timeout") is None else {"timeout": job["timeout"]}
     with StudyStore(job["database"], create=False, **options) as store:
         check_ratings(store.ratings(), required=tuple(job["required"]))
-        if not job.get("preset"):  # the ICCs of what the database holds: nothing to extract
-            return {"extracted": 0, "already_present": None}
-        report = extract_missing(store, job["preset"], progress=False, case_progress=progress)
-    return {"extracted": report.extracted, "already_present": report.already_present}
+        report = None
+        if job.get("preset"):  # without one: the ICCs of what the database holds, nothing to extract
+            report = extract_missing(store, job["preset"], progress=False, case_progress=progress)
+        result = {"extracted": report.extracted if report else 0,
+                  "already_present": report.already_present if report else None}
+        if job.get("icc"):
+            progress("Computing ICCs", 0.97)
+            features, chosen = store.preset_features(job.get("preset"))
+            result["icc"] = icc_result(features, chosen, job["icc"]["form"], job["icc"]["threshold"],
+                                       tuple(job["required"]))
+    return result
+
+
+def icc_result(features, chosen: dict, form: str, threshold: float, required: tuple[str, ...]) -> dict[str, Any]:
+    """The ICCs of a study's features as JSON (every float exact): the summary table, cases per kind, preset."""
+    from ..reproducibility.stability import reliability
+
+    computed = reliability(features, form=form, threshold=threshold, required=required)
+    cases = {str(k): int(n) for k, n in computed.long.groupby("kind")["n_cases"].max().items()}
+    return {"summary": computed.summary.to_dict(orient="list"), "cases": cases,
+            "required": list(computed.required),
+            "chosen": {"preset_name": str(chosen["preset_name"]), "preset_sha256": str(chosen["preset_sha256"])}}
