@@ -76,9 +76,12 @@ def test_during_a_run_the_actions_are_disabled_and_the_dialog_is_modal(equipped)
     timer.connect("timeout()", look)
     timer.start()
     ui.runAllButton.click()
+    # The click has returned with the run going on in the background (else: why it did not start).
+    assert not idle(widget), (ui.runAllButton.toolTip, equipped.dialogs, equipped.slot_errors)
+    assert not ui.runAllButton.enabled and not ui.computeFeaturesButton.enabled
     equipped.run_events_until(lambda: idle(widget))
     timer.stop()
-    assert seen, "the run never let the event loop look"
+    assert seen, ("the run never let the event loop look", equipped.dialogs, equipped.slot_errors)
     enabled = {key for state in seen for key, value in state.items() if key != "modality" and value}
     assert enabled == set()
     assert {state["modality"] for state in seen} == {equipped.qt.Qt.WindowModal}
