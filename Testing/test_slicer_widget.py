@@ -808,3 +808,19 @@ def test_standin_builder_refuses_a_method_the_header_does_not_expose():
 
     with pytest.raises(StandinError, match="nodeTypes"):
         build(apis["qMRMLNodeComboBox"], Behaviour, QtWidgets.QWidget)
+
+
+def test_slicer_util_finds_this_rigs_main_window_not_an_earlier_ones():
+    # slicer.util.mainWindow() takes the first top-level "qSlicerMainWindow"; the QApplication outlives
+    # rigs, so an earlier rig's window parented this one's progress dialogs (a flaky test in the full suite).
+    first = runtime.install(TAGS[-1], blocked=())
+    first.uninstall()
+    second = runtime.install(TAGS[-1], blocked=())
+    try:
+        assert second.slicer.util.mainWindow() is second.mainWindow
+        dialog = second.slicer.util.createProgressDialog(windowTitle="t", labelText="t", maximum=10)
+        assert dialog.parentWidget() is second.mainWindow
+        dialog.close()
+    finally:
+        second.uninstall()
+    assert first.mainWindow.objectName != "qSlicerMainWindow"  # a property, as in PythonQt

@@ -196,6 +196,10 @@ class Rig:
         self.ctk = self._namespace("ctk", ("ctkCollapsibleButton", "ctkPathLineEdit"))
         self.ctk.ctkMessageBox = self.qt.QMessageBox  # used by slicer.util.messageBox; no header shared
         self.slicer = self._slicer_package()
+        # Slicer has one main window, and slicer.util.mainWindow() takes the first top-level widget
+        # named "qSlicerMainWindow": an earlier rig's window (the QApplication outlives rigs) must not
+        # be the one found, or dialogs are parented to it.
+        _retire_main_windows()
         self.mainWindow = self.qt.QMainWindow()
         self.mainWindow.setObjectName("qSlicerMainWindow")
 
@@ -347,6 +351,7 @@ class Rig:
         self.slicer.mrmlScene.Clear(0)
 
     def uninstall(self) -> None:
+        _retire_main_windows()
         sys.excepthook = self.saved_excepthook
         shutil.rmtree(self.settings_dir, ignore_errors=True)
         if self.finder in sys.meta_path:
@@ -358,6 +363,17 @@ class Rig:
             del sys.modules[name]
         sys.modules.update(self.hidden)
         sys.path[:] = self.saved_path
+
+
+def _retire_main_windows() -> None:
+    """Close every rig main window still alive and take its name, as quitting Slicer would."""
+    from PySide6 import QtCore, QtWidgets
+
+    for widget in QtWidgets.QApplication.topLevelWidgets():
+        # PySide's methods: the rig's PythonQt-style classes make objectName a property.
+        if QtCore.QObject.objectName(widget) == "qSlicerMainWindow":
+            QtCore.QObject.setObjectName(widget, "qSlicerMainWindow (closed)")
+            QtWidgets.QWidget.close(widget)
 
 
 class ModuleParent:
