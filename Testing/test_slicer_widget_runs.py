@@ -37,8 +37,11 @@ def table_nodes(rig, kind: str) -> list:
 
 def progress_dialogs(rig) -> list:
     """The visible progress dialogs of this rig's main window (earlier rigs' windows share the QApplication)."""
-    return [w for w in rig.qapp.topLevelWidgets() if w.metaObject().className() == "QProgressDialog"
-            and w.isVisible() and w.parentWidget() is rig.mainWindow]
+    import shiboken6
+
+    # Only live widgets: a dialog deleted since (deleteLater) must not be touched.
+    return [w for w in rig.qapp.topLevelWidgets() if shiboken6.isValid(w)
+            and w.metaObject().className() == "QProgressDialog" and w.isVisible() and w.parentWidget() is rig.mainWindow]
 
 
 def ready(rig, preset: str = "default"):

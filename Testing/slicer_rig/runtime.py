@@ -366,14 +366,14 @@ class Rig:
 
 
 def _retire_main_windows() -> None:
-    """Close every rig main window still alive and take its name, as quitting Slicer would."""
+    """Take the name of every earlier rig main window still alive, so slicer.util.mainWindow() finds this one."""
     from PySide6 import QtCore, QtWidgets
 
     for widget in QtWidgets.QApplication.topLevelWidgets():
         # PySide's methods: the rig's PythonQt-style classes make objectName a property.
         if QtCore.QObject.objectName(widget) == "qSlicerMainWindow":
+            # Renamed only: closing it could delete its children (dialogs) under live Python wrappers.
             QtCore.QObject.setObjectName(widget, "qSlicerMainWindow (closed)")
-            QtWidgets.QWidget.close(widget)
 
 
 class ModuleParent:
