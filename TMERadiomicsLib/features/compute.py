@@ -20,6 +20,7 @@ from radiomics import getFeatureClasses, imageoperations
 from radiomics.base import RadiomicsFeaturesBase
 
 from .catalogue import SHAPE_CLASSES, class_feature_names, feature_table
+from .mesh import shape_segment_init
 from .prepare import PreparedCase, PreparedRegion
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,8 @@ def feature_class_of(class_name: str) -> type:
     ``inspect.getmembers`` for every instance, and a qian2024 case makes 237
     instances: a tenth of the case's time for a table that depends on the
     class alone. Binning is shared between the classes of one image and
-    region (``_shared_binning``). The subclass changes nothing else (same
+    region (``_shared_binning``), and the shape class takes its mesh's area,
+    volume and diameters from ``mesh.py``. The subclass changes nothing else (same
     module, so the same ``radiomics.<class>`` logger; same feature methods).
     """
     base = getFeatureClasses()[class_name]
@@ -117,6 +119,8 @@ def feature_class_of(class_name: str) -> type:
                "getFeatureNames": classmethod(lambda cls: dict(names))}
     if class_name not in SHAPE_CLASSES:
         members["_applyBinning"] = _shared_binning
+    if class_name == "shape":  # the mesh's diameters without comparing every pair of vertices (mesh.py)
+        members["_initSegmentBasedCalculation"] = shape_segment_init
     return type(base.__name__, (base,), members)
 
 
