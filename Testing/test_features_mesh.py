@@ -75,3 +75,12 @@ def test_mesh_equals_pyradiomics_on_the_shared_cases(pyradiomics_data, case):
     found = np.nonzero(array)
     box = tuple(slice(a.min(), a.max() + 1) for a in found)
     _assert_same(_padded(array[box]), label.GetSpacing()[::-1], case)
+
+
+def test_pruned_pair_search_equals_every_pair(monkeypatch):
+    """With the every-pair shortcut off, the cell pruning alone must find PyRadiomics' diameters."""
+    from TMERadiomicsLib.features import mesh
+
+    monkeypatch.setattr(mesh, "DIRECT_POINTS", 4)
+    for mask, spacing, where in _random_masks(seed=7, count=30):
+        _assert_same(mask, spacing, f"{where}, pruned")

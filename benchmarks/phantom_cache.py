@@ -62,7 +62,7 @@ def lesion_inside(folder: Path) -> bool:
     import numpy as np
     import SimpleITK as sitk
 
-    array = sitk.GetArrayViewFromImage(sitk.ReadImage(str(folder / "tumour.nrrd")))
+    array = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "tumour.nrrd")))
     found = np.nonzero(array)
     return all(axis.min() > 0 and axis.max() < n - 1 for axis, n in zip(found, array.shape))
 

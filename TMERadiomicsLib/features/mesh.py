@@ -160,42 +160,99 @@ def _vertices(mask: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarr
 
 def _diameters(mask: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
     points = _vertices(mask, spacing)
+    if len(points) < 2:
+        return np.zeros(4)
+    extreme = [_line_extremes(points, axis) for axis in range(3)]
     out = np.zeros(4)
-    out[3] = _largest_sq_distance(points)
+    out[3] = _largest_sq_distance(points[extreme[0] & extreme[1] & extreme[2]])
     for axis in range(3):  # pairs in one plane: PyRadiomics compares the coordinate for equality
-        order = np.argsort(points[:, axis], kind="stable")
-        values = points[order, axis]
+        others = [a for a in range(3) if a != axis]
+        plane = points[extreme[others[0]] & extreme[others[1]]]
+        order = np.argsort(plane[:, axis], kind="stable")
+        values = plane[order, axis]
         starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
         ends = np.r_[starts[1:], values.size]
         best = 0.0
         for start, end in zip(starts, ends):
             if end - start > 1:
-                best = max(best, _largest_sq_distance(points[order[start:end]], best))
+                best = max(best, _largest_sq_distance(plane[order[start:end]], best))
         out[axis] = best
     return np.sqrt(out)
+
+
+def _line_extremes(points: np.ndarray, axis: int) -> np.ndarray:
+    """Which points are the first or last along ``axis`` of the points sharing their other two coordinates.
+
+    A point between two others on such a line is not a corner of the convex
+    hull (of the set, or of any plane through the line), and the longest
+    pair of a set joins two corners of its hull.
+    """
+    others = [a for a in range(3) if a != axis]
+    order = np.lexsort((points[:, axis], points[:, others[1]], points[:, others[0]]))
+    keys = points[order][:, others]
+    new_line = np.r_[True, np.any(keys[1:] != keys[:-1], axis=1)]
+    first = new_line
+    last = np.r_[new_line[1:], True]
+    keep = np.zeros(len(points), dtype=bool)
+    keep[order[first | last]] = True
+    return keep
 
 
 def _largest_sq_distance(points: np.ndarray, beat: float = 0.0) -> float:
     """The largest squared distance between two of ``points``, as PyRadiomics sums it ((dz^2 + dy^2) + dx^2).
 
-    Any pair at least ``L`` apart has both ends at least ``L - R`` from the
-    centroid, ``R`` being the largest distance from it; ``L`` is the longest
-    pair among the extreme points along 13 directions (or ``beat``, a length
-    already found elsewhere). Only those ends are compared, in blocks. The
-    margin (1e-9 of the lengths) is far beyond rounding, so no candidate is lost.
+    Few points: every pair. Many: the points are put in a grid of cells, a
+    long pair ``L`` is found among the extreme points along 13 directions (or
+    ``beat``: a length already found elsewhere), and only the pairs of cells
+    whose bounding boxes lie at least ``L`` apart at their farthest are
+    compared point by point (after dropping the points too near the
+    centroid to end such a pair). The margin (1e-9 of ``L``) is far beyond
+    rounding, so no candidate pair is lost.
     """
-    if len(points) < 2:
-        return 0.0
-    centre = points.mean(axis=0)
-    radius = np.sqrt(((points - centre) ** 2).sum(axis=1))
-    directions = np.array([(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, -1, 0), (1, 0, 1), (1, 0, -1),
-                           (0, 1, 1), (0, 1, -1), (1, 1, 1), (1, 1, -1), (1, -1, 1), (-1, 1, 1)], dtype=float)
-    along = points @ directions.T
+    if len(points) <= DIRECT_POINTS:
+        return max(beat, _pairwise_max(points, points))
+    along = points @ DIRECTIONS.T
     extremes = points[np.unique(np.r_[along.argmin(axis=0), along.argmax(axis=0)])]
-    known = max(beat, _pairwise_max(extremes, extremes))
-    reach = np.sqrt(known) - radius.max()
-    keep = points[radius >= reach - 1e-9 * (np.sqrt(known) + radius.max())]
-    return max(known, _pairwise_max(keep, keep))
+    known = max(beat, _pairwise_max(extremes, extremes)) * (1 - 1e-9)
+    # Both ends of a pair at least L apart lie at least L - R from the centroid (R: the farthest point from it).
+    radius = np.sqrt(_sq_from(points, points.mean(axis=0)))
+    points = points[radius >= np.sqrt(known) - radius.max() * (1 + 1e-9)]
+    if len(points) <= DIRECT_POINTS:
+        return max(beat, _pairwise_max(points, points))
+    cells, members = _cells(points)
+    low = np.array([points[m].min(axis=0) for m in members])
+    high = np.array([points[m].max(axis=0) for m in members])
+    span = np.maximum(np.abs(high[:, None, :] - low[None, :, :]), np.abs(high[None, :, :] - low[:, None, :]))
+    span *= span
+    reach = span[..., 0] + span[..., 1] + span[..., 2]
+    best = known
+    for i in range(cells):
+        partners = np.flatnonzero(reach[i, i:] >= known) + i
+        if partners.size:
+            others = points[np.concatenate([members[j] for j in partners])]
+            best = max(best, _pairwise_max(points[members[i]], others))
+    return max(best, beat)
+
+
+DIRECT_POINTS = 600  # up to this many points every pair is compared (0.36 M distances)
+DIRECTIONS = np.array([(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, -1, 0), (1, 0, 1), (1, 0, -1),
+                       (0, 1, 1), (0, 1, -1), (1, 1, 1), (1, 1, -1), (1, -1, 1), (-1, 1, 1)], dtype=float)
+
+
+def _sq_from(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    return ((points - centre) ** 2).sum(axis=1)
+
+
+def _cells(points: np.ndarray, per_axis: int = 8) -> tuple[int, list[np.ndarray]]:
+    """The points' indices grouped by cell of a ``per_axis``^3 grid over their bounding box (empty cells dropped)."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    scaled = (points - low) / np.where(high > low, high - low, 1.0) * per_axis
+    index = np.minimum(scaled.astype(int), per_axis - 1)
+    flat = (index[:, 0] * per_axis + index[:, 1]) * per_axis + index[:, 2]
+    order = np.argsort(flat, kind="stable")
+    starts = np.flatnonzero(np.r_[True, flat[order][1:] != flat[order][:-1]])
+    members = np.split(order, starts[1:])
+    return len(members), members
 
 
 def _pairwise_max(a: np.ndarray, b: np.ndarray) -> float:
