@@ -75,12 +75,20 @@ def write_manifest(folder: Path, cases: list[tuple[str, Path]]) -> Path:
     return manifest
 
 
-def timed(argv: list[str], log: Path, env: dict[str, str] | None = None) -> tuple[float, float, float]:
-    """(wall seconds, peak MB of the largest descendant process, CPU seconds of all of them)."""
+REPO = Path(__file__).resolve().parents[1]
+
+
+def timed(argv: list[str], log: Path, library: Path = REPO) -> tuple[float, float, float]:
+    """(wall seconds, peak MB of the largest descendant process, CPU seconds of all of them).
+
+    The command runs in ``library`` with it on ``PYTHONPATH``: ``python -m``
+    puts the working directory first on ``sys.path``, so that is the copy it imports.
+    """
+    env = {**os.environ, "PYTHONPATH": str(library)}
     started = time.perf_counter()
     with log.open("w") as handle:
         done = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, *argv], stdout=handle,
-                              stderr=subprocess.PIPE, text=True, env=env)
+                              stderr=subprocess.PIPE, text=True, env=env, cwd=library)
     seconds = time.perf_counter() - started
     report = json.loads(done.stderr.strip().splitlines()[-1])
     if report["rc"] != 0:
@@ -165,7 +173,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--cohort", choices=("realistic", "seeds"), default="realistic")
     parser.add_argument("--before", type=Path, help="a copy of the library to run in the same sitting")
-    parser.add_argument("--skip-pyradiomics", action="store_true", help="only our runs (no baseline, no ratios)")
+    parser.add_argument("--pyradiomics", choices=("both", "defaults", "precrop", "none"), default="both",
+                        help="which PyRadiomics configurations to run (default: both)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tmeradiomics-batch-bench-"))
@@ -180,9 +189,8 @@ def main() -> None:
     command = ["-m", "TMERadiomicsLib", "batch", str(manifest), "--preset", "qian2024", "--jobs", str(args.jobs),
                "--overwrite"]
     if args.before:
-        env = {**os.environ, "PYTHONPATH": str(args.before)}
         runs["before"] = (*timed([sys.executable, *command, "--out", str(folder / "before")], folder / "before.log",
-                                 env), load())
+                                 args.before.resolve()), load())
     out = folder / "ours"
     runs["ours"] = (*timed([sys.executable, *command, "--out", str(out)], folder / "ours.log"), load())
     summary = json.loads((out / "summary.json").read_text())
@@ -193,9 +201,11 @@ def main() -> None:
              "Mask": str(out / "cases" / r.case_id / "regions" / f"{region}.nrrd")}
             for r in table.itertuples() for region in REGION_NAMES]
     pd.DataFrame(rows).to_csv(py_manifest, index=False)
-    if not args.skip_pyradiomics:
-        for name, params in (("PyRadiomics defaults", preset.path),
-                             ("PyRadiomics preCrop", best_params(preset.path, folder))):
+    configurations = {"PyRadiomics defaults": preset.path, "PyRadiomics preCrop": best_params(preset.path, folder)}
+    wanted = {"both": configurations, "none": {}, "defaults": ["PyRadiomics defaults"],
+              "precrop": ["PyRadiomics preCrop"]}[args.pyradiomics]
+    for name, params in configurations.items():
+        if name in wanted:
             # PyRadiomics' own batch CLI, run by this interpreter (its script's shebang may name another venv).
             tag = name.split()[-1]
             runs[name] = (*timed([sys.executable, str(Path(sys.executable).parent / "pyradiomics"),

@@ -46,10 +46,18 @@ TARGETS_S = {4.0: 1.5, 6.0: 3.0}
 BEST_SETTINGS = {"preCrop": True, "additionalInfo": False}
 
 
-def process_cpu(argv: list[str], env: dict[str, str] | None = None) -> float:
-    """CPU seconds (user + system) of one child process and its children."""
+REPO = Path(__file__).resolve().parents[1]
+
+
+def process_cpu(argv: list[str], library: Path = REPO) -> float:
+    """CPU seconds (user + system) of one child process and its children, running the library in ``library``.
+
+    ``python -m`` puts the working directory first on ``sys.path``, before
+    ``PYTHONPATH``: the child runs in ``library`` so that it imports that copy.
+    """
+    env = {**os.environ, "PYTHONPATH": str(library)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env, cwd=library)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
@@ -137,10 +145,9 @@ def measure(diameter: float, args, work: Path) -> dict:
     ours = min(process_cpu(cli) for _ in range(args.repeat))
     before = None
     if args.before:
-        env = {**os.environ, "PYTHONPATH": str(args.before)}
         before_out = work / f"before-{diameter:g}.csv"
         before_cli = [*cli[:-2], str(before_out), "--overwrite"]
-        before = min(process_cpu(before_cli, env) for _ in range(args.repeat))
+        before = min(process_cpu(before_cli, args.before.resolve()) for _ in range(args.repeat))
     default_s, default_values = in_fresh_process(run_pyradiomics, folder, work, preset.path)
     best_s, best_values = in_fresh_process(run_pyradiomics, folder, work, best_params(preset.path, work))
     mine = read_wide(out)
