@@ -75,7 +75,7 @@ def add_case(rig, seed: int = 3, oblique: bool = True):
     if getattr(rig, "module", None) is None:
         rig.load_module()  # Slicer has imported the module (and put its folder on sys.path) at start-up
     from shapes import rotation
-    from TMERadiomicsLib.phantom import make_phantom
+    from TMERadiomicsLib.cohort.phantom import make_phantom
     from TMERadiomicsLogic.scene import add_segmentation, add_volume
 
     phantom = make_phantom("small", seed=seed)
@@ -350,7 +350,7 @@ def test_a_calibrated_copy_is_listed_apart_from_the_published_bundle(equipped, t
 def test_phase_range_follows_the_volume(bare):
     from vtk.util import numpy_support
 
-    from TMERadiomicsLib.phantom import make_phantom
+    from TMERadiomicsLib.cohort.phantom import make_phantom
 
     case = add_case(bare, oblique=False)
     phases = make_phantom("small", seed=3).phases

@@ -25,7 +25,7 @@ from TMERadiomicsLogic import TMERadiomicsLogic, tables, worker  # noqa: E402
 from TMERadiomicsLogic.scene import add_segmentation, add_volume  # noqa: E402
 from TMERadiomicsLib import regions  # noqa: E402
 from TMERadiomicsLib.features.extract import extract_case  # noqa: E402
-from TMERadiomicsLib.phantom import make_phantom  # noqa: E402
+from TMERadiomicsLib.cohort.phantom import make_phantom  # noqa: E402
 
 pytestmark = pytest.mark.slicer
 REPO = Path(__file__).resolve().parent.parent

@@ -61,7 +61,7 @@ def run_batch(manifest: str | Path, out: str | Path, scene, *, preset: str = "qi
 
 
 def _run_case(logic, scene, row, base: Path, preset, models, peritumoral_mm, ring_mm):
-    from TMERadiomicsLib.imageio import read_image, read_mask
+    from TMERadiomicsLib.io.images import read_image, read_mask
 
     def path(value) -> Path:
         return (base / str(value)).resolve()

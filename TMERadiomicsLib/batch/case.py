@@ -25,11 +25,11 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..features.extract import extract_case
-from ..imageio import read_mask
+from ..io.images import read_mask
+from ..io.preprocessing import read_dce
 from ..outputs import atomic_write_text, staged_dir
-from ..preprocessing import read_dce
-from ..region_options import RegionOptions
-from ..region_outputs import write_regions
+from ..regions.options import RegionOptions
+from ..regions.outputs import write_regions
 from .manifest import CaseSpec
 from .result import FAILED, OK, STATUS_FILE, CaseResult
 from .settings import BatchSettings

@@ -109,7 +109,7 @@ def _refuse_empty_ready(masks: dict, ready: dict[str, Path], case_id: str) -> No
 
 
 def _region_masks(args, wanted, ready, case_id, image, tumour) -> dict:
-    from ..imageio import read_mask
+    from ..io.images import read_mask
 
     masks = {name: read_mask(path, reference=image, case_id=case_id, resample=args.resample_mask, allow_empty=True)
              for name, path in ready.items()}

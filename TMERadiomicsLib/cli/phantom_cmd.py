@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..outputs import check_out_dir, staged_dir
-    from ..phantom import make_phantom, write_phantom
+    from ..cohort.phantom import make_phantom, write_phantom
 
     out = check_out_dir(args.out, args.overwrite)
     if args.size == "full":

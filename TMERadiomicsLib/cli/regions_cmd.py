@@ -19,8 +19,8 @@ from .lazy import LazyDefault, given
 if TYPE_CHECKING:
     import SimpleITK as sitk
 
-    from ..region_options import RegionOptions
     from ..regions import Regions
+    from ..regions.options import RegionOptions
 
 
 def add_case_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,8 +69,8 @@ def case_id_of(args: argparse.Namespace) -> str:
 
 def load_case(args: argparse.Namespace) -> tuple[str, sitk.Image, sitk.Image]:
     """Read and validate the image (one DCE phase) and the tumour mask."""
-    from ..imageio import read_mask
-    from ..preprocessing import read_dce
+    from ..io.images import read_mask
+    from ..io.preprocessing import read_dce
 
     case_id = case_id_of(args)
     image = read_dce(args.image, args.phase, case_id=case_id, phase_chosen=given(args, "phase"))
@@ -84,7 +84,7 @@ def build_regions(args: argparse.Namespace, case_id: str, image: sitk.Image, tum
 
 
 def region_options(args: argparse.Namespace) -> RegionOptions:
-    from ..region_options import RegionOptions
+    from ..regions.options import RegionOptions
 
     return RegionOptions(
         peritumoral_mm=args.peritumoral_mm,
@@ -121,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..outputs import check_out_dir, staged_dir
-    from ..region_outputs import write_regions
+    from ..regions.outputs import write_regions
 
     check_widths(args)
     out = check_out_dir(args.out, args.overwrite)

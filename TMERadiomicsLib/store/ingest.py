@@ -11,7 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..imageio import read_image, read_mask
+from ..io.images import read_image, read_mask
 from ..regions import build
 from .records import Geometry, RegionRecord, Segmentation
 

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 import numpy as np
 import SimpleITK as sitk
 
-from .dce import DEFAULT_PHASE
-from .errors import InputError
-from .imageio import check_image, read_any
+from ..dce import DEFAULT_PHASE
+from ..errors import InputError
+from .images import check_image, read_any
 
 IMAGE_INTERPOLATORS = {"bspline": sitk.sitkBSpline, "linear": sitk.sitkLinear}
 MASK_INTERPOLATORS = {"nearest": sitk.sitkNearestNeighbor, "label_gaussian": sitk.sitkLabelGaussian}

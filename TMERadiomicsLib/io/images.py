@@ -4,7 +4,7 @@ Everything read here is validated at the boundary, so the rest of the library
 can assume a 3-D scalar image with finite intensities and a binary UInt8 mask
 on the same grid. Every failure is an ``InputError`` naming the file, the case
 and the offending value. What a file's header promises is compared with the
-file before ITK decodes it (``image_checks``, ``image_headers``): ITK alone
+file before ITK decodes it (``checks``, ``headers``): ITK alone
 reads a truncated NIfTI with zeros and a NIfTI pixdim of 0 as 1 mm.
 
 Images are written through ``write_image``, which drops the metadata
@@ -23,8 +23,8 @@ from typing import Union
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import InputError
-from .image_checks import check_dicom_files, check_file, check_read, check_regular
+from ..errors import InputError
+from .checks import check_dicom_files, check_file, check_read, check_regular
 
 PathLike = Union[str, os.PathLike]  # not `|`: evaluated at import, and Slicer 5.8 runs Python 3.9
 
@@ -40,7 +40,7 @@ def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image")
     """Read an NRRD, NIfTI, MHA file or a DICOM series folder.
 
     The file is checked before ITK opens it and what ITK read is checked
-    after (``image_checks``): a non-regular file, a decoded size over budget,
+    after (``checks``): a non-regular file, a decoded size over budget,
     a non-real voxel type, a bad spacing or truncated voxel data are refused
     naming the file as ``what`` ("image", "mask"...). Intensities and
     dimensions are left to ``check_image`` and ``read_mask``.

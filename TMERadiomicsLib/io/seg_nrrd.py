@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import InputError
-from .imageio import bounding_box
-from .outputs import atomic_write_bytes
+from ..errors import InputError
+from ..outputs import atomic_write_bytes
+from .images import bounding_box
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the deflate stream
 CHUNK_BYTES = 8 << 20

@@ -1,6 +1,6 @@
 """Checks on an image file before ITK reads it, and on what ITK read.
 
-``imageio.read_any`` calls ``check_file`` before any voxel is decoded and
+``images.read_any`` calls ``check_file`` before any voxel is decoded and
 ``check_read`` right after. Together they refuse, with one line naming the
 file and whether it is the image or a mask:
 
@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import InputError
-from .image_headers import DamagedStream, Header, read_header
+from ..errors import InputError
+from .headers import DamagedStream, Header, read_header
 
 # Largest decoded image (all phases and components) a command may read. A
 # 448 x 448 x 160 x 6-phase int16 DCE series is 0.4 GB; the budget leaves

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import SimpleITK as sitk
 
-from .imageio import write_image
-from .regions import REGION_COLOURS, REGION_NAMES, Regions
-from .segfile import Segment, write_seg_nrrd
+from ..io.images import write_image
+from ..io.seg_nrrd import Segment, write_seg_nrrd
+from .builder import REGION_COLOURS, REGION_NAMES, Regions
 
 
 def write_regions(regions: Regions, out_dir: Path, image: sitk.Image | None = None) -> dict[str, Path]:
