@@ -1,7 +1,8 @@
 """The cohort manifest: one row per case, validated in full before any work starts.
 
 Columns: ``case_id``, ``image``, ``mask`` (required); ``label`` (value of the
-tumour in a label-map mask), ``reader``, ``session`` (who segmented it, when),
+tumour in a label-map mask), ``segment`` (name or number of the tumour's
+segment in a DICOM SEG, RTSTRUCT or ``.seg.nrrd``), ``reader``, ``session`` (who segmented it, when),
 ``exclude`` (exclusion masks separated by ``;``) and any ``exclude_<name>``
 column (one exclusion mask each; empty cells are allowed). Relative paths
 resolve against the manifest's folder.
@@ -44,6 +45,7 @@ class CaseSpec:
     reader: str = ""
     session: str = ""
     line: int = 0  # line in the manifest file, for messages
+    segment: str | None = None  # name or number of a segment of the mask file
 
     @property
     def inputs(self) -> tuple[Path, ...]:
@@ -116,8 +118,11 @@ def _parse_row(row: pd.Series, line: int, folder: Path) -> tuple[CaseSpec, list[
         problems += problem
     label, problem = _label(row.get("label", ""), where)
     problems += problem
+    segment = str(row.get("segment", "")).strip() or None
+    if segment is not None and label is not None:
+        problems.append(f"{where}: give label or segment, not both")
     spec = CaseSpec(case_id, paths["image"], paths["mask"], tuple(exclude), label,
-                    str(row.get("reader", "")).strip(), str(row.get("session", "")).strip(), line)
+                    str(row.get("reader", "")).strip(), str(row.get("session", "")).strip(), line, segment)
     return spec, problems
 
 

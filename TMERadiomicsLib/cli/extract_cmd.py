@@ -21,7 +21,7 @@ from .regions_cmd import (
     add_small_regions_option,
     build_regions,
     check_widths,
-    load_case,
+    load_cases,
     region_options,
 )
 
@@ -130,21 +130,34 @@ def run(args: argparse.Namespace) -> int:
     check_widths(args)
     wanted = _requested_regions(args.regions)
     ready = _ready_masks(args.region_mask, wanted)
+    if ready and args.each_segment:
+        raise InputError("--region-mask gives one case's regions; it cannot go with --each-segment")
     preset = load_preset(args.preset)
     paths = _check_outputs(args.out, args.overwrite)
-    case_id, image, tumour = load_case(args)
-    masks = _region_masks(args, wanted, ready, case_id, image, tumour)
-    result = extract_case(image, masks, preset, case_id=case_id,
-                          allow_small_regions=region_options(args).allow_small)
-    diagnostics = {**result.diagnostics, "case_id": case_id, "failures": result.failure_records()}
+    _, image, cases = load_cases(args)
+    results, records = [], []
+    for case_id, tumour in cases:
+        masks = _region_masks(args, wanted, ready, case_id, image, tumour.mask)
+        result = extract_case(image, masks, preset, case_id=case_id,
+                              allow_small_regions=region_options(args).allow_small)
+        results.append(result)
+        records.append({**result.diagnostics, "case_id": case_id, "mask": tumour.source,
+                        "failures": result.failure_records()})
     texts = {
-        "wide": result.wide_csv(),
-        "combined": result.combined_csv(),
-        "diagnostics": json.dumps(diagnostics, indent=2, default=str),
+        "wide": _joined([r.wide_csv() for r in results]),
+        "combined": _joined([r.combined_csv() for r in results]),
+        "diagnostics": json.dumps(records[0] if len(records) == 1 and not args.each_segment
+                                  else {"cases": records}, indent=2, default=str),
     }
     atomic_write_texts({paths[key]: text for key, text in texts.items()})  # the three or none
-    print(json.dumps({"case_id": case_id, "preset": preset.name, "preset_sha256": preset.sha256,
-                      "regions": wanted, "features_per_region": len(result.feature_names),
-                      "nan_values": result.nan_count(),
+    print(json.dumps({"case_id": cases[0][0] if len(cases) == 1 else [c for c, _ in cases],
+                      "preset": preset.name, "preset_sha256": preset.sha256,
+                      "regions": wanted, "features_per_region": len(results[0].feature_names),
+                      "nan_values": sum(r.nan_count() for r in results),
                       "outputs": {k: str(v) for k, v in paths.items()}}, indent=2))
     return 0
+
+
+def _joined(tables: list[str]) -> str:
+    """CSV texts of one preset (one header) as one table: the first header, every table's rows."""
+    return tables[0] + "".join(text.split("\n", 1)[1] for text in tables[1:])

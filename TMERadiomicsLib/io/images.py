@@ -137,6 +137,7 @@ def read_mask(
     case_id: str | None = None,
     resample: bool = False,
     allow_empty: bool = False,
+    segment: str | None = None,
 ) -> sitk.Image:
     """Read a mask and return it as a binary UInt8 image.
 
@@ -145,7 +146,14 @@ def read_mask(
     its grid, or, when ``resample`` is true, it is resampled onto it with
     nearest-neighbour interpolation (an explicit choice, never silent).
     An empty mask is an error unless ``allow_empty`` (exclusion masks may be).
+    A DICOM SEG, RTSTRUCT or ``.seg.nrrd`` is read by ``segments.read_tumour``:
+    ``segment`` (a name or number) or ``label`` (a number) picks one segment.
     """
+    from .segments import is_segment_file, read_tumour  # noqa: PLC0415 - segments imports this module
+
+    if segment is not None or is_segment_file(path):
+        return read_tumour(path, reference=reference, label=label, segment=segment, case_id=case_id,
+                           resample=resample, allow_empty=allow_empty).mask
     mask = read_any(path, case_id=case_id, what="mask")
     return as_binary_mask(
         mask, reference=reference, label=label, file=path, case_id=case_id, resample=resample, allow_empty=allow_empty
@@ -193,7 +201,7 @@ def _select_label(mask: sitk.Image, label: int | None, file, case_id) -> sitk.Im
         nonzero = values[values != 0]
         if nonzero.size > 1:
             raise InputError(
-                "mask is not binary; choose one value with --label",
+                "mask is not binary; choose one value with --label (or --segment), or use --each-segment",
                 file=file,
                 case=case_id,
                 value=f"labels {_shown(nonzero)}",
