@@ -37,3 +37,13 @@ def test_a_dicom_mask_is_refused_on_39_and_parsed_on_310(part10_file):
         with pytest.raises(InputError, match="DICOM file is of no modality, not a SEG or RTSTRUCT") as refused:
             read_tumour(part10_file)
     assert "\n" not in str(refused.value) and str(part10_file) in str(refused.value)
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 10), reason="the refusal of Slicer 5.8's Python 3.9")
+def test_export_dicom_refuses_on_39_with_one_line(tmp_path, capsys):
+    from TMERadiomicsLib.cli import main
+
+    assert main(["export-dicom", str(tmp_path), str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "export-dicom" in err
+    assert err.endswith("run the tmeradiomics command line on Python 3.10+") and not (tmp_path / "out").exists()

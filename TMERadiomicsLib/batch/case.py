@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..features.extract import extract_case
+from ..io.acquisition import acquisition_metadata
 from ..io.preprocessing import read_dce
 from ..io.segments import read_tumour
 from ..outputs import atomic_write_text, staged_dir
@@ -88,6 +89,7 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
         lap("write_masks")
     (stage / "diagnostics.json").write_text(json.dumps(
         {"features": features.diagnostics, "regions": regions.summary_dict(), "mask": tumour.source,
+         "acquisition": acquisition_metadata(spec.image) if Path(spec.image).is_dir() else {},
          "stage_seconds": seconds},
         indent=2, default=str))
 

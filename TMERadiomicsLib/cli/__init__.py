@@ -67,6 +67,7 @@ COMMANDS: tuple[str, ...] = (
     "icc_cmd",
     "perturb_cmd",
     "batch_cmd",
+    "export_dicom_cmd",
 )
 
 EXIT_INPUT_ERROR = 2
