@@ -69,7 +69,8 @@ def reference_image() -> sitk.Image:
 def write_series(folder: Path, *, seed: int = 0, series_number: int = 3, description: str = "DCE post 2",
                  acquisition_time: str = "101500", temporal_position: int | None = None,
                  study_uid: str | None = None, frame_uid: str | None = None, lesion: np.ndarray | None = None,
-                 reverse: bool = True) -> Series:
+                 reverse: bool = True, enhancement: float = 600.0, size: tuple[int, int, int] = SIZE,
+                 prefix: str = "IM") -> Series:
     """Write an MR series of SIZE slices; the lesion (z, y, x) is brighter than the background."""
     import pydicom
     from pydicom.dataset import FileMetaDataset
@@ -77,13 +78,14 @@ def write_series(folder: Path, *, seed: int = 0, series_number: int = 3, descrip
 
     rng = np.random.default_rng(seed)
     lesion = ellipsoid() if lesion is None else lesion
-    volume = (200 + 20 * rng.standard_normal(SIZE[::-1]) + 600 * lesion).clip(0, 4000).astype(np.uint16)
+    lesion = lesion if lesion.shape == size[::-1] else np.zeros(size[::-1], bool)
+    volume = (200 + 20 * rng.standard_normal(size[::-1]) + enhancement * lesion).clip(0, 4000).astype(np.uint16)
     study_uid = study_uid or generate_uid()
     frame_uid = frame_uid or generate_uid()
     series_uid = generate_uid()
     folder.mkdir(parents=True, exist_ok=True)
     datasets = []
-    order = range(SIZE[2] - 1, -1, -1) if reverse else range(SIZE[2])
+    order = range(size[2] - 1, -1, -1) if reverse else range(size[2])
     for n, k in enumerate(order):
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = MRImageStorage
@@ -111,12 +113,12 @@ def write_series(folder: Path, *, seed: int = 0, series_number: int = 3, descrip
         ds.ImagePositionPatient = [ORIGIN[0], ORIGIN[1], ORIGIN[2] + k * SPACING[2]]
         ds.SliceLocation = ORIGIN[2] + k * SPACING[2]
         ds.PositionReferenceIndicator = ""
-        ds.Rows, ds.Columns = SIZE[1], SIZE[0]
+        ds.Rows, ds.Columns = size[1], size[0]
         ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
         ds.PixelData = volume[k].tobytes()
         ds.ContentDate, ds.ContentTime = "20240115", acquisition_time
-        path = folder / f"IM{n:04d}.dcm"
+        path = folder / f"{prefix}{n:04d}.dcm"
         ds.save_as(path, enforce_file_format=True)
         datasets.append(pydicom.dcmread(path))
     return Series(folder, datasets, volume, study_uid, series_uid, frame_uid)

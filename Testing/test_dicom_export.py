@@ -186,3 +186,25 @@ def test_acquisition_metadata_reaches_diagnostics_and_the_requested_columns(expo
         assert columns[at:at + 8] == [f"acq_{name}" for name in expected]
         assert set(frame.acq_manufacturer) == {"ExampleVendor"} and set(frame.acq_pixel_spacing_mm) == {"0.7 x 0.8"}
         assert set(frame.acq_field_strength_t) == {3.0} and set(frame.acq_echo_time_ms) == {1.8}
+
+
+def test_export_dicom_refuses_what_it_cannot_reference(exported, tmp_path, capsys):
+    out, root = exported["out"], exported["root"]
+    wrong_case = tmp_path / "wrong.csv"
+    wrong_case.write_text((out / "features.csv").read_text().replace("case-07", "case-99"))
+    not_series = tmp_path / "image.nrrd"
+    sitk.WriteImage(sitk.ReadImage(str(out / "regions" / "intratumoral.nrrd")), str(not_series))
+    cases = [
+        (["--features", str(wrong_case)], "features table has no row of this case"),
+        (["--score", "qian"], "--score must be NAME=FILE"),
+        (["--score", f"a={root / 'scores.csv'}", "--score", f"a={root / 'scores.csv'}"], "--score gives bundle a twice"),
+    ]
+    for extra, message in cases:
+        assert _main("export-dicom", str(root / "series"), str(out / "regions"), "--out", str(tmp_path / "o"),
+                     *extra) == 2
+        assert message in capsys.readouterr().err and not (tmp_path / "o").exists()
+    assert _main("export-dicom", str(root / "series"), str(tmp_path), "--case-id", "c", "--out",
+                 str(tmp_path / "o")) == 2
+    assert "REGIONS lacks intratumoral.nrrd" in capsys.readouterr().err
+    assert _main("export-dicom", str(not_series), str(out / "regions"), "--out", str(tmp_path / "o")) == 2
+    assert "needs the DICOM series folder" in capsys.readouterr().err and not (tmp_path / "o").exists()

@@ -204,3 +204,26 @@ def test_regions_and_extract_take_seg_and_rtstruct(study, tmp_path):
                                    check_names=False)
     diagnostics = json.loads((tmp_path / "seg.diagnostics.json").read_text())
     assert [c["mask"]["segment"]["name"] for c in diagnostics["cases"]] == ["Lesion A", "satellite"]
+
+
+@needs_dicom
+def test_an_rtstruct_drawn_between_the_slices_is_refused(study, image, tmp_path):
+    import dicom_synthetic as d
+    from TMERadiomicsLib.io.segments import read_tumour
+
+    z = d.ORIGIN[2] + 5.5 * d.SPACING[2]  # half-way between slices 5 and 6
+    points, _ = _diamond((0.0, 40.0), 3.0, 3.0)
+    contour = [v for x, y in points for v in (x, y, z)]
+    series = study["series"]
+    # write_rtstruct references the slice at the contour's z: give it slice 5's instance via a shifted copy
+    shifted = [(5, contour)]
+    import copy
+
+    fake = copy.copy(series)
+    fake.datasets = [copy.deepcopy(ds) for ds in series.datasets]
+    for ds in fake.datasets:
+        ds.ImagePositionPatient = [ds.ImagePositionPatient[0], ds.ImagePositionPatient[1],
+                                   float(ds.ImagePositionPatient[2]) + 0.5 * d.SPACING[2]]
+    d.write_rtstruct(fake, {"off": shifted}, tmp_path / "off.dcm")
+    with pytest.raises(InputError, match="RTSTRUCT structure 'off' has a contour off the image's slice planes"):
+        read_tumour(tmp_path / "off.dcm", reference=image)

@@ -68,6 +68,7 @@ COMMANDS: tuple[str, ...] = (
     "perturb_cmd",
     "batch_cmd",
     "export_dicom_cmd",
+    "series_cmd",
 )
 
 EXIT_INPUT_ERROR = 2

@@ -129,7 +129,6 @@ def _region_masks(args, wanted, ready, case_id, image, tumour) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from ..features import extract_case, load_preset
-    from ..io.acquisition import acquisition_metadata
     from ..outputs import atomic_write_texts
 
     check_widths(args)
@@ -140,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     preset = load_preset(args.preset)
     paths = _check_outputs(args.out, args.overwrite)
     _, image, cases = load_cases(args)
-    acquisition = acquisition_metadata(args.image) if args.image.is_dir() else {}
+    acquisition, dce = _dicom_records(args)
     results, records = [], []
     for case_id, tumour in cases:
         masks = _region_masks(args, wanted, ready, case_id, image, tumour.mask)
@@ -148,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
                               allow_small_regions=region_options(args).allow_small)
         results.append(result)
         records.append({**result.diagnostics, "case_id": case_id, "mask": tumour.source,
-                        "acquisition": acquisition, "failures": result.failure_records()})
+                        "acquisition": acquisition, **({"dce": dce} if dce else {}),
+                        "failures": result.failure_records()})
     extra = _acquisition_cells(acquisition) if args.acquisition_columns else {}
     texts = {
         "wide": _with_columns(_joined([r.wide_csv() for r in results]), extra),
@@ -163,6 +163,24 @@ def run(args: argparse.Namespace) -> int:
                       "nan_values": sum(r.nan_count() for r in results),
                       "outputs": {k: str(v) for k, v in paths.items()}}, indent=2))
     return 0
+
+
+def _dicom_records(args) -> tuple[dict, dict | None]:
+    """The acquisition metadata of the series read, and the phases of a DCE study folder."""
+    from ..io.acquisition import acquisition_metadata
+    from ..io.dicom_series import dce_phases, list_series, phase_record, pick_series
+
+    if not args.image.is_dir():
+        return {}, None
+    series = list_series(args.image)
+    if args.series is not None:
+        chosen = pick_series(series, args.series, folder=args.image)
+        return acquisition_metadata(args.image, list(chosen.files)), None
+    study = dce_phases(series)
+    if study is None:
+        return acquisition_metadata(args.image, list(series[0].files) if series else None), None
+    phases, order = study
+    return acquisition_metadata(args.image, list(phases[args.phase].files)), phase_record(phases, order, args.phase)
 
 
 def _acquisition_cells(acquisition: dict) -> dict:

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 
 def add_case_arguments(parser: argparse.ArgumentParser) -> None:
     """IMAGE and TUMOUR_MASK plus the options that say how to read them."""
-    parser.add_argument("image", type=Path, help="image file (NRRD, NIfTI, MHA) or DICOM series folder")
+    parser.add_argument("image", type=Path, help="image file (NRRD, NIfTI, MHA) or DICOM folder (one series, or "
+                        "the series of a DCE study on one grid, ordered into phases by time)")
+    parser.add_argument("--series", metavar="UID|NUMBER|DESCRIPTION",
+                        help="the series to read from a DICOM folder holding several (tmeradiomics series lists them)")
     parser.add_argument("mask", type=Path, metavar="TUMOUR_MASK",
                         help="tumour mask: a label image on the image's grid, a Slicer .seg.nrrd, a DICOM SEG or an "
                         "RTSTRUCT (these two are placed by their own frame of reference)")
@@ -90,7 +93,8 @@ def load_cases(args: argparse.Namespace) -> tuple[str, sitk.Image, list[tuple[st
     from ..io.segments import each_segment, read_tumour
 
     case_id = case_id_of(args)
-    image = read_dce(args.image, args.phase, case_id=case_id, phase_chosen=given(args, "phase"))
+    image = read_dce(args.image, args.phase, case_id=case_id, phase_chosen=given(args, "phase"),
+                     series=getattr(args, "series", None))
     if getattr(args, "each_segment", False):
         if args.label is not None:
             raise InputError("--each-segment takes every segment; --label picks one", file=args.mask, case=case_id)

@@ -82,29 +82,6 @@ def _value(text: str, kind) -> object | None:
         return None  # a malformed number is left out, not guessed
 
 
-def acquisition_seconds(path: PathLike) -> float | None:
-    """Acquisition Time (HHMMSS.FFFFFF) of a DICOM file as seconds since midnight."""
-    try:
-        reader = header(path)
-    except RuntimeError:
-        return None
-    if not reader.HasMetaDataKey(ACQUISITION_TIME):
-        return None
-    text = reader.GetMetaData(ACQUISITION_TIME).strip()
-    try:
-        return int(text[0:2]) * 3600 + int(text[2:4]) * 60 + float(text[4:] or 0)
-    except ValueError:
-        return None
-
-
-def temporal_position(path: PathLike) -> int | None:
-    try:
-        reader = header(path)
-        return int(reader.GetMetaData(TEMPORAL_POSITION).strip()) if reader.HasMetaDataKey(TEMPORAL_POSITION) else None
-    except (RuntimeError, ValueError):
-        return None
-
-
 def columns(metadata: dict[str, object]) -> dict[str, object]:
     """The metadata as feature-table cells: ``acq_<name>``, a spacing as ``row x column``."""
     cells: dict[str, object] = {}

@@ -36,8 +36,9 @@ ORIGIN_ATOL_MM = 1e-3
 DIRECTION_ATOL = 1e-4
 
 
-def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image") -> sitk.Image:
-    """Read an NRRD, NIfTI, MHA file or a DICOM series folder.
+def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image",
+             series: str | None = None) -> sitk.Image:
+    """Read an NRRD, NIfTI, MHA file or a DICOM series folder (``series`` picks one of several).
 
     The file is checked before ITK opens it and what ITK read is checked
     after (``checks``): a non-regular file, a decoded size over budget,
@@ -50,9 +51,9 @@ def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image")
         raise InputError("file not found", file=path, case=case_id)
     is_folder = check_regular(path, what=what, case_id=case_id)
     try:
-        with _itk_warnings_off():
+        with itk_warnings_off():
             if is_folder:
-                image = _read_dicom_series(path, case_id)
+                image = _read_dicom_series(path, case_id, series)
             else:
                 check_file(path, what=what, case_id=case_id)
                 image = sitk.ReadImage(str(path))
@@ -64,7 +65,7 @@ def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image")
 
 
 @contextlib.contextmanager
-def _itk_warnings_off() -> Iterator[None]:
+def itk_warnings_off() -> Iterator[None]:
     """Silence ITK's C++ warnings (e.g. GDCM's "No Series were found" on a folder
     of non-DICOM files): what went wrong reaches the user as an ``InputError``."""
     previous = sitk.ProcessObject.GetGlobalWarningDisplay()
@@ -75,22 +76,27 @@ def _itk_warnings_off() -> Iterator[None]:
         sitk.ProcessObject.SetGlobalWarningDisplay(previous)
 
 
-def _read_dicom_series(folder: Path, case_id: str | None) -> sitk.Image:
-    series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+def _read_dicom_series(folder: Path, case_id: str | None, selector: str | None = None) -> sitk.Image:
+    from .dicom_series import list_series, listing, pick_series, read_series  # noqa: PLC0415
+
+    series = list_series(folder, case_id=case_id)
     if not series:
         raise InputError("folder holds no DICOM series", file=folder, case=case_id)
-    if len(series) > 1:
+    if selector is not None:
+        chosen = pick_series(series, selector, folder=folder, case_id=case_id)
+    elif len(series) > 1:
         raise InputError(
-            "folder holds several DICOM series; pass the phase folders one by one",
+            f"folder holds {len(series)} DICOM series ({listing(series)}); pick one with "
+            "--series UID|NUMBER|DESCRIPTION (series on one grid are read as DCE phases by commands with --phase)",
             file=folder,
             case=case_id,
             value=len(series),
         )
-    names = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0])
-    check_dicom_files(folder, names, case_id=case_id)
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(names)
-    return reader.Execute()
+    else:
+        chosen = series[0]
+    check_dicom_files(folder, list(chosen.files), case_id=case_id,
+                      other_series_files=[f for s in series for f in s.files])
+    return read_series(chosen)
 
 
 def read_image(path: PathLike, *, case_id: str | None = None) -> sitk.Image:
