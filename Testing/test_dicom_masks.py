@@ -227,3 +227,42 @@ def test_an_rtstruct_drawn_between_the_slices_is_refused(study, image, tmp_path)
     d.write_rtstruct(fake, {"off": shifted}, tmp_path / "off.dcm")
     with pytest.raises(InputError, match="RTSTRUCT structure 'off' has a contour off the image's slice planes"):
         read_tumour(tmp_path / "off.dcm", reference=image)
+
+
+@needs_dicom
+def test_batch_manifest_segment_column_and_session_add_segment(study, image, tmp_path):
+    """The manifest's segment column reaches the worker; session add stores the segment's number."""
+    import pydicom  # noqa: F401 - needs_dicom already holds; the worker reads the SEG with highdicom
+
+    from TMERadiomicsLib.batch.case import run_case
+    from TMERadiomicsLib.batch.manifest import read_manifest
+    from TMERadiomicsLib.batch.settings import BatchSettings
+    from TMERadiomicsLib.features import load_preset
+    from TMERadiomicsLib.io.images import read_mask
+    from TMERadiomicsLib.store.ingest import segmentation_from_files
+
+    root = study["root"]
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(f"case_id,image,mask,segment\np1,{root / 'series'},{root / 'seg.dcm'},satellite\n"
+                        f"p2,{root / 'series'},{root / 'seg.dcm'},\n")
+    specs = read_manifest(manifest)
+    assert [s.segment for s in specs] == ["satellite", None]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"case_id,image,mask,label,segment\np1,{root / 'series'},{root / 'seg.dcm'},1,satellite\n")
+    with pytest.raises(InputError, match="give label or segment, not both"):
+        read_manifest(bad)
+    preset = load_preset("default")
+    settings = BatchSettings(str(preset.path), preset.sha256, write_masks=False, feature_regions=("intratumoral",),
+                             allow_small_regions=True)
+    done = run_case(specs[0], settings, str(tmp_path / "cases"), "f")
+    assert done.status == "ok", done.reason
+    diagnostics = json.loads((tmp_path / "cases" / "p1" / "diagnostics.json").read_text())
+    assert diagnostics["mask"]["segment"] == {"number": 2, "name": "satellite"}
+    assert diagnostics["regions"]["regions"]["intratumoral"]["voxels"] == int(study["lesion_b"].sum())
+    failed = run_case(specs[1], settings, str(tmp_path / "cases"), "f")
+    assert failed.status == "failed" and "choose one with --segment" in failed.reason
+
+    seg = segmentation_from_files("p1", "R1", "R1-w0", root / "series", root / "seg.dcm", segment="satellite")
+    assert seg.mask_label == 2
+    again = read_mask(seg.mask_path, reference=image, label=seg.mask_label)  # how session extract re-reads it
+    assert np.array_equal(_array(again), study["lesion_b"])
