@@ -232,6 +232,24 @@ def test_cohort_cancel_keeps_finished_cases_and_a_rerun_resumes_and_loads_tables
     assert not again.folder.exists()
 
 
+def test_a_cohort_folder_without_manifest_is_sized_by_its_cases_or_refused_before_any_child(tmp_path):
+    """The panel passes a folder to batch as it is; what batch could not pair stops the run before it starts."""
+    from TMERadiomicsLib.errors import InputError
+    from TMERadiomicsLogic import cohort as cohort_logic
+
+    for name in ("A1/dce.nrrd", "A1/tumour.nrrd", "A2/dce.nrrd", "A2/lesion-mask.nrrd"):
+        (tmp_path / "cohort" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "cohort" / name).write_bytes(b"")
+    assert cohort_logic.cohort_blocker(tmp_path / "cohort", tmp_path / "out", "default") is None
+    assert cohort_logic.source_cases(tmp_path / "cohort") == 2
+    (tmp_path / "cohort" / "A2" / "phase0.nrrd").write_bytes(b"")  # two images: which one?
+    with pytest.raises(InputError, match=r"case folder A2: 2 image\(s\) \(dce.nrrd, phase0.nrrd\)"):
+        cohort_logic.start_cohort(tmp_path / "cohort", tmp_path / "out", "default")
+    assert not (tmp_path / "out").exists()
+    assert cohort_logic.cohort_blocker(tmp_path / "nowhere", tmp_path / "out", "default") == (
+        f"No manifest or folder at {tmp_path / 'nowhere'}.")
+
+
 def test_cohort_bad_input_is_one_line_and_adds_no_table(cohort, tmp_path):
     from TMERadiomicsLogic import cohort as cohort_logic
 
