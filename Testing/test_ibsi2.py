@@ -101,3 +101,34 @@ def test_ibsi2_settings_only_on_log_and_wavelet(tmp_path):
     path.write_text("imageType:\n  Square: {ibsi2: true}\nfeatureClass:\n  firstorder:\n")
     with pytest.raises(InputError, match="only to LoG and Wavelet"):
         load_preset(path)
+
+
+PHASE2_ROW = re.compile(r"^\| `(?P<tag>stat_[a-z0-9]+)` \| `[A-Za-z0-9]+` \| (?P<cells>.+) \|$", re.M)
+
+
+@pytest.fixture(scope="module")
+def phase2_results():
+    from TMERadiomicsLib.features.ibsi2 import phase2
+
+    return phase2(DATA)
+
+
+def test_phase2_cells_as_documented(phase2_results):
+    section = DOC.read_text(encoding="utf-8").split("## IBSI 2: phase 2", 1)[1].split("\n# IBSI 1", 1)[0]
+    documented = {m["tag"]: [cell.strip().rsplit(" ", 1)[1] for cell in m["cells"].split(" | ")]
+                  for m in PHASE2_ROW.finditer(section)}
+    computed = {stat.tag: [] for stat in next(iter(phase2_results.values()))}
+    for statistics in phase2_results.values():
+        for stat in statistics:
+            computed[stat.tag].append("pass" if stat.passes() else "fail")
+    assert documented == computed
+
+
+def test_phase2_counts_as_found(phase2_results):
+    from TMERadiomicsLib.features.ibsi2 import passing
+
+    counts = {name: len(passing(stats, excess_kurtosis=True)) for name, stats in phase2_results.items()}
+    assert counts == {"1.A": 15, "1.B": 13, "3.B": 2, "3.B opt-in": 14}
+    assert len(passing(phase2_results["3.B"], scale=1 / 2.25, excess_kurtosis=True)) == 14
+    assert sorted(set(t for t in passing(phase2_results["1.B"]))) == sorted(
+        set(stat.tag for stat in phase2_results["1.B"]) - {"stat_kurt", "stat_max", "stat_range"})

@@ -153,5 +153,120 @@ def _settings(settings: dict[str, Any]) -> str:
     return ", ".join(f"`{k}: {str(v).lower() if isinstance(v, bool) else v}`" for k, v in settings.items())
 
 
+# Phase 2: 18 intensity statistics of the (filtered) IBSI CT phantom; the 15
+# PyRadiomics computes, with the power of the intensity scale each carries
+# (a response multiplied by c multiplies the statistic by c**power).
+STATISTICS = {
+    "stat_mean": ("Mean", 1), "stat_var": ("Variance", 2), "stat_skew": ("Skewness", 0),
+    "stat_kurt": ("Kurtosis", 0), "stat_median": ("Median", 1), "stat_min": ("Minimum", 1),
+    "stat_p10": ("10Percentile", 1), "stat_p90": ("90Percentile", 1), "stat_max": ("Maximum", 1),
+    "stat_iqr": ("InterquartileRange", 1), "stat_range": ("Range", 1),
+    "stat_mad": ("MeanAbsoluteDeviation", 1), "stat_rmad": ("RobustMeanAbsoluteDeviation", 1),
+    "stat_energy": ("Energy", 2), "stat_rms": ("RootMeanSquared", 1),
+}
+NO_EQUIVALENT = {"stat_medad", "stat_cov", "stat_qcod"}  # median absolute deviation, CoV, QCoD
+RESAMPLED = {"resampledPixelSpacing": [1.0, 1.0, 1.0], "interpolator": "sitkBSpline"}
+# IBSI 2 phase 2, as PyRadiomics expresses it: re-segmentation to [-1000, 400] HU,
+# configuration B resampled to 1 mm (B-spline), 3.B LoG sigma 1.5 mm (4 sigma, mirror).
+PHASE2 = {
+    "1.A": ({"Original": {}}, {}, "original"),
+    "1.B": ({"Original": {}}, RESAMPLED, "original"),
+    "3.B": ({"LoG": {"sigma": [1.5]}}, RESAMPLED, "log-sigma-1-5-mm-3D"),
+    "3.B opt-in": ({"LoG": {"sigma": [1.5], "ibsi2": True, "ibsi2Padding": "mirror"}}, RESAMPLED,
+                   "log-sigma-1-5-mm-3D"),
+}
+
+
+@dataclass(frozen=True)
+class Statistic:
+    tag: str
+    reference: float
+    tolerance: float
+    value: float  # PyRadiomics' value, as extracted
+
+    def passes(self, value: float | None = None) -> bool:
+        return abs((self.value if value is None else value) - self.reference) <= self.tolerance
+
+
+def phase2_params(configuration: str) -> dict[str, Any]:
+    image_types, resampling, _ = PHASE2[configuration]
+    return {"imageType": image_types, "featureClass": {"firstorder": None},
+            "setting": {"label": 1, "binWidth": 25, "resegmentRange": [-1000, 400], "voxelArrayShift": 0,
+                        **resampling}}
+
+
+def phase2(data_dir: Path) -> dict[str, list[Statistic]]:
+    """The 15 PyRadiomics statistics of each phase-2 configuration against IBSI's values."""
+    import tempfile
+
+    import yaml
+
+    from .extract import extract_case
+
+    # Stored as int16 (its values are whole HU); the original is float32, and that is
+    # what PyRadiomics must see: it resamples into the input's pixel type.
+    image = sitk.Cast(sitk.ReadImage(str(data_dir / "ct_phantom" / "image.nii.gz")), sitk.sitkFloat32)
+    mask = sitk.ReadImage(str(data_dir / "ct_phantom" / "mask.nii.gz"))
+    references = _phase2_references(data_dir / "reference_values.csv")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for configuration, (_, _, image_name) in PHASE2.items():
+            preset = Path(tmp) / f"ibsi2_{configuration.replace(' ', '_').replace('.', '_')}.yaml"
+            preset.write_text(yaml.safe_dump(phase2_params(configuration)))
+            values = extract_case(image, {"roi": mask}, preset, case_id="ibsi2-ct").values["roi"]
+            reference = references[configuration.split()[0]]
+            results[configuration] = [
+                Statistic(tag, *reference[tag], values[f"{image_name}_firstorder_{feature}"])
+                for tag, (feature, _) in STATISTICS.items()]
+    return results
+
+
+def _phase2_references(path: Path) -> dict[str, dict[str, tuple[float, float]]]:
+    import csv
+
+    references: dict[str, dict[str, tuple[float, float]]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter=";"):
+            references.setdefault(row["filter_id"], {})[row["feature_tag"]] = (
+                float(row["consensus_value"]), float(row["tolerance"]))
+    return references
+
+
+def passing(statistics: list[Statistic], scale: float = 1.0, excess_kurtosis: bool = False) -> list[str]:
+    """Tags that pass; ``scale`` multiplies the response first (1 / 2.25 undoes PyRadiomics'
+    LoG factor (sigma / spacing)^2 at sigma 1.5 mm on a 1 mm grid); ``excess_kurtosis``
+    subtracts PyRadiomics' 3 (IBSI reports excess kurtosis)."""
+    passed = []
+    for stat in statistics:
+        value = stat.value * scale ** STATISTICS[stat.tag][1]
+        if excess_kurtosis and stat.tag == "stat_kurt":
+            value -= 3.0
+        if stat.passes(value):
+            passed.append(stat.tag)
+    return passed
+
+
+def phase2_markdown(results: dict[str, list[Statistic]]) -> str:
+    lines = ["| IBSI tag | PyRadiomics feature | " + " | ".join(results) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in results) + " |"]
+    for index, (tag, (feature, _)) in enumerate(STATISTICS.items()):
+        cells = []
+        for statistics in results.values():
+            stat = statistics[index]
+            cells.append(f"{stat.value:.4g} ({stat.reference:g} ± {stat.tolerance:g}) "
+                         f"{'pass' if stat.passes() else 'fail'}")
+        lines.append(f"| `{tag}` | `{feature}` | " + " | ".join(cells) + " |")
+    counts = []
+    for configuration, statistics in results.items():
+        scale = 1 / 2.25 if configuration == "3.B" else 1.0
+        counts.append(f"{configuration}: {len(passing(statistics))}/15 as extracted, "
+                      f"{len(passing(statistics, excess_kurtosis=True))}/15 with kurtosis - 3"
+                      + (f", {len(passing(statistics, scale, excess_kurtosis=True))}/15 with kurtosis - 3 "
+                         f"and the LoG divided by (sigma / spacing)^2 = 2.25" if scale != 1.0 else ""))
+    return "\n".join(lines) + "\n\n" + "; ".join(counts) + ".\n"
+
+
 if __name__ == "__main__":
-    print(markdown(phase1(Path(sys.argv[1]))))
+    folder = Path(sys.argv[1])
+    print(markdown(phase1(folder)))
+    print(phase2_markdown(phase2(folder)))
