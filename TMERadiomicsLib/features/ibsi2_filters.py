@@ -16,7 +16,9 @@ PyRadiomics generators run as before.
 
 Settings read (besides PyRadiomics' ``sigma``, ``wavelet``, ``level``,
 ``start_level``): ``ibsi2Padding`` — ``mirror`` (default), ``zero``,
-``nearest`` or ``periodic`` (IBSI 2's boundary conditions).
+``nearest`` or ``periodic`` (IBSI 2's boundary conditions), and, for
+wavelets, ``ibsi2RotationInvariant`` (mean over the 24 right-angle
+rotations). ``load_preset`` checks them (``presets._own_settings``).
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ def _own_settings(params: dict[str, Any], path: Path) -> dict[str, dict[str, Any
                 raise InputError(f"{key} under {image_type} must be one of {sorted(PADDINGS)}", file=path, value=value)
             if key != PADDING_KEY and not isinstance(value, bool):
                 raise InputError(f"{key} under {image_type} must be true or false", file=path, value=value)
-        if not taken.get(IBSI2_KEY, False) and len(taken) > ("ibsi2" in taken):
+        if not taken.get(IBSI2_KEY, False) and set(taken) - {IBSI2_KEY}:
             raise InputError(f"{image_type}: IBSI-2 settings need {IBSI2_KEY}: true", file=path)
         own[image_type] = taken
     return own
