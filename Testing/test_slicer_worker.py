@@ -119,11 +119,12 @@ def test_the_same_table_as_computing_in_this_process(case, finished):
 def test_progress_per_region_and_image_type(finished):
     progress = [e for e in finished["job"].events if e["event"] == "progress"]
     messages = [e["message"] for e in progress]
-    # qian2024: original, 8 wavelet bands, square, squareroot, logarithm, lbp-2D = 13 images x 3 regions
+    # qian2024: original, 8 wavelet bands, 4 LoG sigmas, square, squareroot, logarithm, exponential,
+    # gradient, lbp-2D = 19 images x 3 regions
     assert "Peritumoral: wavelet-LLH (" in " ".join(messages)
-    steps = [m for m in messages if m.endswith("/39)")]
-    assert len(steps) == 39
-    assert steps[0] == "Intratumoral: original (1/39)" and steps[-1] == "Ring: lbp-2D (39/39)"
+    steps = [m for m in messages if m.endswith("/57)")]
+    assert len(steps) == 57
+    assert steps[0] == "Intratumoral: original (1/57)" and steps[-1] == "Ring: lbp-2D (57/57)"
     fractions = [e["fraction"] for e in progress]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
