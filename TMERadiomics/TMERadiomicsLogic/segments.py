@@ -94,7 +94,7 @@ def segment_to_mask(segmentation_node, segment_id: str, reference: sitk.Image, *
                 raise ValueError(_("segment '{segment}' could not be resampled onto the grid of {onto}").format(
                     segment=name, onto=onto))
         if not _is_empty(labelmap):
-            _paste(labelmap, labelmap.GetExtent(), offset, mask, name, [] if part else notes)
+            _paste(labelmap, labelmap.GetExtent(), offset, mask, name, None if part else notes)
     if log_notes:
         for note in notes:
             logger.warning("%s", note)
@@ -351,7 +351,7 @@ def _reference_matrix(reference: sitk.Image) -> np.ndarray:
     return matrix
 
 
-def _paste(labelmap, extent, offset, mask: np.ndarray, name: str, notes: list[str]) -> None:
+def _paste(labelmap, extent, offset, mask: np.ndarray, name: str, notes: list[str] | None) -> None:
     dims = [extent[1] - extent[0] + 1, extent[3] - extent[2] + 1, extent[5] - extent[4] + 1]
     values = numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars()).reshape(dims[::-1])
     start = offset + np.array(extent[0::2])  # x, y, z in the reference grid
@@ -362,7 +362,8 @@ def _paste(labelmap, extent, offset, mask: np.ndarray, name: str, notes: list[st
         source.append(slice(clipped[0] - lo, clipped[1] - lo))
         target.append(slice(*clipped) if clipped[1] > clipped[0] else slice(0, 0))
     inside = values[tuple(source)] != 0
-    if int(inside.sum()) < int((values != 0).sum()):
+    # Counting the whole labelmap is a pass over all of it: only when the note is wanted (not for a part).
+    if notes is not None and int(inside.sum()) < int((values != 0).sum()):
         notes.append(_("segment '{segment}' extends beyond the volume; the part outside is ignored").format(segment=name))
     mask[tuple(target)] |= inside.astype(np.uint8)
 
