@@ -55,14 +55,21 @@ class CaseSpec:
 def read_manifest(path: str | os.PathLike) -> list[CaseSpec]:
     """Read and validate a manifest; raise one ``InputError`` listing every offending row."""
     path = Path(path)
-    table = _read_csv(path)
+    return specs_from_table(_read_csv(path), path, path.absolute().parent)
+
+
+def specs_from_table(table: pd.DataFrame, path: Path, folder: Path) -> list[CaseSpec]:
+    """Validate manifest rows (strings) whose relative paths resolve against ``folder``.
+
+    ``path`` names the manifest in messages: the CSV, or the folder a
+    manifest was discovered in (``discover.py``), so both get the same checks.
+    """
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
         raise InputError(f"manifest lacks required column(s) {', '.join(missing)}; "
                          f"it has: {', '.join(table.columns) or 'none'}", file=path)
     if table.empty:
         raise InputError("manifest has no case rows", file=path)
-    folder = path.absolute().parent
     specs, problems = [], []
     for index, row in table.iterrows():
         spec, row_problems = _parse_row(row, int(index) + 2, folder)

@@ -8,6 +8,7 @@
 - ``overlay``: the PNG overlay (imports matplotlib; load it only to draw).
 """
 
-from .builder import COMPONENT_MODES, REGION_COLOURS, REGION_NAMES, Regions, RegionSummary, build
+from .builder import CROP_MARGIN_VOXELS, COMPONENT_MODES, REGION_COLOURS, REGION_NAMES, Regions, RegionSummary, build
 
-__all__ = ["COMPONENT_MODES", "REGION_COLOURS", "REGION_NAMES", "RegionSummary", "Regions", "build"]
+__all__ = ["COMPONENT_MODES", "CROP_MARGIN_VOXELS", "REGION_COLOURS", "REGION_NAMES", "RegionSummary", "Regions",
+           "build"]
