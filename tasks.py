@@ -4,7 +4,8 @@
     python3 tasks.py demo [DEMO ARGS]   set up, then run the end-to-end demo
                                         (default: --out demo-output --overwrite, so
                                         a second run replaces the first one's files)
-    python3 tasks.py test               set up, then run every test job (what CI runs)
+    python3 tasks.py test               set up, then run every test job (what CI runs): the
+                                        compatibility jobs beside the 3.11 suite
     python3 tasks.py test PYTEST ARGS   only the Python 3.11 suite, narrowed by ARGS
     python3 tasks.py compat [JOB ...]   only the Python 3.9 / 3.12 jobs (names below)
 
@@ -36,6 +37,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from dataclasses import dataclass
@@ -57,7 +59,7 @@ LIBRARY_TESTS = [
     "Testing/test_library_imports.py", "Testing/test_phantom.py", "Testing/test_regions_spheres.py",
     "Testing/test_preprocessing.py", "Testing/test_presets.py", "Testing/test_features_baseline.py",
     "Testing/test_ibsi.py", "Testing/test_models_bundle.py", "Testing/test_outputs.py", "Testing/test_icc.py",
-    "Testing/test_segfile.py", "Testing/test_lasso_sparsity.py",
+    "Testing/test_segfile.py", "Testing/test_lasso_sparsity.py", "Testing/test_dicom_support.py",
 ]
 # 5.10 differs from 5.12 in its package set (numpy 2.0.2, no slicer.packaging), which the library and the
 # Widget meet; the Logic on slicer-core is the same code on the same Python, run by lib-3.12 (suite time).
@@ -214,13 +216,42 @@ def main(argv: list) -> int:
         return subprocess.run(command, cwd=ROOT, env=env).returncode
     if rest:
         return subprocess.run([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT, env=env).returncode
-    # Every job runs even when an earlier one failed, so CI reports them all; the
-    # full 3.11 suite runs last, so its summary is the run's closing line.
-    compat = run_jobs([], env)
-    if compat == 130:  # Ctrl-C: stop here rather than start the next job
-        return compat
-    code = subprocess.run([str(BIN / "python"), "-m", "pytest"], cwd=ROOT, env=env).returncode
-    return code or compat
+    return run_everything(env)
+
+
+def run_everything(env: dict) -> int:
+    """The compatibility jobs and the 3.11 suite side by side, on the machine's two cores.
+
+    One after the other they took 13.9 of the 15 minutes the suite may take;
+    each is mostly one process, so together they take about the longer one.
+    The 3.11 suite prints as it runs; the jobs (``tasks.py compat``, in their
+    own process) write to a file that is printed when both are done, so
+    their output never interleaves. Every job runs even when another fails,
+    so CI reports them all; the closing lines give each part's result.
+    Ctrl-C reaches both (one process group): each cleans up and exits 130.
+    """
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
+        compat = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "compat"], cwd=ROOT, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        suite, last = _streamed([str(BIN / "python"), "-m", "pytest"], env)
+        compat_code = compat.wait()
+        log.seek(0)
+        sys.stdout.write(log.read())
+    print(f"tasks.py: compatibility jobs exit {compat_code}", flush=True)
+    print(f"tasks.py: Python 3.11 suite exit {suite}: {last}", flush=True)
+    return suite or compat_code
+
+
+def _streamed(command: list, env: dict) -> tuple[int, str]:
+    """Run ``command`` with its output shown as it comes; (exit code, its last non-empty line)."""
+    last = ""
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace", bufsize=1) as process:
+        for line in process.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            last = line.strip() or last
+    return process.returncode, last
 
 
 def _default_demo_args() -> list[str]:

@@ -4,7 +4,7 @@ disk it would need before any work begins (issue 20).
 Every size option (cases, workers, resamples, permutations, perturbations)
 has a per-unit cost here, taken from a measured run, and is refused with one
 line naming the value, the estimate and the limit when the estimate exceeds
-the limit. The band widths are bounded the same way in ``region_options``.
+the limit. The band widths are bounded the same way in ``regions.options``.
 Standard library only: the CLI calls these before importing the library.
 """
 

@@ -63,7 +63,7 @@ def case_files(tmp_path_factory) -> Path:
     """A small phantom case on disk: ``P1.nrrd`` (image) and ``P1_tumour.nrrd``."""
     import SimpleITK as sitk
 
-    from TMERadiomicsLib.phantom import make_phantom
+    from TMERadiomicsLib.cohort.phantom import make_phantom
 
     folder = tmp_path_factory.mktemp("case")
     phantom = make_phantom("small", seed=1)

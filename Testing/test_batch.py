@@ -19,7 +19,7 @@ from test_batch_support import batch_argv, run_cli, tables, write_cohort, write_
 from TMERadiomicsLib import regions  # noqa: E402
 from TMERadiomicsLib.features.extract import extract_case  # noqa: E402
 from TMERadiomicsLib.features.presets import load_preset  # noqa: E402
-from TMERadiomicsLib.imageio import read_image, read_mask  # noqa: E402
+from TMERadiomicsLib.io.images import read_image, read_mask  # noqa: E402
 from TMERadiomicsLib.models import load_bundle  # noqa: E402
 from TMERadiomicsLib.training import train  # noqa: E402
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from TMERadiomicsLib.phantom import make_phantom, write_phantom
+from TMERadiomicsLib.cohort.phantom import make_phantom, write_phantom
 
 REPO = Path(__file__).resolve().parent.parent
 CLI_TIMEOUT_S = 240

@@ -21,8 +21,8 @@ from model_tables import qian_table
 from TMERadiomicsLib.cli import main
 from TMERadiomicsLib.errors import InputError
 from TMERadiomicsLib.models import bundled_model, load_bundle
-from TMERadiomicsLib.phantom import make_phantom
-from TMERadiomicsLib.region_options import BYTES_PER_FINE_VOXEL, RegionOptions, working_memory_gb
+from TMERadiomicsLib.cohort.phantom import make_phantom
+from TMERadiomicsLib.regions.options import BYTES_PER_FINE_VOXEL, RegionOptions, working_memory_gb
 
 
 @pytest.fixture(scope="module")

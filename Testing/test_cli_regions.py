@@ -12,7 +12,7 @@ import SimpleITK as sitk
 
 from shapes import sphere_mask
 from TMERadiomicsLib.cli import main
-from TMERadiomicsLib.segfile import read_seg_nrrd
+from TMERadiomicsLib.io.seg_nrrd import read_seg_nrrd
 
 
 @pytest.fixture()

@@ -19,7 +19,7 @@ HEAVY = ("dask", "sklearn", "skops", "lifelines", "statsmodels", "matplotlib")
 # What extract needs only for some presets (scipy comes with scikit-image's LBP)
 # or not at all: it writes its tables without pandas, and the phantom's scipy
 # must not come in through a shared constant.
-EXTRACT_ALSO_NOT = ("pandas", "scipy", "TMERadiomicsLib.phantom")
+EXTRACT_ALSO_NOT = ("pandas", "scipy", "TMERadiomicsLib.cohort.phantom")
 # What --help must not load either: it only formats text.
 HELP_ALSO_NOT = ("pandas", "numpy", "SimpleITK", "radiomics", "scipy", "TMERadiomicsLib.demo",
                  "TMERadiomicsLib.batch", "TMERadiomicsLib.models", "TMERadiomicsLib.features")

@@ -8,7 +8,7 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from TMERadiomicsLib import phantom as ph
+from TMERadiomicsLib.cohort import phantom as ph
 from TMERadiomicsLib.batch import read_manifest
 from TMERadiomicsLib.cohort import make_case, make_cohort, write_cohort
 from TMERadiomicsLib.cohort import transcriptome as tx

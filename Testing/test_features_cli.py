@@ -82,6 +82,6 @@ def test_presets_lists_counts(capsys):
     assert code == 0
     listed = {item["name"]: item for item in json.loads(stdout)}
     assert listed["han2024"]["features_per_region"] == 479
-    assert listed["qian2024"]["features_per_region"] == 1223
+    assert listed["qian2024"]["features_per_region"] == 1648
     assert listed["qian2024"]["sha256"] == load_preset("qian2024").sha256
     assert "LBP2D" in listed["qian2024"]["image_types"]

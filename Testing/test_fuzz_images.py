@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from TMERadiomicsLib.errors import InputError
-from TMERadiomicsLib.imageio import read_image, read_mask
+from TMERadiomicsLib.io.images import read_image, read_mask
 
 FORMATS = (".nrrd", ".nii.gz", ".mha")
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from TMERadiomicsLib.features.ibsi import compare, passes
+from TMERadiomicsLib.features.ibsi import compare, distinct_features, passes
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "ibsi.md"
 ROW = re.compile(r"^\| `(?P<tag>[^`]+)` \| [^|]* \| [^|]* \| [^|]* \| (?P<status>[a-z ]+) \|", re.M)
@@ -55,3 +55,22 @@ def test_documented_failures_fail_for_the_stated_reason(rows):
 def test_pass_rule_is_not_lenient():
     assert passes(2.1486, 2.15, 0.0) and not passes(2.14, 2.15, 0.0)
     assert passes(558.0, 556.0, 4.0) and not passes(561.0, 556.0, 4.0)
+
+
+def test_pass_rule_is_strict_where_ibsi_gives_a_tolerance():
+    # 1.1945 rounds to the reference 1.19 at 3 significant digits, but lies
+    # 0.0045 away from it: outside a tolerance of 0.001, so it fails.
+    assert not passes(1.1945, 1.19, 0.001)
+    assert passes(1.1905, 1.19, 0.001)
+    assert passes(1.1905, 1.19, 0.0)  # tolerance 0: an exact value printed to 3 digits
+
+
+def test_documented_counts_are_distinct_features(rows):
+    text = DOC.read_text(encoding="utf-8")
+    listed = list(rows.values())
+    passed = distinct_features(listed, "pass")
+    assert sum(row.status == "pass" for row in listed) == 180
+    assert len(passed) == 102 and len(distinct_features(listed)) == 105
+    assert f"{len(passed)} distinct PyRadiomics" in text
+    readme = (DOC.parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "which are 102 distinct PyRadiomics" in " ".join(readme.split())

@@ -4,7 +4,7 @@ Each test writes a valid small file with SimpleITK, damages it the way a
 real file gets damaged (a cut-off download, a header field edited by another
 tool, a pipe given as a path), and checks that reading refuses it with one
 line naming the file, what it is (image or mask) and the value. The reader
-is the real one (``imageio``), over real ITK. ``docs/bad-inputs.md`` lists
+is the real one (``io.images``), over real ITK. ``docs/bad-inputs.md`` lists
 the rows.
 """
 
@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from TMERadiomicsLib import image_checks
+from TMERadiomicsLib.io import checks as image_checks
 from TMERadiomicsLib.cli import main
 from TMERadiomicsLib.errors import InputError
-from TMERadiomicsLib.imageio import read_image, read_mask
+from TMERadiomicsLib.io.images import read_image, read_mask
 
 REPO = Path(__file__).resolve().parent.parent
 

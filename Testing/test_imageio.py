@@ -1,4 +1,4 @@
-"""imageio: the foreground bounding box, the overlap check and binary masks, against direct numpy answers."""
+"""io.images: the foreground bounding box, the overlap check and binary masks, against direct numpy answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import SimpleITK as sitk
 
 from TMERadiomicsLib.errors import InputError
-from TMERadiomicsLib.imageio import as_binary_mask, bounding_box
+from TMERadiomicsLib.io.images import as_binary_mask, bounding_box
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -63,7 +63,7 @@ def test_a_label_map_becomes_zero_one():
 
 
 def test_writing_drops_the_tags_from_the_file_and_leaves_the_callers_image_alone(tmp_path):
-    from TMERadiomicsLib.imageio import write_image
+    from TMERadiomicsLib.io.images import write_image
 
     image = _image(np.arange(60, dtype=np.int16).reshape(3, 4, 5))
     image.SetMetaData("0010|0010", "Doe^Jane")  # a DICOM patient name

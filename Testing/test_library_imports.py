@@ -20,7 +20,7 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(TMERadiomicsLib.__path__,
 
 def test_the_library_has_its_modules():
     assert len(MODULES) > 50
-    assert "TMERadiomicsLib.imageio" in MODULES and "TMERadiomicsLib.models.bundle" in MODULES
+    assert "TMERadiomicsLib.io.images" in MODULES and "TMERadiomicsLib.models.bundle" in MODULES
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -164,7 +164,7 @@ def test_score_cli_from_image_and_mask(tmp_path, capsys):
     """The IMAGE MASK form: regions, extraction with the bundle's preset, score."""
     import SimpleITK as sitk
 
-    from TMERadiomicsLib.phantom import make_phantom
+    from TMERadiomicsLib.cohort.phantom import make_phantom
 
     bundle = load_bundle(bundled_model("qian2024-intratumoral"))
     reference = qian_table(bundle.required_features, bundle.manifest.preset["sha256"], n=20)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from TMERadiomicsLib.outputs import atomic_write_texts
-from TMERadiomicsLib.phantom import make_phantom, write_phantom
+from TMERadiomicsLib.cohort.phantom import make_phantom, write_phantom
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="tmpfs, /dev/full, ulimit")
 

@@ -23,7 +23,7 @@ from TMERadiomicsLib.outputs import (
     command_inputs,
     staged_dir,
 )
-from TMERadiomicsLib.phantom import make_phantom, write_phantom
+from TMERadiomicsLib.cohort.phantom import make_phantom, write_phantom
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL_PRESET = "imageType:\n  Original: {}\nfeatureClass:\n  firstorder:\nsetting:\n  binWidth: 25\n  label: 1\n"

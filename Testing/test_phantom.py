@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from TMERadiomicsLib import phantom as ph
+from TMERadiomicsLib.cohort import phantom as ph
 from TMERadiomicsLib.errors import InputError
 
 

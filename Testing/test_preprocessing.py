@@ -5,9 +5,9 @@ import pytest
 import SimpleITK as sitk
 
 from shapes import sphere_mask
-from TMERadiomicsLib import preprocessing
+from TMERadiomicsLib.io import preprocessing
 from TMERadiomicsLib.errors import InputError
-from TMERadiomicsLib.phantom import make_phantom
+from TMERadiomicsLib.cohort.phantom import make_phantom
 
 
 @pytest.fixture(scope="module")

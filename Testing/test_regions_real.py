@@ -5,7 +5,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from TMERadiomicsLib import regions
-from TMERadiomicsLib.imageio import read_image, read_mask
+from TMERadiomicsLib.io.images import read_image, read_mask
 
 
 def _load(data, case):

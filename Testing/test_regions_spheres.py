@@ -83,8 +83,8 @@ def test_largest_component_option():
 
 def test_crop_equals_the_whole_volume_computation_voxel_for_voxel():
     """The crop is an optimisation only: the same convention over the whole field of view agrees exactly."""
-    from TMERadiomicsLib.phantom import make_phantom
-    from TMERadiomicsLib.signed_distance import signed_distance_mm
+    from TMERadiomicsLib.cohort.phantom import make_phantom
+    from TMERadiomicsLib.regions.signed_distance import signed_distance_mm
 
     tumour = make_phantom("small", seed=1).tumour
     frame = sitk.GetImageFromArray(sitk.GetArrayFromImage(tumour))

@@ -6,8 +6,8 @@ import SimpleITK as sitk
 
 from shapes import rotation, sphere_mask
 from TMERadiomicsLib import regions
-from TMERadiomicsLib.region_outputs import write_regions
-from TMERadiomicsLib.segfile import read_seg_nrrd
+from TMERadiomicsLib.regions.outputs import write_regions
+from TMERadiomicsLib.io.seg_nrrd import read_seg_nrrd
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_slicer_reads_named_coloured_segments(written):
 
 
 def _segment(name, array):
-    from TMERadiomicsLib.segfile import Segment
+    from TMERadiomicsLib.io.seg_nrrd import Segment
 
     mask = sitk.GetImageFromArray(array.astype(np.uint8))
     mask.SetSpacing((0.8, 0.8, 1.5))
@@ -62,7 +62,7 @@ def _segment(name, array):
 
 
 def test_layers_pack_by_voxels_not_boxes_and_empty_segments_survive(tmp_path):
-    from TMERadiomicsLib.segfile import write_seg_nrrd
+    from TMERadiomicsLib.io.seg_nrrd import write_seg_nrrd
 
     shape = (12, 30, 30)
     left, right, across, empty = (np.zeros(shape, bool) for _ in range(4))

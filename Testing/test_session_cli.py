@@ -15,8 +15,8 @@ import SimpleITK as sitk
 from db_locks import held_write_lock
 
 from TMERadiomicsLib.cli import main
-from TMERadiomicsLib.imageio import write_image
-from TMERadiomicsLib.phantom import make_phantom
+from TMERadiomicsLib.io.images import write_image
+from TMERadiomicsLib.cohort.phantom import make_phantom
 from TMERadiomicsLib.reproducibility.perturbation import DistanceField
 from TMERadiomicsLib.store import SCHEMA_VERSION
 from TMERadiomicsLib.training import read_stable_features

@@ -23,6 +23,7 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -64,19 +65,31 @@ def test_every_module_and_library_file_compiles_on_this_python():
         compile(path.read_text(encoding="utf-8"), str(path), "exec")
 
 
-def load_file(name: str, path: Path):
-    """A stdlib-only file of TMERadiomicsLogic on its own (its package imports MRML)."""
-    spec = importlib.util.spec_from_file_location(name, path)
+BARE_PACKAGE = "tmeradiomics_logic_bare"
+
+
+def load_file(path: Path):
+    """A stdlib-only file of TMERadiomicsLogic without its package's ``__init__`` (which imports MRML).
+
+    It is loaded as a member of a bare package on the same folder, so its
+    relative imports (``.i18n``) resolve, and must be stdlib-only too.
+    """
+    if BARE_PACKAGE not in sys.modules:
+        package = types.ModuleType(BARE_PACKAGE)
+        package.__path__ = [str(path.parent)]
+        sys.modules[BARE_PACKAGE] = package
+    qualified = f"{BARE_PACKAGE}.{path.stem}"
+    spec = importlib.util.spec_from_file_location(qualified, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # as an import does: dataclasses look their module up there
+    sys.modules[qualified] = module  # as an import does: dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
 def test_the_panels_probe_and_listings_work_here():
     logic = REPO / "TMERadiomics" / "TMERadiomicsLogic"
-    dependencies = load_file("tmeradiomics_dependencies", logic / "dependencies.py")
-    resources = load_file("tmeradiomics_resources", logic / "resources.py")
+    dependencies = load_file(logic / "dependencies.py")
+    resources = load_file(logic / "resources.py")
     missing = dependencies.missing_all()
     described = dependencies.describe(missing)
     for distribution in ABSENT:

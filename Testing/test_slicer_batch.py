@@ -11,8 +11,8 @@ import pytest
 slicer = pytest.importorskip("slicer", reason="slicer-core is not installed")
 
 from TMERadiomicsLib import regions  # noqa: E402
-from TMERadiomicsLib.imageio import read_image, read_mask  # noqa: E402
-from TMERadiomicsLib.phantom import make_phantom, write_phantom  # noqa: E402
+from TMERadiomicsLib.io.images import read_image, read_mask  # noqa: E402
+from TMERadiomicsLib.cohort.phantom import make_phantom, write_phantom  # noqa: E402
 
 pytestmark = pytest.mark.slicer
 SCRIPT = Path(__file__).resolve().parent.parent / "TMERadiomics" / "Scripts" / "batch.py"

@@ -56,7 +56,7 @@ def test_the_panel_needs_none_of_the_cli_only_packages():
             sys.modules[name] = None
         import TMERadiomicsLib.regions, TMERadiomicsLib.features.extract, TMERadiomicsLib.models
         import TMERadiomicsLib.store.files, TMERadiomicsLib.store.extraction
-        import TMERadiomicsLib.reproducibility.stability, TMERadiomicsLib.imageio, TMERadiomicsLib.outputs
+        import TMERadiomicsLib.reproducibility.stability, TMERadiomicsLib.io.images, TMERadiomicsLib.outputs
         import TMERadiomicsLib.models.tables
         print("ok")
     """)

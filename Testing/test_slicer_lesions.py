@@ -19,7 +19,7 @@ from TMERadiomicsLogic import Cancelled, TMERadiomicsLogic  # noqa: E402
 from TMERadiomicsLogic import segments, tables, volumes  # noqa: E402
 from TMERadiomicsLogic.scene import add_segmentation, add_volume  # noqa: E402
 from TMERadiomicsLib import regions  # noqa: E402
-from TMERadiomicsLib.phantom import make_phantom  # noqa: E402
+from TMERadiomicsLib.cohort.phantom import make_phantom  # noqa: E402
 
 pytestmark = pytest.mark.slicer
 

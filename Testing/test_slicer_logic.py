@@ -25,7 +25,7 @@ from TMERadiomicsLib import regions  # noqa: E402
 from TMERadiomicsLib.regions import REGION_COLOURS, REGION_NAMES  # noqa: E402
 from TMERadiomicsLib.features.extract import extract_case  # noqa: E402
 from TMERadiomicsLib.models import bundled_model, calibrate, load_bundle  # noqa: E402
-from TMERadiomicsLib.phantom import make_phantom  # noqa: E402
+from TMERadiomicsLib.cohort.phantom import make_phantom  # noqa: E402
 
 pytestmark = pytest.mark.slicer
 

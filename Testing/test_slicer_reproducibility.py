@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "TMERadiomics"))
 from TMERadiomicsLogic import TMERadiomicsLogic, tables  # noqa: E402
 from TMERadiomicsLogic.scene import add_segmentation, add_volume  # noqa: E402
 from TMERadiomicsLib.cli import main  # noqa: E402
-from TMERadiomicsLib.imageio import read_image, read_mask  # noqa: E402
-from TMERadiomicsLib.phantom import make_phantom  # noqa: E402
+from TMERadiomicsLib.io.images import read_image, read_mask  # noqa: E402
+from TMERadiomicsLib.cohort.phantom import make_phantom  # noqa: E402
 from TMERadiomicsLib.reproducibility.stability import reliability  # noqa: E402
 from TMERadiomicsLib.store import SCHEMA_VERSION, StudyStore  # noqa: E402
 from TMERadiomicsLib.store.files import files_folder  # noqa: E402

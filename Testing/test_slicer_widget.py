@@ -75,7 +75,7 @@ def add_case(rig, seed: int = 3, oblique: bool = True):
     if getattr(rig, "module", None) is None:
         rig.load_module()  # Slicer has imported the module (and put its folder on sys.path) at start-up
     from shapes import rotation
-    from TMERadiomicsLib.phantom import make_phantom
+    from TMERadiomicsLib.cohort.phantom import make_phantom
     from TMERadiomicsLogic.scene import add_segmentation, add_volume
 
     phantom = make_phantom("small", seed=seed)
@@ -173,6 +173,47 @@ def test_loading_the_module_and_opening_the_panel_load_neither_simpleitk_nor_pyr
     assert result.returncode == 0, result.stderr[-3000:]
     on_import, on_setup = ast.literal_eval(result.stdout.strip().splitlines()[-1])
     assert on_import == [] and on_setup == []
+
+
+_RUN_PROBE = """
+import sys
+from slicer_rig import runtime
+rig = runtime.install(sys.argv[1], blocked=())
+rig.load_module()
+from TMERadiomicsLib.cohort.phantom import make_phantom
+from TMERadiomicsLogic.scene import add_segmentation, add_volume
+phantom = make_phantom("small", 3)
+volume = add_volume(rig.slicer.mrmlScene, phantom.image(), "probe")
+segmentation, ids = add_segmentation(rig.slicer.mrmlScene, volume, {"Tumour": phantom.tumour})
+widget = rig.create_widget()
+rig.enter()
+ui = widget.ui
+ui.presetComboBox.setCurrentText("default")
+ui.inputVolumeSelector.setCurrentNode(volume)
+ui.tumorSegmentSelector.setCurrentNode(segmentation)
+ui.tumorSegmentSelector.setCurrentSegmentID(ids["Tumour"])
+ui.generateRegionsButton.click()
+ui.computeFeaturesButton.click()
+rig.run_events_until(lambda: widget._running is None, seconds=240, interval=0.01)
+table = ui.featuresTableSelector.currentNode()
+print(repr(("pandas" in sys.modules, table.GetTable().GetNumberOfRows() if table else 0,
+            [str(e) for e in rig.slot_errors], [d.get("text") for d in rig.dialogs])))
+"""
+
+
+def test_generate_regions_and_compute_features_never_import_pandas_on_the_gui_thread():
+    """Importing pandas held the GUI thread 0.8 s when the first features table was written; it is not needed."""
+    import ast
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "Testing"), str(REPO)]),
+               QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", _RUN_PROBE, TAGS[-1]], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    pandas_loaded, rows, errors, dialogs = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert (errors, dialogs) == ([], []) and rows > 50
+    assert not pandas_loaded
 
 
 def test_enter_exit_scene_close_and_reopen(bare):
@@ -306,6 +347,26 @@ def test_panel_text_goes_through_slicers_translation(bare, monkeypatch):
     assert any(line.startswith("[fr] Missing Python packages: ") for line in ui.blockedReasonLabel.text.splitlines())
 
 
+def test_the_logics_reasons_are_translated_in_their_own_files_context(bare, monkeypatch):
+    """The Logic's prompts and errors go through Slicer's translate, with the context lupdate gives logic.py."""
+    asked = []
+
+    def translate(self, context, text):
+        asked.append((context, text))
+        return f"[fr] {text}"
+
+    monkeypatch.setattr(type(bare.slicer.app), "translate", translate)
+    widget, ui = open_panel(bare)  # an empty scene: the Logic's regionsBlocker asks for a volume
+    assert ("TMERadiomicsLogic.logic", "Select a DCE volume.") in asked
+    assert "[fr] Select a DCE volume." in ui.blockedReasonLabel.text.splitlines()
+    assert "Compute features: [fr] Generate regions first." not in ui.blockedReasonLabel.text  # no volume yet
+    # A translation that drops a placeholder is refused (Slicer's rule), so format() cannot fail.
+    from TMERadiomicsLogic import i18n
+
+    monkeypatch.setattr(type(bare.slicer.app), "translate", lambda self, context, text: "[fr] phase manquante")
+    assert i18n.tr("phase {phase} does not exist") == "phase {phase} does not exist"
+
+
 def test_a_bundle_folder_with_a_broken_manifest_is_listed_greyed_with_the_reason(bare, tmp_path):
     folder = tmp_path / "broken-bundle"
     folder.mkdir()
@@ -350,7 +411,7 @@ def test_a_calibrated_copy_is_listed_apart_from_the_published_bundle(equipped, t
 def test_phase_range_follows_the_volume(bare):
     from vtk.util import numpy_support
 
-    from TMERadiomicsLib.phantom import make_phantom
+    from TMERadiomicsLib.cohort.phantom import make_phantom
 
     case = add_case(bare, oblique=False)
     phases = make_phantom("small", seed=3).phases

@@ -116,7 +116,7 @@ def test_compute_features_runs_in_a_worker_reports_each_image_and_cancels(equipp
     equipped.run_events_until(lambda: any(": wavelet-" in label for label in labels) or idle(widget))
     assert not idle(widget), "the extraction should still be running"
     assert len(ticks) > 20  # the GUI thread was free the whole time: 10 ms ticks kept coming
-    assert "Intratumoral: original (1/39)" in [e.get("message") for e in job.events]
+    assert "Intratumoral: original (1/57)" in [e.get("message") for e in job.events]  # qian2024: 19 images x 3
     assert len(progress_dialogs(equipped)) == 1
     dialog = progress_dialogs(equipped)[0]
     cancel = dialog.findChildren(equipped.qt.QPushButton)

@@ -25,7 +25,7 @@ from TMERadiomicsLogic import TMERadiomicsLogic, tables, worker  # noqa: E402
 from TMERadiomicsLogic.scene import add_segmentation, add_volume  # noqa: E402
 from TMERadiomicsLib import regions  # noqa: E402
 from TMERadiomicsLib.features.extract import extract_case  # noqa: E402
-from TMERadiomicsLib.phantom import make_phantom  # noqa: E402
+from TMERadiomicsLib.cohort.phantom import make_phantom  # noqa: E402
 
 pytestmark = pytest.mark.slicer
 REPO = Path(__file__).resolve().parent.parent
@@ -119,11 +119,12 @@ def test_the_same_table_as_computing_in_this_process(case, finished):
 def test_progress_per_region_and_image_type(finished):
     progress = [e for e in finished["job"].events if e["event"] == "progress"]
     messages = [e["message"] for e in progress]
-    # qian2024: original, 8 wavelet bands, square, squareroot, logarithm, lbp-2D = 13 images x 3 regions
+    # qian2024: original, 8 wavelet bands, 4 LoG sigmas, square, squareroot, logarithm, exponential,
+    # gradient, lbp-2D = 19 images x 3 regions
     assert "Peritumoral: wavelet-LLH (" in " ".join(messages)
-    steps = [m for m in messages if m.endswith("/39)")]
-    assert len(steps) == 39
-    assert steps[0] == "Intratumoral: original (1/39)" and steps[-1] == "Ring: lbp-2D (39/39)"
+    steps = [m for m in messages if m.endswith("/57)")]
+    assert len(steps) == 57
+    assert steps[0] == "Intratumoral: original (1/57)" and steps[-1] == "Ring: lbp-2D (57/57)"
     fractions = [e["fraction"] for e in progress]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
@@ -230,6 +231,24 @@ def test_cohort_cancel_keeps_finished_cases_and_a_rerun_resumes_and_loads_tables
     features = tables.table_to_frame(result["tables"][0])
     assert sorted(features["case_id"]) == ["P031", "P032", "P033"]
     assert not again.folder.exists()
+
+
+def test_a_cohort_folder_without_manifest_is_sized_by_its_cases_or_refused_before_any_child(tmp_path):
+    """The panel passes a folder to batch as it is; what batch could not pair stops the run before it starts."""
+    from TMERadiomicsLib.errors import InputError
+    from TMERadiomicsLogic import cohort as cohort_logic
+
+    for name in ("A1/dce.nrrd", "A1/tumour.nrrd", "A2/dce.nrrd", "A2/lesion-mask.nrrd"):
+        (tmp_path / "cohort" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "cohort" / name).write_bytes(b"")
+    assert cohort_logic.cohort_blocker(tmp_path / "cohort", tmp_path / "out", "default") is None
+    assert cohort_logic.source_cases(tmp_path / "cohort") == 2
+    (tmp_path / "cohort" / "A2" / "phase0.nrrd").write_bytes(b"")  # two images: which one?
+    with pytest.raises(InputError, match=r"case folder A2: 2 image\(s\) \(dce.nrrd, phase0.nrrd\)"):
+        cohort_logic.start_cohort(tmp_path / "cohort", tmp_path / "out", "default")
+    assert not (tmp_path / "out").exists()
+    assert cohort_logic.cohort_blocker(tmp_path / "nowhere", tmp_path / "out", "default") == (
+        f"No manifest or folder at {tmp_path / 'nowhere'}.")
 
 
 def test_cohort_bad_input_is_one_line_and_adds_no_table(cohort, tmp_path):

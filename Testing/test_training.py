@@ -126,6 +126,21 @@ def test_forest_threshold_importances_and_reproducibility(forest, tables):
     assert np.array_equal(again.score(features)["probability"], forest.score(features)["probability"])
 
 
+def test_forest_feature_zscore_is_recorded_and_scores_raw_features_identically(tables):
+    """Caret's feature z-score (option zscore): same forest, same probabilities on raw features."""
+    features, _ = tables
+    tiny = {**FAST_RF, "n_estimators": 15, "max_features": ["sqrt"], "min_samples_leaf": [2]}
+    forest = train(*tables, "han2024-rf", seed=2, label="state", options=tiny)
+    scaled = train(*tables, "han2024-rf", seed=2, label="state", options={**tiny, "zscore": True})
+    steps = {s["name"]: s for s in scaled.manifest.provenance["steps"]}
+    assert steps["feature_zscore"]["enabled"] and not {
+        s["name"]: s for s in forest.manifest.provenance["steps"]}["feature_zscore"]["enabled"]
+    assert 0.0 < forest.score(features)["probability"].std()  # not a constant forest
+    assert np.allclose(scaled.score(features)["probability"], forest.score(features)["probability"], rtol=0, atol=1e-12)
+    assert scaled.manifest.threshold == pytest.approx(forest.manifest.threshold, abs=1e-12)
+    assert scaled.manifest.performance["cross_validated"]["auc"] == forest.manifest.performance["cross_validated"]["auc"]
+
+
 def test_forest_threshold_is_youden_of_out_of_fold_probabilities(forest, tables):
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_predict

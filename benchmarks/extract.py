@@ -49,9 +49,9 @@ def run_ours(folder: Path, work: Path, preset: str, repeat: int, queue) -> None:
     import SimpleITK as sitk
 
     from TMERadiomicsLib.features import extract_case
-    from TMERadiomicsLib.imageio import read_mask
-    from TMERadiomicsLib.preprocessing import read_dce
-    from TMERadiomicsLib.region_options import RegionOptions
+    from TMERadiomicsLib.io.images import read_mask
+    from TMERadiomicsLib.io.preprocessing import read_dce
+    from TMERadiomicsLib.regions.options import RegionOptions
 
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
     stages = {}

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
-from TMERadiomicsLib.phantom import make_phantom, write_phantom
+from TMERadiomicsLib.cohort.phantom import make_phantom, write_phantom
 
 SMALL_PRESET = "imageType:\n  Original: {}\nfeatureClass:\n  shape:\n  firstorder:\n  glcm:\n  glszm:\nsetting:\n  binWidth: 25\n"
 WAIT_S = 1800

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from TMERadiomicsLib import phantom
+from TMERadiomicsLib.cohort import phantom
 
 CACHE = Path(__file__).resolve().parent / "output" / "phantoms"
 DONE = "done"

@@ -21,7 +21,7 @@ import SimpleITK as sitk
 from phantom_cache import cached_case
 
 from TMERadiomicsLib import regions
-from TMERadiomicsLib.signed_distance import signed_distance_mm
+from TMERadiomicsLib.regions.signed_distance import signed_distance_mm
 
 
 def whole_volume(tumour: sitk.Image, peritumoral_mm: float = 5.0, ring_mm: float = 2.0) -> dict[str, np.ndarray]:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from .i18n import tr as _
 from . import scene as scene_io
 from . import tables
 
@@ -33,7 +34,7 @@ def run_batch(manifest: str | Path, out: str | Path, scene, *, preset: str = "qi
     cases = read_table(manifest)
     for column in ("image", "tumour"):
         if column not in cases.columns:
-            raise ValueError(f"manifest {manifest} has no {column} column")
+            raise ValueError(_("manifest {manifest} has no {column} column").format(manifest=manifest, column=column))
     logic = TMERadiomicsLogic(scene)
     features, scores, failures = [], [], []
     for row in cases.itertuples(index=False):
@@ -61,7 +62,7 @@ def run_batch(manifest: str | Path, out: str | Path, scene, *, preset: str = "qi
 
 
 def _run_case(logic, scene, row, base: Path, preset, models, peritumoral_mm, ring_mm):
-    from TMERadiomicsLib.imageio import read_image, read_mask
+    from TMERadiomicsLib.io.images import read_image, read_mask
 
     def path(value) -> Path:
         return (base / str(value)).resolve()
@@ -74,9 +75,9 @@ def _run_case(logic, scene, row, base: Path, preset, models, peritumoral_mm, rin
     volume = scene_io.add_volume(scene, image, str(row.case_id))
     segmentation, ids = scene_io.add_segmentation(scene, volume, masks)
     exclusion_ids = [ids[n] for n in masks if n != "Tumour"]
-    _, features, scored = logic.runAll(volume, segmentation, ids["Tumour"], preset, list(models),
-                                       peritumoralMm=peritumoral_mm, ringMm=ring_mm,
-                                       exclusionSegmentIds=exclusion_ids)
+    _ids, features, scored = logic.runAll(volume, segmentation, ids["Tumour"], preset, list(models),
+                                          peritumoralMm=peritumoral_mm, ringMm=ring_mm,
+                                          exclusionSegmentIds=exclusion_ids)
     rows = []
     if scored is not None:
         rows = [{"case_id": row.case_id, **r} for r in tables.table_to_frame(scored).to_dict("records")]

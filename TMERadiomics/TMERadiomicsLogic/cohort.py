@@ -1,5 +1,9 @@
 """The panel's Cohort section: ``tmeradiomics batch`` as a child process, its tables into the scene.
 
+The source is a manifest CSV or a cohort folder: the folder's manifest.csv,
+or, without one, the cases batch finds by layout (one sub-folder per case,
+or ``<case>_image``/``<case>_mask`` pairs; ``TMERadiomicsLib/batch/discover.py``).
+
 The child is the CLI itself (``python -m TMERadiomicsLib batch ...``), so a
 cohort run from the panel is the command a user would type, with its checks,
 its resume (run again: finished cases are skipped) and its Ctrl-C manners
@@ -17,6 +21,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from .i18n import tr as _
 from . import tables, worker
 
 MANIFEST_IN_FOLDER = "manifest.csv"
@@ -26,29 +31,38 @@ COHORT_GRACE_S = 1.5  # batch stops its pool and exits 130 well within this; the
 
 
 def manifest_path(source: str | PathLike) -> Path:
-    """The manifest itself, or ``manifest.csv`` of a folder."""
+    """The manifest itself, or ``manifest.csv`` of a folder (which may not exist: batch then finds the cases)."""
     path = Path(source)
     return path / MANIFEST_IN_FOLDER if path.is_dir() else path
 
 
 def cohort_blocker(source, out, preset) -> str | None:
-    """Why Run cohort cannot start yet, or None."""
+    """Why Run cohort cannot start yet, or None (a folder's cases are checked when the run starts)."""
     if not str(source or "").strip():
-        return "Choose a cohort manifest (CSV) or a folder holding manifest.csv."
-    manifest = manifest_path(source)
-    if not manifest.is_file():
-        return f"No manifest at {manifest}."
+        return _("Choose a cohort manifest (CSV) or a cohort folder.")
+    path = Path(source)
+    if not path.is_dir() and not path.is_file():
+        return _("No manifest or folder at {path}.").format(path=path)
     if not str(out or "").strip():
-        return "Choose an output folder for the cohort."
+        return _("Choose an output folder for the cohort.")
     if not preset:
-        return "Choose a preset."
+        return _("Choose a preset.")
     return None
 
 
-def manifest_cases(manifest: Path) -> int:
-    """Rows of the manifest (batch validates it in full; this only sizes the progress bar)."""
-    with open(manifest, newline="", encoding="utf-8-sig") as handle:
-        return sum(1 for row in csv.DictReader(handle) if any((v or "").strip() for v in row.values()))
+def source_cases(source: str | PathLike) -> int:
+    """Cases of the manifest or folder (batch validates them in full; this only sizes the progress bar).
+
+    A folder the layout rules cannot pair raises the library's ``InputError``,
+    naming each case, before any child starts.
+    """
+    manifest = manifest_path(source)
+    if manifest.is_file():
+        with open(manifest, newline="", encoding="utf-8-sig") as handle:
+            return sum(1 for row in csv.DictReader(handle) if any((v or "").strip() for v in row.values()))
+    from TMERadiomicsLib.batch.discover import discover_rows
+
+    return len(discover_rows(Path(source)))
 
 
 class CohortJob(worker.Job):
@@ -68,7 +82,7 @@ class CohortJob(worker.Job):
         finished = self.finishedCases()
         if finished != self._finished:
             self._finished = finished
-            event = {"event": "progress", "message": f"Cohort: {finished} of {self.total} cases finished",
+            event = {"event": "progress", "message": _("Cohort: {finished} of {total} cases finished").format(finished=finished, total=self.total),
                      "fraction": min(1.0, finished / max(1, self.total))}
             self.events.append(event)
             events.append(event)
@@ -80,13 +94,14 @@ def start_cohort(source: str | PathLike, out: str | PathLike, preset: str, model
     blocker = cohort_blocker(source, out, preset)
     if blocker:
         raise ValueError(blocker)
-    manifest, out = manifest_path(source).absolute(), Path(out).absolute()
-    argv = [worker.child_python(), "-m", "TMERadiomicsLib", "batch", str(manifest), "--preset", str(preset),
+    source, out = Path(source).absolute(), Path(out).absolute()
+    total = source_cases(source)
+    argv = [worker.child_python(), "-m", "TMERadiomicsLib", "batch", str(source), "--preset", str(preset),
             "--out", str(out), "--jobs", str(jobs), "--peritumoral-mm", f"{peritumoralMm:g}",
             "--ring-mm", f"{ringMm:g}"]
     if models:
         argv += ["--models", *(str(m) for m in models)]
-    return CohortJob(argv, worker.new_folder("tmeradiomics-cohort-"), out, manifest_cases(manifest))
+    return CohortJob(argv, worker.new_folder("tmeradiomics-cohort-"), out, total)
 
 
 def finish_cohort(scene, job: CohortJob) -> dict[str, Any]:

@@ -17,6 +17,8 @@ import re
 import sys
 from pathlib import Path
 
+from .i18n import tr as _
+
 REQUIREMENTS_FILE = Path(__file__).with_name("requirements.txt")
 
 # import name -> distribution name in requirements.txt. numpy, scipy and
@@ -85,8 +87,8 @@ def require(step: str) -> None:
     """ValueError naming what to install when a package for ``step`` is missing."""
     absent = missing(step)
     if absent:
-        raise ValueError(f"missing Python packages for {step}: {describe(absent)}. Install them from the "
-                         "TMERadiomics panel (Install missing Python packages...)")
+        raise ValueError(_("missing Python packages for {step}: {packages}. Install them from the TMERadiomics panel "
+                           "(Install missing Python packages...)").format(step=step, packages=describe(absent)))
 
 
 def describe(names: list[str]) -> str:
@@ -116,8 +118,8 @@ def to_install(names: list[str]) -> tuple[list[str], list[str]]:
     wanted = requirements_by_distribution()
     shipped = [name for name in names if name in SHIPPED]
     if shipped:
-        raise ValueError(f"{', '.join(shipped)} should come with Slicer; reinstall Slicer rather than "
-                         "installing them into it")
+        raise ValueError(_("{packages} should come with Slicer; reinstall Slicer rather than installing them into it")
+                         .format(packages=", ".join(shipped)))
     lines = [wanted[DISTRIBUTIONS[name]] for name in names]
     no_deps = [line for line in lines if _distribution(line) in NO_DEPS]
     lines = [line for line in lines if line not in no_deps]
@@ -132,7 +134,7 @@ def constraints() -> list[str]:
     for distribution in ("numpy", "scipy", "SimpleITK"):
         version = installed_version(distribution)
         if version:
-            pins.append(f"{distribution}=={version}")
+            pins.append(f"{distribution}=={version}")  # not translated: a pip requirement
     return pins
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import vtk
 
+from .i18n import tr as _
 from .tables import ATTRIBUTE, attributes_of
 
 SIDECAR_SUFFIX = ".json"
@@ -66,15 +67,15 @@ def export_table(table_node, csv_path: str | os.PathLike, overwrite: bool = Fals
     from TMERadiomicsLib.outputs import atomic_write_text
 
     if table_node is None or table_node.GetTable() is None:
-        raise ValueError("select a table to export")
+        raise ValueError(_("select a table to export"))
     target, sidecar = Path(csv_path), sidecar_path(csv_path)
     if target.suffix.lower() != ".csv":
-        raise ValueError(f"{target}: the export must be a .csv file")
+        raise ValueError(_("{file}: the export must be a .csv file").format(file=target))
     for path in (target, sidecar):
         if path.exists() and not overwrite:
-            raise ValueError(f"{path}: file exists; choose another name or allow overwriting")
+            raise ValueError(_("{file}: file exists; choose another name or allow overwriting").format(file=path))
     if not target.parent.is_dir():
-        raise ValueError(f"{target.parent}: folder does not exist")
+        raise ValueError(_("{folder}: folder does not exist").format(folder=target.parent))
     text = table_csv(table_node)
     sidecar_text = json.dumps(provenance(table_node, text, target.name), indent=2, sort_keys=True) + "\n"
     # The sidecar first: a CSV is never on disk without the provenance that explains it.

@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from .i18n import tr as _
+
 
 class LazyModule:
     """Stands for a module until an attribute is read; then the module is imported and answers."""
@@ -26,7 +28,7 @@ class LazyModule:
         return getattr(self.module(), attribute)
 
     def __repr__(self) -> str:
-        return f"<{self._name}, imported on first use>"
+        return f"<{self._name}, imported on first use>"  # not translated: a repr
 
 
 def lazy_module(name: str) -> LazyModule:

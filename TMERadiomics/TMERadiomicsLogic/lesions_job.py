@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .i18n import tr as _
+
 
 class LesionsJob:
     def __init__(self, logic, volumeNode, segmentationNode, tumours: list[str], preset, bundlePaths: list,
@@ -56,7 +58,8 @@ class LesionsJob:
         shown = self._current.progress()
         number, count = len(self._results), len(self.tumours)
         message, fraction = shown if shown is not None else ("Starting", 0.0)
-        return f"Lesion {number + 1} of {count} ({self._name(self.tumours[number])}): {message}", \
+        return _("Lesion {number} of {count} ({name}): {message}").format(
+            number=number + 1, count=count, name=self._name(self.tumours[number]), message=message), \
             (number + fraction) / count
 
     def cancel(self) -> None:

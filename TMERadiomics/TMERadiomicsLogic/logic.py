@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pathlib import Path
 import vtk
 
 from . import dependencies, export, overlay, reproducibility, segments, tables, volumes
+from .i18n import tr as _
 from .radiomics_log import quietRadiomics
 
 logger = logging.getLogger(__name__)
@@ -87,15 +89,15 @@ class TMERadiomicsLogic:
         if sequence is not None:
             items = sequence.GetNumberOfDataNodes()
             if not 0 <= phase < items:
-                raise ValueError(f"phase {phase} does not exist; the sequence of '{volumeNode.GetName()}' has "
-                                 f"phases 0-{items - 1}")
+                raise ValueError(_("phase {phase} does not exist; the sequence of '{name}' has phases 0-{last}").format(
+                    phase=phase, name=volumeNode.GetName(), last=items - 1))
             return volumes.SequencePhase(volumeNode, sequence.GetNthDataNode(phase), sequence, phase)
         image_data = volumeNode.GetImageData()
         if image_data is not None and image_data.GetNumberOfScalarComponents() > 1:
             components = image_data.GetNumberOfScalarComponents()
             if not 0 <= phase < components:
-                raise ValueError(f"phase {phase} does not exist; volume '{volumeNode.GetName()}' has phases "
-                                 f"0-{components - 1}")
+                raise ValueError(_("phase {phase} does not exist; volume '{name}' has phases 0-{last}").format(
+                    phase=phase, name=volumeNode.GetName(), last=components - 1))
             volumeNode.SetAttribute(volumes.PHASE_ATTRIBUTE, str(phase))
         return volumeNode
 
@@ -134,7 +136,7 @@ class TMERadiomicsLogic:
         replaced in place (same IDs, names, colours), not a second set.
         """
         self.lastWarnings = []
-        ids, _ = self._generateRegions(volumeNode, segmentationNode, tumorSegmentId, peritumoralMm, ringMm,
+        ids, _undo = self._generateRegions(volumeNode, segmentationNode, tumorSegmentId, peritumoralMm, ringMm,
                                        exclusionSegmentIds, airBelow, progress)
         return ids
 
@@ -146,19 +148,20 @@ class TMERadiomicsLogic:
         blocker = self.regionsBlocker(volumeNode, segmentationNode, tumorSegmentId)
         if blocker:
             raise ValueError(blocker)
-        _report(progress, "Reading volume and segments", 0.0)
-        image = volumes.volume_to_image(volumeNode)
+        _report(progress, _("Reading volume and segments"), 0.0)
+        box = self._regionsBox(volumeNode, segmentationNode, tumorSegmentId, max(peritumoralMm, ringMm))
+        image = volumes.volume_to_image(volumeNode, box=box)
         tumour = self._segmentMask(segmentationNode, tumorSegmentId, image, volumeNode)
         exclusionIds = [s for s in exclusionSegmentIds if s != tumorSegmentId]
-        exclusions = [self._segmentMask(segmentationNode, s, image, volumeNode, allow_empty=True)
-                      for s in exclusionIds]
-        _report(progress, "Building regions", 0.2)
+        exclusions = [self._segmentMask(segmentationNode, s, image, volumeNode, allow_empty=True,
+                                        part=box is not None) for s in exclusionIds]
+        _report(progress, _("Building regions"), 0.2)
         result = regions.build(tumour, image, peritumoral_mm=peritumoralMm, ring_mm=ringMm,
                                exclusions=exclusions, air_below=airBelow, case_id=volumeNode.GetName())
         for name, summary in result.summary.items():
             for warning in summary.warnings:
-                self._warn(f"{name}: {warning}")
-        _report(progress, "Adding segments", 0.9)
+                self._warn(f"{name}: {warning}")  # not translated: the library's own warning, named by region
+        _report(progress, _("Adding segments"), 0.9)
         parameters = {
             "peritumoral_mm": float(peritumoralMm), "ring_mm": float(ringMm),
             "air_below": None if airBelow is None else float(airBelow),
@@ -168,11 +171,28 @@ class TMERadiomicsLogic:
         }
         return self._writeRegionSegments(segmentationNode, result.masks, volumeNode, tumorSegmentId, parameters)
 
-    def _segmentMask(self, segmentationNode, segmentId, image, volumeNode, allow_empty: bool = False):
+    def _regionsBox(self, volumeNode, segmentationNode, tumorSegmentId, widthMm: float):
+        """The part of the volume the regions need (``volumes.IjkBox``), or None for the whole volume.
+
+        The tumour's box grown by the widest band and the library's margin, as
+        ``regions.build`` crops it: built on this part, the regions, their voxel
+        counts and their field-of-view warnings are those of the whole volume.
+        """
+        from TMERadiomicsLib.regions import CROP_MARGIN_VOXELS
+
+        box = segments.segment_box(segmentationNode, tumorSegmentId, volumeNode)
+        if box is None or box is segments.EMPTY:  # another grid, a surface, or empty: the whole volume says why
+            return None
+        pad = [math.ceil(widthMm / s) + CROP_MARGIN_VOXELS for s in volumeNode.GetSpacing()]
+        return box.grown(pad, volumes.volume_size(volumeNode))
+
+    def _segmentMask(self, segmentationNode, segmentId, image, volumeNode, allow_empty: bool = False,
+                     part: bool = False):
         """A segment on the volume's grid, resampled if it lies on another; the resampling is a warning."""
         notes: list[str] = []
         mask = segments.segment_to_mask(segmentationNode, segmentId, image, allow_empty=allow_empty, notes=notes,
-                                        volume_name=volumeNode.GetName() if volumeNode is not None else "")
+                                        volume_name=volumeNode.GetName() if volumeNode is not None else "",
+                                        part=part)
         for note in notes:
             self._warn(note)
         return mask
@@ -194,21 +214,22 @@ class TMERadiomicsLogic:
         undo = _Undo()
         ids = []
         try:
-            converted = segments.ensure_labelmap_source(segmentationNode, masks["intratumoral"])
+            converted = segments.ensure_labelmap_source(segmentationNode, volumeNode)
             if converted is not None:
                 undo.add(converted)
-                self._warn(f"segmentation '{segmentationNode.GetName()}' now stores binary labelmaps (as Segment "
-                           "Editor does before editing), so the region segments keep their exact voxels")
+                self._warn(_("segmentation '{segmentation}' now stores binary labelmaps (as Segment Editor does before "
+                             "editing), so the region segments keep their exact voxels").format(
+                    segmentation=segmentationNode.GetName()))
             for name in REGION_NAMES:
                 if name in existing:
                     segment_id = existing[name]
                     undo.add(self._segmentRestorer(segmentationNode, segment_id))
-                    segments.replace_mask_segment(segmentationNode, segment_id, masks[name])
+                    segments.replace_mask_segment(segmentationNode, segment_id, masks[name], volumeNode)
                     # The risk colours belonged to the old voxels' scores.
                     self._restoreColour(segmentationNode, segment_id)
                 else:
                     segment_id = segments.add_mask_segment(
-                        segmentationNode, masks[name], name.capitalize(), REGION_COLOURS[name], name)
+                        segmentationNode, masks[name], name.capitalize(), REGION_COLOURS[name], name, volumeNode)
                     undo.add(lambda segment_id=segment_id: segmentation.RemoveSegment(segment_id))
                 segment = segmentation.GetSegment(segment_id)
                 segment.SetTag(VOLUME_TAG, volumeNode.GetID() or "")
@@ -291,21 +312,22 @@ class TMERadiomicsLogic:
         if segmentationNode is None:
             return []
         segmentation = segmentationNode.GetSegmentation()
-        regionIds = {segmentId for segmentId, _ in segments.tagged_region_segments(segmentationNode)}
+        regionIds = {segmentId for segmentId, _region in segments.tagged_region_segments(segmentationNode)}
         return [segmentation.GetNthSegmentID(i) for i in range(segmentation.GetNumberOfSegments())
                 if segmentation.GetNthSegmentID(i) not in regionIds]
 
     def regionsBlocker(self, volumeNode, segmentationNode, tumorSegmentId: str | None) -> str | None:
         """Why Generate regions cannot run yet, or None."""
         if volumeNode is None:
-            return "Select a DCE volume."
+            return _("Select a DCE volume.")
         if segmentationNode is None:
-            return "Select a segmentation."
+            return _("Select a segmentation.")
         if not tumorSegmentId or segmentationNode.GetSegmentation().GetSegment(tumorSegmentId) is None:
-            return "Select the tumour segment."
+            return _("Select the tumour segment.")
         if segments.segment_tag(segmentationNode, tumorSegmentId, segments.REGION_TAG):
             name = segmentationNode.GetSegmentation().GetSegment(tumorSegmentId).GetName()
-            return f"'{name}' is a region TMERadiomics generated, not a tumour; select the tumour segment."
+            return _("'{name}' is a region TMERadiomics generated, not a tumour; select the tumour segment.").format(
+                name=name)
         return None
 
     # ---- features ------------------------------------------------------
@@ -320,7 +342,7 @@ class TMERadiomicsLogic:
         (``startComputeFeatures`` / ``finishComputeFeatures``).
         """
         self.lastWarnings = []
-        node, _ = self._computeFeatures(volumeNode, segmentationNode, regionSegmentIds, preset, progress)
+        node, _undo = self._computeFeatures(volumeNode, segmentationNode, regionSegmentIds, preset, progress)
         return node
 
     def _computeFeatures(self, volumeNode, segmentationNode, regionSegmentIds, preset, progress, extracted=None):
@@ -333,20 +355,20 @@ class TMERadiomicsLogic:
             raise ValueError(blocker)
         features = extracted
         if features is None:  # the worker read the same scene when it started: not again here
-            _report(progress, "Reading volume and regions", 0.0)
-            image = volumes.volume_to_image(volumeNode)
-            masks = self._regionMasks(segmentationNode, regionSegmentIds, image, volumeNode)
-            _report(progress, "Extracting features (PyRadiomics)", 0.1)
+            _report(progress, _("Reading volume and regions"), 0.0)
+            image, masks, handed = self._featureInputs(volumeNode, segmentationNode, regionSegmentIds, preset)
+            _report(progress, _("Extracting features (PyRadiomics)"), 0.1)
             quietRadiomics()
             features = extract_case(image, masks, preset, case_id=volumeNode.GetName(),
-                                    progress=_scaled(progress, 0.1, 0.95))
+                                    progress=_scaled(progress, 0.1, 0.95),
+                                    whole_image_extreme=handed.extreme if handed is not None else None)
         provenance = self._featuresProvenance(volumeNode, segmentationNode, regionSegmentIds, features)
-        _report(progress, "Writing the features table", 0.95)
-        return self._writeFeaturesTable(features.combined(), provenance)
+        _report(progress, _("Writing the features table"), 0.95)
+        return self._writeFeaturesTable(features, provenance)
 
-    def _writeFeaturesTable(self, combined, provenance: dict[str, str]) -> tuple[object, _Undo]:
-        """The features table of a lesion: refilled when the same lesion has one, else new."""
-        frame, meta = tables.features_frame(combined)
+    def _writeFeaturesTable(self, features, provenance: dict[str, str]) -> tuple[object, _Undo]:
+        """The features table of a lesion (``CaseFeatures``): refilled when the same lesion has one, else new."""
+        frame, meta = tables.case_columns(features)
         lesion = provenance.get("SourceSegmentName", "")
         name = " ".join(filter(None, [meta["case_id"], lesion, f"features ({meta['preset']})"]))
         attributes = {"Kind": "features", **meta, **provenance, "Warnings": json.dumps(self.lastWarnings)}
@@ -362,8 +384,8 @@ class TMERadiomicsLogic:
         sources = {segments.segment_tag(segmentationNode, s, segments.SOURCE_TAG) for s in regionSegmentIds}
         stored = {segments.segment_tag(segmentationNode, s, PARAMETERS_TAG) for s in regionSegmentIds} - {""}
         if len(sources) > 1 or len(stored) > 1:
-            self._warn("the region segments come from different runs of Generate regions (another tumour, band "
-                       "width or exclusion); the table records the first")
+            self._warn(_("the region segments come from different runs of Generate regions (another tumour, band "
+                         "width or exclusion); the table records the first"))
         parameters = json.loads(sorted(stored)[0]) if stored else {}
         source = segments.segment_tag(segmentationNode, regionSegmentIds[0], segments.SOURCE_TAG)
         sourceSegment = segmentationNode.GetSegmentation().GetSegment(source) if source else None
@@ -431,25 +453,50 @@ class TMERadiomicsLogic:
             raise
         return node
 
+    def _featureInputs(self, volumeNode, segmentationNode, regionSegmentIds, preset):
+        """(image, region masks, handover): the part of the volume the features need, or the whole one.
+
+        The part is the one ``extract_case`` would crop itself (the regions'
+        box padded for the widest filter, ``worker/handover.py``), so the
+        features are those of the whole volume; ``handover`` (None for the
+        whole volume) carries what a part cannot: the whole image's extreme
+        intensity for the point-wise filters, its size and the part's box.
+        """
+        from TMERadiomicsLib.features.presets import load_preset
+        from TMERadiomicsLib.worker.handover import array_extreme, plan_handover
+
+        boxes = [segments.segment_box(segmentationNode, s, volumeNode) for s in regionSegmentIds]
+        found = [b for b in boxes if b is not None and b is not segments.EMPTY]
+        handed = None
+        if found and None not in boxes:  # every region on the volume's grid
+            preset = load_preset(preset)
+            handed = plan_handover([(b.lower, b.upper) for b in found], volumes.volume_size(volumeNode),
+                                   volumeNode.GetSpacing(), preset,
+                                   lambda: array_extreme(volumes.phase_array(volumeNode)))
+        box = volumes.IjkBox(tuple(handed.box.lower), tuple(handed.box.upper)) if handed is not None else None
+        image = volumes.volume_to_image(volumeNode, box=box)
+        return image, self._regionMasks(segmentationNode, regionSegmentIds, image, volumeNode), handed
+
     def _regionMasks(self, segmentationNode, regionSegmentIds, image, volumeNode=None) -> dict:
         masks = {}
         for segment_id in regionSegmentIds:
             region = segments.segment_region(segmentationNode, segment_id)
             if region not in REGION_NAMES:
-                raise ValueError(f"segment '{segment_id}' is not an intratumoral, peritumoral or ring region")
+                raise ValueError(_("segment '{segment}' is not an intratumoral, peritumoral or ring region").format(
+                    segment=segment_id))
             if region in masks:
-                raise ValueError(f"two segments hold the {region} region; select one")
+                raise ValueError(_("two segments hold the {region} region; select one").format(region=region))
             masks[region] = self._segmentMask(segmentationNode, segment_id, image, volumeNode, allow_empty=True)
         return masks
 
     def featuresBlocker(self, volumeNode, segmentationNode, regionSegmentIds) -> str | None:
         """Why Compute features cannot run yet, or None."""
         if volumeNode is None:
-            return "Select a DCE volume."
+            return _("Select a DCE volume.")
         if segmentationNode is None:
-            return "Select a segmentation."
+            return _("Select a segmentation.")
         if not regionSegmentIds:
-            return "Generate regions first."
+            return _("Generate regions first.")
         return None
 
     # ---- models --------------------------------------------------------
@@ -461,7 +508,7 @@ class TMERadiomicsLogic:
         Scoring the same features table again refills its scores table.
         """
         self.lastWarnings = []
-        node, _ = self._applyModels(featuresTableNode, bundlePaths, segmentationNode, progress)
+        node, _undo = self._applyModels(featuresTableNode, bundlePaths, segmentationNode, progress)
         return node
 
     def _applyModels(self, featuresTableNode, bundlePaths, segmentationNode, progress):
@@ -469,14 +516,14 @@ class TMERadiomicsLogic:
         from TMERadiomicsLib.models import load_bundle
 
         if not bundlePaths:
-            raise ValueError("Select at least one model.")
+            raise ValueError(_("Select at least one model."))
         combined = tables.combined_from_table(featuresTableNode)
-        _report(progress, "Loading models", 0.0)
+        _report(progress, _("Loading models"), 0.0)
         bundles = [load_bundle(path) for path in bundlePaths]
         for bundle in bundles:  # refuse before anything is scored or changed
             self._checkBundle(bundle, combined)
         rows = [self._scoreRow(bundle, combined) for bundle in bundles]
-        _report(progress, "Writing scores and overlay", 0.9)
+        _report(progress, _("Writing scores and overlay"), 0.9)
         case_id = tables.table_attribute(featuresTableNode, "case_id") or ""
         lesion = tables.table_attribute(featuresTableNode, "SourceSegmentName") or ""
         summary = overlay.summary_text(" - ".join(filter(None, [case_id, lesion])), rows)
@@ -498,10 +545,9 @@ class TMERadiomicsLogic:
     @staticmethod
     def _checkBundle(bundle, combined) -> None:
         if not bundle.manifest.calibrated:
-            raise ValueError(
-                f"model {bundle.manifest.name} needs calibration on a reference cohort before it can "
-                "score one case (tmeradiomics calibrate); select its calibrated copy"
-            )
+            raise ValueError(_(
+                "model {model} needs calibration on a reference cohort before it can score one case "
+                "(tmeradiomics calibrate); select its calibrated copy").format(model=bundle.manifest.name))
         bundle.check_input(combined)
 
     @staticmethod
@@ -557,7 +603,7 @@ class TMERadiomicsLogic:
         self.lastWarnings = []
         if segmentationNode is None:
             return
-        for segmentId, _ in segments.tagged_region_segments(segmentationNode):
+        for segmentId, _region in segments.tagged_region_segments(segmentationNode):
             if tumorSegmentId and segments.segment_tag(segmentationNode, segmentId,
                                                        segments.SOURCE_TAG) != tumorSegmentId:
                 continue
@@ -609,9 +655,9 @@ class TMERadiomicsLogic:
     def modelsBlocker(self, featuresTableNode, bundlePaths) -> str | None:
         """Why Apply models cannot run yet, or None."""
         if featuresTableNode is None:
-            return "Compute features first."
+            return _("Compute features first.")
         if not bundlePaths:
-            return "Select at least one model."
+            return _("Select at least one model.")
         return None
 
     # ---- reproducibility (study database, ICC) --------------------------
@@ -658,7 +704,7 @@ class TMERadiomicsLogic:
                progress: Progress | None = None):
         """Regions, features and (when models are given) scores; returns (segment IDs, features, scores)."""
         self.lastWarnings = []
-        ids, features, scores, _ = self._runAll(volumeNode, segmentationNode, tumorSegmentId, preset, bundlePaths,
+        ids, features, scores, _undo = self._runAll(volumeNode, segmentationNode, tumorSegmentId, preset, bundlePaths,
                                                 peritumoralMm, ringMm, exclusionSegmentIds, airBelow, progress)
         return ids, features, scores
 
@@ -728,7 +774,7 @@ class TMERadiomicsLogic:
         """The tumours of a Run all over several lesions, every one checked before anything runs."""
         tumours = [t for t in tumorSegmentIds if t not in set(exclusionSegmentIds)]
         if not tumours:
-            raise ValueError("Select the tumour segments.")
+            raise ValueError(_("Select the tumour segments."))
         for tumour in tumours:
             blocker = self.regionsBlocker(volumeNode, segmentationNode, tumour)
             if blocker:
@@ -822,11 +868,10 @@ class TMERadiomicsLogic:
         blocker = self.featuresBlocker(volumeNode, segmentationNode, regionSegmentIds)
         if blocker:
             raise ValueError(blocker)
-        image = volumes.volume_to_image(volumeNode)
-        masks = self._regionMasks(segmentationNode, regionSegmentIds, image, volumeNode)
+        image, masks, handed = self._featureInputs(volumeNode, segmentationNode, regionSegmentIds, preset)
         folder = worker.new_folder()
         try:
-            job = write_features_job(folder, image, masks, preset, volumeNode.GetName())
+            job = write_features_job(folder, image, masks, preset, volumeNode.GetName(), handed=handed)
             started = worker.start_library_job("Compute features", folder, job)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -837,7 +882,7 @@ class TMERadiomicsLogic:
 
     def finishComputeFeatures(self, job):
         """The features table of a finished job, added (or refilled) in one step; the job is closed."""
-        node, _ = self._finishFeaturesJob(job)
+        node, _undo = self._finishFeaturesJob(job)
         return node
 
     def _finishFeaturesJob(self, job):
@@ -918,7 +963,7 @@ class TMERadiomicsLogic:
 
     def startCohort(self, source: str | PathLike, out: str | PathLike, preset: str,
                     bundlePaths: Sequence[str | PathLike] = (), *, peritumoralMm: float = 5.0, ringMm: float = 2.0):
-        """``tmeradiomics batch`` over a manifest (or a folder holding manifest.csv) in a child process."""
+        """``tmeradiomics batch`` over a manifest or a cohort folder (``cohort.py``) in a child process."""
         from . import cohort
 
         return cohort.start_cohort(source, out, preset, bundlePaths, peritumoralMm=peritumoralMm, ringMm=ringMm)
@@ -979,3 +1024,4 @@ def _scaled(progress: Progress | None, start: float, stop: float) -> Progress | 
     if progress is None:
         return None
     return lambda message, fraction: progress(message, start + (stop - start) * fraction)
+

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+from .i18n import tr as _
+
 # Index 0 is the manifest's first (lower-risk) group, index 1 the second.
 GROUP_COLOURS = ((0x00 / 255, 0x72 / 255, 0xB2 / 255),  # Okabe-Ito blue #0072B2
                  (0xD5 / 255, 0x5E / 255, 0x00 / 255))  # Okabe-Ito vermillion #D55E00
@@ -31,8 +33,9 @@ def summary_text(case_id: str, rows: list[dict[str, object]]) -> str:
     lines = [f"TMERadiomics - {case_id}"]
     for row in rows:
         score = row["Score"]
-        shown = "n/a" if score is None or (isinstance(score, float) and math.isnan(score)) else f"{score:.3f}"
+        shown = _("n/a") if score is None or (isinstance(score, float) and math.isnan(score)) else f"{score:.3f}"
         group = row["Risk group"] or row["Status"]
-        lines.append(f"{row['Model']}: {row['Score name']} {shown} - {group}")
-    lines.append("Research use only; not for diagnosis.")
+        lines.append(_("{model}: {score_name} {score} - {group}").format(
+            model=row["Model"], score_name=row["Score name"], score=shown, group=group))
+    lines.append(_("Research use only; not for diagnosis."))
     return "\n".join(lines)

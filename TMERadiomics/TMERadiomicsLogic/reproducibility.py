@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
+from .i18n import tr as _
 from . import dependencies, segments, tables, volumes
 from .radiomics_log import quietRadiomics
 
@@ -40,9 +41,13 @@ class SavedSession:
     mask_sha256: str
 
     def message(self) -> str:
-        what = {"added": "Saved", "unchanged": "Already saved, unchanged:", "replaced": "Replaced"}[self.result]
-        return (f"{what} case {self.case_id}, reader {self.reader}, session {self.session} "
-                f"(mask SHA-256 {self.mask_sha256[:12]}...) in {Path(self.mask_path).parent}")
+        text = {"added": _("Saved case {case}, reader {reader}, session {session} (mask SHA-256 {sha}...) in {folder}"),
+                "unchanged": _("Already saved, unchanged: case {case}, reader {reader}, session {session} "
+                               "(mask SHA-256 {sha}...) in {folder}"),
+                "replaced": _("Replaced case {case}, reader {reader}, session {session} (mask SHA-256 {sha}...) "
+                              "in {folder}")}[self.result]
+        return text.format(case=self.case_id, reader=self.reader, session=self.session, sha=self.mask_sha256[:12],
+                           folder=Path(self.mask_path).parent)
 
 
 @dataclass(frozen=True)
@@ -60,33 +65,35 @@ class IccResult:
     extracted: int  # contours whose features this run extracted
 
     def message(self) -> str:
-        cases = ", ".join(f"{kind} {n} cases" for kind, n in self.cases.items())
-        return (f"{self.stable} of {self.total} features stable: ICC({self.form}) > {self.threshold:g} "
-                f"for {' and '.join(self.required)} (preset {self.preset}; {cases}; "
-                f"{self.extracted} contours extracted now)")
+        cases = ", ".join(_("{kind} {n} cases").format(kind=kind, n=n) for kind, n in self.cases.items())
+        return _("{stable} of {total} features stable: ICC({form}) > {threshold} for {required} (preset {preset}; "
+                 "{cases}; {extracted} contours extracted now)").format(
+            stable=self.stable, total=self.total, form=self.form, threshold=f"{self.threshold:g}",
+            required=_(" and ").join(self.required), preset=self.preset, cases=cases, extracted=self.extracted)
 
 
 def save_blocker(volume_node, segmentation_node, segment_id: str | None, db_path, case_id: str, reader: str,
                  session: str) -> str | None:
     """Why Save segmentation to session cannot run yet, or None."""
     if volume_node is None:
-        return "Select a DCE volume."
+        return _("Select a DCE volume.")
     if segmentation_node is None or not segment_id:
-        return "Select the tumour segment."
+        return _("Select the tumour segment.")
     if not str(db_path or "").strip():
-        return "Choose a study database file."
-    for value, name in ((case_id, "case ID"), (reader, "reader"), (session, "session")):
+        return _("Choose a study database file.")
+    for value, prompt in ((case_id, _("Enter the case ID.")), (reader, _("Enter the reader.")),
+                          (session, _("Enter the session."))):
         if not (value or "").strip():
-            return f"Enter the {name}."
+            return prompt
     return None
 
 
 def icc_blocker(db_path) -> str | None:
     """Why Compute ICC cannot run yet, or None."""
     if not str(db_path or "").strip():
-        return "Choose a study database file."
+        return _("Choose a study database file.")
     if not Path(db_path).is_file():
-        return "The study database does not exist yet; save segmentations to sessions first."
+        return _("The study database does not exist yet; save segmentations to sessions first.")
     return None
 
 
@@ -127,7 +134,7 @@ def compute_icc(scene, db_path: str | PathLike, preset: str | PathLike | None = 
     if blocker:
         raise ValueError(blocker)
     features, chosen, extracted = _study_features(db_path, preset, tuple(required), timeout, progress)
-    _report(progress, "Computing ICCs", 0.95)
+    _report(progress, _("Computing ICCs"), 0.95)
     result = reliability(features, form=form, threshold=threshold, required=required)
     cases = {str(k): int(n) for k, n in result.long.groupby("kind")["n_cases"].max().items()}
     return icc_table(scene, result.summary, chosen, form, threshold, tuple(result.required), cases, db_path,
@@ -149,13 +156,15 @@ def icc_table(scene, summary, chosen: dict, form: str, threshold: float, require
 
 def _check_options(form: str, threshold: float, table_node) -> None:
     if form not in FORMS:
-        raise ValueError(f"ICC form must be A,1 or C,1, not {form!r}")
+        raise ValueError(_("ICC form must be A,1 or C,1, not {form}").format(form=repr(form)))
     if not 0 < threshold < 1:
-        raise ValueError(f"the stability threshold must lie between 0 and 1, not {threshold:g}")
+        raise ValueError(_("the stability threshold must lie between 0 and 1, not {threshold}").format(
+            threshold=f"{threshold:g}"))
     kind = tables.table_attribute(table_node, "Kind") if table_node is not None else None
     if kind not in (None, "icc"):
         # A features or scores table picked by mistake is not overwritten.
-        raise ValueError(f"table '{table_node.GetName()}' holds {kind}, not ICCs; choose another table or none")
+        raise ValueError(_("table '{name}' holds {kind}, not ICCs; choose another table or none").format(
+            name=table_node.GetName(), kind=kind))
 
 
 def _study_features(db_path, preset, required, timeout, progress):
@@ -174,7 +183,8 @@ def _study_features(db_path, preset, required, timeout, progress):
         extracted = 0
         if preset:
             def step(done: int, total: int) -> None:
-                _report(progress, f"Extracting features: contour {done + 1} of {total}", 0.9 * done / total)
+                _report(progress, _("Extracting features: contour {number} of {total}").format(number=done + 1, total=total),
+                        0.9 * done / total)
 
             extracted = extract_missing(store, preset, progress=False, step=step).extracted
         features, chosen = store.preset_features(preset)

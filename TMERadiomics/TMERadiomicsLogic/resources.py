@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from .i18n import tr as _
+
 MODULE_DIR = Path(__file__).resolve().parent.parent
 PRESET_SUFFIX = ".yaml"
 
@@ -27,7 +29,8 @@ def resources_folder() -> Path:
     for candidate in (MODULE_DIR / "Resources", MODULE_DIR.parent / "Resources"):
         if (candidate / "Presets").is_dir():
             return candidate
-    raise ValueError(f"the TMERadiomics presets folder (Resources/Presets) is missing next to {MODULE_DIR}")
+    raise ValueError(_("the TMERadiomics presets folder (Resources/Presets) is missing next to {folder}").format(
+        folder=MODULE_DIR))
 
 
 def presets() -> list[str]:
@@ -71,7 +74,7 @@ def model_entry(folder: Path) -> ModelEntry:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):
-            raise ValueError("not a JSON object")
+            raise ValueError(_("not a JSON object"))
     except (OSError, ValueError) as error:
         return ModelEntry(folder, f"{folder.name} (unreadable)", f"{path}: unreadable manifest.json ({error})", False)
     name = str(manifest.get("name") or folder.name)

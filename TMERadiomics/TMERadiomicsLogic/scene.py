@@ -34,7 +34,7 @@ _PALETTE = ((0.5, 0.68, 0.5), (0.94, 0.84, 0.57), (0.69, 0.48, 0.4), (0.44, 0.72
 
 def add_phantom_case(scene, seed: int = 0, size: str = "small", name: str | None = None):
     """A generated DCE phantom (second post-contrast phase) and its Tumour and Vessels segments."""
-    from TMERadiomicsLib.phantom import make_phantom
+    from TMERadiomicsLib.cohort.phantom import make_phantom
 
     phantom = make_phantom(size, seed=seed)
     volume = add_volume(scene, phantom.image(), name or f"phantom-{seed}")
@@ -55,7 +55,7 @@ def calibrated_phantom_bundles(out_dir, names, seeds=range(10)) -> list:
     from TMERadiomicsLib import regions
     from TMERadiomicsLib.features.extract import extract_case
     from TMERadiomicsLib.models import bundled_model, calibrate, load_bundle
-    from TMERadiomicsLib.phantom import make_phantom
+    from TMERadiomicsLib.cohort.phantom import make_phantom
 
     rows = []
     for seed in seeds:

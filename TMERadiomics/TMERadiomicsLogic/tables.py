@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import vtk
 
+from .i18n import tr as _
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -34,6 +36,22 @@ PROVENANCE = (*META, "VolumeNodeID", "SegmentationNodeID", "RegionSegmentIDs", "
               "PhaseIndexUnit", "SequenceNodeID", "SequenceName", "RegionsPhase", "PeritumoralMm", "RingMm",
               "AirBelow", "Exclusions", "TMERadiomicsVersion", "PyRadiomicsVersion")
 SCORE_COLUMNS = ("Model", "Score name", "Score", "Probability", "Risk group", "Status", "Bundle SHA-256")
+
+
+def case_columns(features) -> tuple[dict[str, list], dict[str, str]]:
+    """A case's features (``CaseFeatures``) as the features table's columns and metadata, without pandas.
+
+    The same table ``features_frame(features.combined())`` gives; built from
+    the values themselves because a 3,000-column pandas row costs the GUI
+    thread a third of a second, and importing pandas the first time more.
+    """
+    names = list(features.feature_names)
+    columns: dict[str, list] = {FEATURE_COLUMN: names}
+    for region, values in features.values.items():
+        columns[REGION_COLUMNS[region]] = [float(values.get(n, float("nan"))) for n in names]
+    meta = {"case_id": str(features.case_id), "preset": str(features.preset),
+            "preset_sha256": str(features.preset_sha256)}
+    return columns, meta
 
 
 def features_frame(combined: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -65,26 +83,34 @@ def combined_from_frame(frame: pd.DataFrame, meta: dict[str, str]) -> pd.DataFra
     return pd.DataFrame([values])
 
 
-def frame_to_table(frame: pd.DataFrame, table_node, attributes: dict[str, str] | None = None) -> None:
-    """Replace a table node's content with a DataFrame (text and double columns)."""
-    import pandas as pd
-
+def frame_to_table(frame, table_node, attributes: dict[str, str] | None = None) -> None:
+    """Replace a table node's content with a DataFrame, or a dict of columns (lists), as text and double columns."""
     table = vtk.vtkTable()
-    for column in frame.columns:
-        values = frame[column]
-        if pd.api.types.is_numeric_dtype(values):
+    if isinstance(frame, dict):
+        items = [(name, values, all(isinstance(v, float) for v in values)) for name, values in frame.items()]
+    else:
+        import pandas as pd
+
+        items = [(name, frame[name], pd.api.types.is_numeric_dtype(frame[name])) for name in frame.columns]
+    for column, values, numeric in items:
+        if numeric:
             array = vtk.vtkDoubleArray()
-            for value in values.astype(float):
+            for value in (values.astype(float) if hasattr(values, "astype") else values):
                 array.InsertNextValue(value)
         else:
             array = vtk.vtkStringArray()
             for value in values:
-                array.InsertNextValue("" if pd.isna(value) else str(value))
+                array.InsertNextValue("" if _missing(value) else str(value))
         array.SetName(str(column))
         table.AddColumn(array)
     table_node.SetAndObserveTable(table)
     for key, value in (attributes or {}).items():
         table_node.SetAttribute(ATTRIBUTE.format(key), value)
+
+
+def _missing(value) -> bool:
+    """None or NaN (pandas' ``isna`` of one cell, without pandas)."""
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def table_to_frame(table_node) -> pd.DataFrame:
@@ -121,7 +147,7 @@ def clear_attributes(node) -> None:
 def combined_from_table(table_node) -> pd.DataFrame:
     """The combined-features view of a features table node; ValueError if it is not one."""
     if table_node is None or table_attribute(table_node, "Kind") != "features":
-        raise ValueError("select a features table computed by TMERadiomics")
+        raise ValueError(_("select a features table computed by TMERadiomics"))
     meta = {key: table_attribute(table_node, key) or "" for key in META}
     return combined_from_frame(table_to_frame(table_node), meta)
 

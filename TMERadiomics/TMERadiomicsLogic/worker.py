@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .i18n import tr as _
+
 logger = logging.getLogger(__name__)
 
 LOGIC_DIR = Path(__file__).resolve().parents[1]  # holds TMERadiomicsLogic
@@ -147,14 +149,14 @@ class Job:
         from TMERadiomicsLib.worker.protocol import EVENT_DONE, EVENT_ERROR, RESULT_FILE, read_json
 
         if self.running:
-            raise RuntimeError(f"{self.title}: the worker is still running")
+            raise RuntimeError(_("{title}: the worker is still running").format(title=self.title))
         self.poll()
         for event in self.events:
             if event.get("event") == EVENT_ERROR:
                 raise JobFailed(str(event.get("message")))
         if not any(e.get("event") == EVENT_DONE for e in self.events):
-            raise JobFailed(f"{self.title}: the worker stopped (exit status {self.process.returncode}) "
-                            f"without a result; {self.logTail() or 'no log'}")
+            raise JobFailed(_("{title}: the worker stopped (exit status {status}) without a result; {log}").format(
+                title=self.title, status=self.process.returncode, log=self.logTail() or _("no log")))
         return read_json(self.folder / RESULT_FILE)
 
     def logTail(self, lines: int = 3) -> str:

@@ -25,11 +25,12 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..features.extract import extract_case
-from ..imageio import read_mask
+from ..io.acquisition import acquisition_metadata
+from ..io.preprocessing import read_dce
+from ..io.segments import read_tumour
 from ..outputs import atomic_write_text, staged_dir
-from ..preprocessing import read_dce
-from ..region_options import RegionOptions
-from ..region_outputs import write_regions
+from ..regions.options import RegionOptions
+from ..regions.outputs import write_regions
 from .manifest import CaseSpec
 from .result import FAILED, OK, STATUS_FILE, CaseResult
 from .settings import BatchSettings
@@ -68,10 +69,10 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
         started = now
 
     image = read_dce(spec.image, settings.phase, case_id=spec.case_id)
-    tumour = read_mask(spec.mask, reference=image, label=spec.label, case_id=spec.case_id,
-                       resample=settings.resample_mask)
+    tumour = read_tumour(spec.mask, reference=image, label=spec.label, segment=spec.segment, case_id=spec.case_id,
+                         resample=settings.resample_mask)
     lap("read")
-    regions = _region_options(spec, settings).build(spec.case_id, image, tumour)
+    regions = _region_options(spec, settings).build(spec.case_id, image, tumour.mask)
     lap("regions")
     masks = {name: mask for name, mask in regions.masks.items()
              if not settings.feature_regions or name in settings.feature_regions}
@@ -84,10 +85,12 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
     (stage / "feature_failures.csv").write_text(features.failures_csv(), encoding="utf-8")
     lap("write_tables")
     if settings.write_masks:
-        write_regions(regions, stage / "regions")
+        write_regions(regions, stage / "regions", mask_source=tumour.source)
         lap("write_masks")
     (stage / "diagnostics.json").write_text(json.dumps(
-        {"features": features.diagnostics, "regions": regions.summary_dict(), "stage_seconds": seconds},
+        {"features": features.diagnostics, "regions": regions.summary_dict(), "mask": tumour.source,
+         "acquisition": acquisition_metadata(spec.image) if Path(spec.image).is_dir() else {},
+         "stage_seconds": seconds},
         indent=2, default=str))
 
 

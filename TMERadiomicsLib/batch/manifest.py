@@ -1,7 +1,8 @@
 """The cohort manifest: one row per case, validated in full before any work starts.
 
 Columns: ``case_id``, ``image``, ``mask`` (required); ``label`` (value of the
-tumour in a label-map mask), ``reader``, ``session`` (who segmented it, when),
+tumour in a label-map mask), ``segment`` (name or number of the tumour's
+segment in a DICOM SEG, RTSTRUCT or ``.seg.nrrd``), ``reader``, ``session`` (who segmented it, when),
 ``exclude`` (exclusion masks separated by ``;``) and any ``exclude_<name>``
 column (one exclusion mask each; empty cells are allowed). Relative paths
 resolve against the manifest's folder.
@@ -44,6 +45,7 @@ class CaseSpec:
     reader: str = ""
     session: str = ""
     line: int = 0  # line in the manifest file, for messages
+    segment: str | None = None  # name or number of a segment of the mask file
 
     @property
     def inputs(self) -> tuple[Path, ...]:
@@ -53,14 +55,21 @@ class CaseSpec:
 def read_manifest(path: str | os.PathLike) -> list[CaseSpec]:
     """Read and validate a manifest; raise one ``InputError`` listing every offending row."""
     path = Path(path)
-    table = _read_csv(path)
+    return specs_from_table(_read_csv(path), path, path.absolute().parent)
+
+
+def specs_from_table(table: pd.DataFrame, path: Path, folder: Path) -> list[CaseSpec]:
+    """Validate manifest rows (strings) whose relative paths resolve against ``folder``.
+
+    ``path`` names the manifest in messages: the CSV, or the folder a
+    manifest was discovered in (``discover.py``), so both get the same checks.
+    """
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
         raise InputError(f"manifest lacks required column(s) {', '.join(missing)}; "
                          f"it has: {', '.join(table.columns) or 'none'}", file=path)
     if table.empty:
         raise InputError("manifest has no case rows", file=path)
-    folder = path.absolute().parent
     specs, problems = [], []
     for index, row in table.iterrows():
         spec, row_problems = _parse_row(row, int(index) + 2, folder)
@@ -116,8 +125,11 @@ def _parse_row(row: pd.Series, line: int, folder: Path) -> tuple[CaseSpec, list[
         problems += problem
     label, problem = _label(row.get("label", ""), where)
     problems += problem
+    segment = str(row.get("segment", "")).strip() or None
+    if segment is not None and label is not None:
+        problems.append(f"{where}: give label or segment, not both")
     spec = CaseSpec(case_id, paths["image"], paths["mask"], tuple(exclude), label,
-                    str(row.get("reader", "")).strip(), str(row.get("session", "")).strip(), line)
+                    str(row.get("reader", "")).strip(), str(row.get("session", "")).strip(), line, segment)
     return spec, problems
 
 

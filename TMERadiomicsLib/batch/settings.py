@@ -98,6 +98,7 @@ def fingerprint(spec: CaseSpec, settings: BatchSettings) -> str:
         "exclude": [file_state(p) for p in spec.exclude],
         "settings": settings.result_defining(),
         "global_exclude": [file_state(Path(p)) for p in settings.exclude],
+        **({"segment": spec.segment} if spec.segment else {}),  # absent: earlier runs' fingerprints hold
     }
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 

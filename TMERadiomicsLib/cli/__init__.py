@@ -67,6 +67,8 @@ COMMANDS: tuple[str, ...] = (
     "icc_cmd",
     "perturb_cmd",
     "batch_cmd",
+    "export_dicom_cmd",
+    "series_cmd",
 )
 
 EXIT_INPUT_ERROR = 2

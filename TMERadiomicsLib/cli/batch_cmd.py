@@ -24,13 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="regions, features and scores of a cohort, resumable, local or on Dask",
         description="Build the regions, extract the features and score every case of a manifest "
         "(CSV: case_id, image, mask; optional label, reader, session, exclude, exclude_*), in "
-        "parallel. Per-case results go to OUT/cases/<case_id>/, cohort tables to OUT/. Run the "
+        "parallel. A folder stands for its manifest.csv; without one, its cases are found by layout "
+        "(one sub-folder per case holding an image and a mask, or <case>_image/<case>_mask pairs) and "
+        "the pairing is recorded in OUT/batch.json. Per-case results go to OUT/cases/<case_id>/, cohort tables to OUT/. Run the "
         "same command again to resume: finished cases with unchanged inputs are skipped. "
         "Prints the run summary as JSON. Exit code 0: every case completed; 3: the run ended but "
         "some or all cases failed (see OUT/failures.csv); 2: bad input; 130: stopped by Ctrl-C or "
         "SIGTERM (finished cases kept).",
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST.csv", help="the cohort manifest")
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST.csv|FOLDER",
+                        help="the cohort manifest, or a cohort folder (its manifest.csv, or cases found by layout)")
     parser.add_argument("--preset", required=True, help="bundled preset name or parameter-file path")
     parser.add_argument("--out", type=Path, required=True, help="output folder (resumed if it holds a batch)")
     parser.add_argument("--models", nargs="+", default=[], metavar="BUNDLE",
@@ -55,14 +58,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..batch import BatchSettings, DaskCluster, LocalPool, read_manifest, run_batch
+    from ..batch import BatchSettings, DaskCluster, LocalPool, run_batch
+    from ..batch.discover import read_cases
     from ..batch.runner import exit_code
     from ..features.presets import load_preset
 
     check_widths(args)
     workers = _check_counts(args)
     preset = load_preset(args.preset)
-    specs = read_manifest(args.manifest)
+    specs, discovered = read_cases(args.manifest)
     bundles = _bundles(args.models)
     settings = BatchSettings(
         preset_path=str(preset.path.absolute()), preset_sha256=preset.sha256,
@@ -77,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
                else LocalPool(args.jobs))
     record = {"manifest": str(args.manifest.absolute()), "preset": preset.name,
               "models": [b.manifest.name for b in bundles]}
+    if discovered is not None:  # the pairing the layout rules made, for the user to check
+        record["discovered_cases"] = discovered
+        print(f"batch: {len(discovered)} cases found in {args.manifest} by layout; the pairing is recorded in "
+              f"{args.out / 'batch.json'}", file=sys.stderr)
     summary = run_batch(specs, settings, backend, args.out, bundles, retry_failed=args.retry_failed,
                         overwrite=args.overwrite, run_record=record)
     print(json.dumps(summary, indent=2, default=str))

@@ -21,7 +21,7 @@ from .regions_cmd import (
     add_small_regions_option,
     build_regions,
     check_widths,
-    load_case,
+    load_cases,
     region_options,
 )
 
@@ -43,6 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "and ring (default: all three)")
     parser.add_argument("--region-mask", action="append", default=[], metavar="NAME=FILE",
                         help="use a ready mask for region NAME instead of building it; repeatable")
+    parser.add_argument("--acquisition-columns", action="store_true",
+                        help="add the scanner and protocol of a DICOM image (acq_manufacturer, acq_model, "
+                        "acq_field_strength_t, TR, TE, flip angle, pixel spacing, slice thickness) as columns after "
+                        "preset_sha256: the batch variable for harmonisation (always in the diagnostics)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.set_defaults(func=run)
 
@@ -109,7 +113,7 @@ def _refuse_empty_ready(masks: dict, ready: dict[str, Path], case_id: str) -> No
 
 
 def _region_masks(args, wanted, ready, case_id, image, tumour) -> dict:
-    from ..imageio import read_mask
+    from ..io.images import read_mask
 
     masks = {name: read_mask(path, reference=image, case_id=case_id, resample=args.resample_mask, allow_empty=True)
              for name, path in ready.items()}
@@ -130,21 +134,81 @@ def run(args: argparse.Namespace) -> int:
     check_widths(args)
     wanted = _requested_regions(args.regions)
     ready = _ready_masks(args.region_mask, wanted)
+    if ready and args.each_segment:
+        raise InputError("--region-mask gives one case's regions; it cannot go with --each-segment")
     preset = load_preset(args.preset)
     paths = _check_outputs(args.out, args.overwrite)
-    case_id, image, tumour = load_case(args)
-    masks = _region_masks(args, wanted, ready, case_id, image, tumour)
-    result = extract_case(image, masks, preset, case_id=case_id,
-                          allow_small_regions=region_options(args).allow_small)
-    diagnostics = {**result.diagnostics, "case_id": case_id, "failures": result.failure_records()}
+    _, image, cases = load_cases(args)
+    acquisition, dce = _dicom_records(args)
+    results, records = [], []
+    for case_id, tumour in cases:
+        masks = _region_masks(args, wanted, ready, case_id, image, tumour.mask)
+        result = extract_case(image, masks, preset, case_id=case_id,
+                              allow_small_regions=region_options(args).allow_small)
+        results.append(result)
+        records.append({**result.diagnostics, "case_id": case_id, "mask": tumour.source,
+                        "acquisition": acquisition, **({"dce": dce} if dce else {}),
+                        "failures": result.failure_records()})
+    extra = _acquisition_cells(acquisition) if args.acquisition_columns else {}
     texts = {
-        "wide": result.wide_csv(),
-        "combined": result.combined_csv(),
-        "diagnostics": json.dumps(diagnostics, indent=2, default=str),
+        "wide": _with_columns(_joined([r.wide_csv() for r in results]), extra),
+        "combined": _with_columns(_joined([r.combined_csv() for r in results]), extra),
+        "diagnostics": json.dumps(records[0] if len(records) == 1 and not args.each_segment
+                                  else {"cases": records}, indent=2, default=str),
     }
     atomic_write_texts({paths[key]: text for key, text in texts.items()})  # the three or none
-    print(json.dumps({"case_id": case_id, "preset": preset.name, "preset_sha256": preset.sha256,
-                      "regions": wanted, "features_per_region": len(result.feature_names),
-                      "nan_values": result.nan_count(),
+    print(json.dumps({"case_id": cases[0][0] if len(cases) == 1 else [c for c, _ in cases],
+                      "preset": preset.name, "preset_sha256": preset.sha256,
+                      "regions": wanted, "features_per_region": len(results[0].feature_names),
+                      "nan_values": sum(r.nan_count() for r in results),
                       "outputs": {k: str(v) for k, v in paths.items()}}, indent=2))
     return 0
+
+
+def _dicom_records(args) -> tuple[dict, dict | None]:
+    """The acquisition metadata of the series read, and the phases of a DCE study folder."""
+    from ..io.acquisition import acquisition_metadata
+    from ..io.dicom_series import dce_phases, list_series, phase_record, pick_series
+
+    if not args.image.is_dir():
+        return {}, None
+    series = list_series(args.image)
+    if args.series is not None:
+        chosen = pick_series(series, args.series, folder=args.image)
+        return acquisition_metadata(args.image, list(chosen.files)), None
+    study = dce_phases(series)
+    if study is None:
+        return acquisition_metadata(args.image, list(series[0].files) if series else None), None
+    phases, order = study
+    return acquisition_metadata(args.image, list(phases[args.phase].files)), phase_record(phases, order, args.phase)
+
+
+def _acquisition_cells(acquisition: dict) -> dict:
+    from ..io.acquisition import columns
+
+    return columns(acquisition)
+
+
+def _with_columns(text: str, cells: dict) -> str:
+    """The CSV text with the same ``cells`` in every row, right after ``preset_sha256``."""
+    if not cells:
+        return text
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text)))
+    at = rows[0].index("preset_sha256") + 1
+    rows = [row[:at] + (list(cells) if n == 0 else [_cell(v) for v in cells.values()]) + row[at:]
+            for n, row in enumerate(rows)]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def _cell(value) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _joined(tables: list[str]) -> str:
+    """CSV texts of one preset (one header) as one table: the first header, every table's rows."""
+    return tables[0] + "".join(text.split("\n", 1)[1] for text in tables[1:])

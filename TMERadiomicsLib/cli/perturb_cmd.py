@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..features import load_preset
-    from ..imageio import read_image, read_mask, write_image
+    from ..io.images import read_image, read_mask, write_image
     from ..outputs import atomic_write_text, check_out_dir, staged_dir
     from ..reproducibility.perturbation import PerturbationSettings, perturbation_features
 

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "image.nrrd (the second post-contrast phase), tumour.nrrd, vessels.nrrd and phantom.json.",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--size", choices=LazyChoices(".phantom", "SIZES"), metavar="SIZE", default="small", help="small (112x112x40, fast) or full (448x448x160) (default: %(default)s)")
+    parser.add_argument("--size", choices=LazyChoices(".cohort.phantom", "SIZES"), metavar="SIZE", default="small", help="small (112x112x40, fast) or full (448x448x160) (default: %(default)s)")
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace the files of an existing output folder")
     parser.set_defaults(func=run)
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..outputs import check_out_dir, staged_dir
-    from ..phantom import make_phantom, write_phantom
+    from ..cohort.phantom import make_phantom, write_phantom
 
     out = check_out_dir(args.out, args.overwrite)
     if args.size == "full":

@@ -19,16 +19,28 @@ from .lazy import LazyDefault, given
 if TYPE_CHECKING:
     import SimpleITK as sitk
 
-    from ..region_options import RegionOptions
+    from ..io.segments import TumourMask
     from ..regions import Regions
+    from ..regions.options import RegionOptions
 
 
 def add_case_arguments(parser: argparse.ArgumentParser) -> None:
     """IMAGE and TUMOUR_MASK plus the options that say how to read them."""
-    parser.add_argument("image", type=Path, help="image file (NRRD, NIfTI, MHA) or DICOM series folder")
-    parser.add_argument("mask", type=Path, metavar="TUMOUR_MASK", help="tumour mask on the image's grid")
+    parser.add_argument("image", type=Path, help="image file (NRRD, NIfTI, MHA) or DICOM folder (one series, or "
+                        "the series of a DCE study on one grid, ordered into phases by time)")
+    parser.add_argument("--series", metavar="UID|NUMBER|DESCRIPTION",
+                        help="the series to read from a DICOM folder holding several (tmeradiomics series lists them)")
+    parser.add_argument("mask", type=Path, metavar="TUMOUR_MASK",
+                        help="tumour mask: a label image on the image's grid, a Slicer .seg.nrrd, a DICOM SEG or an "
+                        "RTSTRUCT (these two are placed by their own frame of reference)")
     parser.add_argument("--case-id", type=case_id, help="case identifier written into every output (default: the image file name)")
     parser.add_argument("--label", type=int, help="value of the tumour in a label map (required when the mask is not binary)")
+    lesions = parser.add_mutually_exclusive_group()
+    lesions.add_argument("--segment", metavar="NAME|NUMBER",
+                         help="the segment of a multi-segment mask to use (name, ignoring case, or number; in a label "
+                         "map the label value)")
+    lesions.add_argument("--each-segment", action="store_true",
+                         help="one case per segment (lesion), with the case ID <case-id>_<segment name>")
     parser.add_argument("--phase", type=int, default=LazyDefault(".dce", "DEFAULT_PHASE"), help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
     parser.add_argument("--resample-mask", action="store_true", help="resample masks onto the image grid (nearest neighbour) instead of refusing a geometry mismatch")
 
@@ -68,14 +80,28 @@ def case_id_of(args: argparse.Namespace) -> str:
 
 
 def load_case(args: argparse.Namespace) -> tuple[str, sitk.Image, sitk.Image]:
-    """Read and validate the image (one DCE phase) and the tumour mask."""
-    from ..imageio import read_mask
-    from ..preprocessing import read_dce
+    """Read and validate the image (one DCE phase) and the tumour mask (``--segment`` picks one)."""
+    case_id, image, cases = load_cases(args)
+    if len(cases) != 1:
+        raise InputError("this command takes one tumour; --each-segment is for regions and extract")
+    return cases[0][0], image, cases[0][1].mask
+
+
+def load_cases(args: argparse.Namespace) -> tuple[str, sitk.Image, list[tuple[str, TumourMask]]]:
+    """The image and (case ID, tumour) per case: one, or one per segment with ``--each-segment``."""
+    from ..io.preprocessing import read_dce
+    from ..io.segments import each_segment, read_tumour
 
     case_id = case_id_of(args)
-    image = read_dce(args.image, args.phase, case_id=case_id, phase_chosen=given(args, "phase"))
-    tumour = read_mask(args.mask, reference=image, label=args.label, case_id=case_id, resample=args.resample_mask)
-    return case_id, image, tumour
+    image = read_dce(args.image, args.phase, case_id=case_id, phase_chosen=given(args, "phase"),
+                     series=getattr(args, "series", None))
+    if getattr(args, "each_segment", False):
+        if args.label is not None:
+            raise InputError("--each-segment takes every segment; --label picks one", file=args.mask, case=case_id)
+        return case_id, image, each_segment(args.mask, reference=image, case_id=case_id, resample=args.resample_mask)
+    tumour = read_tumour(args.mask, reference=image, label=args.label, segment=getattr(args, "segment", None),
+                         case_id=case_id, resample=args.resample_mask)
+    return case_id, image, [(case_id, tumour)]
 
 
 def build_regions(args: argparse.Namespace, case_id: str, image: sitk.Image, tumour: sitk.Image) -> Regions:
@@ -84,7 +110,7 @@ def build_regions(args: argparse.Namespace, case_id: str, image: sitk.Image, tum
 
 
 def region_options(args: argparse.Namespace) -> RegionOptions:
-    from ..region_options import RegionOptions
+    from ..regions.options import RegionOptions
 
     return RegionOptions(
         peritumoral_mm=args.peritumoral_mm,
@@ -121,13 +147,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..outputs import check_out_dir, staged_dir
-    from ..region_outputs import write_regions
+    from ..regions.outputs import write_regions
+
+    from ..regions.outputs import summary_with_source
 
     check_widths(args)
     out = check_out_dir(args.out, args.overwrite)
-    case_id, image, tumour = load_case(args)
-    result = build_regions(args, case_id, image, tumour)
+    _, image, cases = load_cases(args)
+    built = [(case, tumour.source, build_regions(args, case, image, tumour.mask)) for case, tumour in cases]
     with staged_dir(out) as stage:
-        write_regions(result, stage, image)
-    print(json.dumps(result.summary_dict(), indent=2))
+        for case, source, result in built:
+            # --each-segment: one folder per lesion, named by its case ID
+            write_regions(result, stage / case if args.each_segment else stage, image, mask_source=source)
+    summaries = [summary_with_source(result, source) for _, source, result in built]
+    print(json.dumps(summaries if args.each_segment else summaries[0], indent=2))
     return 0

@@ -48,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     image_options = parser.add_argument_group("IMAGE TUMOUR_MASK form")
     image_options.add_argument("--case-id", type=case_id, help="case identifier (default: the image file name)")
     image_options.add_argument("--label", type=int, help="value of the tumour in a label map")
+    image_options.add_argument("--segment", metavar="NAME|NUMBER",
+                               help="the tumour's segment of a multi-segment mask (.seg.nrrd, DICOM SEG, RTSTRUCT)")
+    image_options.add_argument("--series", metavar="UID|NUMBER|DESCRIPTION",
+                               help="the series of a DICOM folder holding several")
     image_options.add_argument("--phase", type=int, default=LazyDefault(".dce", "DEFAULT_PHASE"),
                                help="DCE phase of a 4-D image, 0 = pre-contrast (default: %(default)s)")
     image_options.add_argument("--resample-mask", action="store_true",

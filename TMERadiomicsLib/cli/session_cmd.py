@@ -48,8 +48,11 @@ def _add_parser(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--reader", type=reader_name, required=True, help="reader name, e.g. R1")
     parser.add_argument("--session", type=reader_name, required=True, help="session label, e.g. R1-week0")
     parser.add_argument("image", help="image file (NRRD, NIfTI, MHA) or DICOM series folder")
-    parser.add_argument("mask", help="tumour mask on the image's grid")
-    parser.add_argument("--label", type=int, help="mask value of the tumour in a label map")
+    parser.add_argument("mask", help="tumour mask: a label image on the image's grid, a Slicer .seg.nrrd, "
+                        "a DICOM SEG or an RTSTRUCT")
+    lesion = parser.add_mutually_exclusive_group()
+    lesion.add_argument("--label", type=int, help="mask value of the tumour in a label map")
+    lesion.add_argument("--segment", metavar="NAME|NUMBER", help="the tumour's segment of a multi-segment mask")
     parser.add_argument("--peritumoral-mm", type=positive_float, default=5.0, help="peritumoral width (default 5)")
     parser.add_argument("--ring-mm", type=positive_float, default=2.0, help="ring half-width (default 2)")
     parser.add_argument("--replace", action="store_true", help="replace a different contour stored under the same session")
@@ -91,7 +94,7 @@ def run_add(args: argparse.Namespace) -> int:
     when = session_time(args.session_time) if args.session_time else None
     seg = segmentation_from_files(
         args.case, args.reader, args.session, args.image, args.mask,
-        label=args.label, peritumoral_mm=args.peritumoral_mm, ring_mm=args.ring_mm,
+        label=args.label, peritumoral_mm=args.peritumoral_mm, ring_mm=args.ring_mm, segment=args.segment,
     )
     with StudyStore(args.db, timeout=args.timeout) as store:
         result = store.add_segmentation(seg, replace=args.replace, session_time=when)

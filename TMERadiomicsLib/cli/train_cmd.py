@@ -22,6 +22,7 @@ RECIPE_FLAGS = {
     "select_top": ("han2024-rf", "select_top"),
     "no_importance_selection": ("han2024-rf", "select"),
     "no_youden": ("han2024-rf", "youden"),
+    "feature_zscore": ("han2024-rf", "zscore"),
 }
 
 
@@ -65,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     han.add_argument("--select-top", type=int, help="features kept by importance inside the CV (default 20)")
     han.add_argument("--no-importance-selection", action="store_true", help="skip the importance-based selection")
     han.add_argument("--no-youden", action="store_true", help="threshold 0.5 instead of Youden's")
+    han.add_argument("--feature-zscore", action="store_true",
+                     help="z-score each feature by the training cases first, as Caret does (the forest and its "
+                          "probabilities come out the same; default off: the han2024 preset z-scores images)")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
     parser.set_defaults(func=run)
 

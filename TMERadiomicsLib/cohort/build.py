@@ -10,9 +10,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..errors import InputError
-from ..imageio import write_image
-from ..phantom import Phantom, as_int16, generate
+from ..io.images import write_image
 from . import transcriptome
+from .phantom import Phantom, as_int16, generate
 from .response import response_table
 from .state import TmeState, draw_state
 from .survival import survival_table

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..phantom import PhantomSpec
+from .phantom import PhantomSpec
 
 # Beta(2, 12): mean 0.14, close to Qian's cohort median M2 fraction of 0.122.
 M2_BETA = (2.0, 12.0)

@@ -11,10 +11,10 @@ from ..cohort import make_case
 from ..cohort.build import write_case
 from ..cohort.state import TmeState
 from ..features.extract import extract_case
-from ..imageio import read_image, read_mask
-from ..overlay import render_overlay
-from ..region_options import RegionOptions
-from ..region_outputs import write_regions
+from ..io.images import read_image, read_mask
+from ..regions.options import RegionOptions
+from ..regions.outputs import write_regions
+from ..regions.overlay import render_overlay
 from .models_step import PRESET_REGIONS, TrainedModel
 
 # Colours of the risk-group overlay: the "high"/"hot" group warm, the other cool.

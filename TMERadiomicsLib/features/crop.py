@@ -109,6 +109,8 @@ def _type_reach(image_type: str, kwargs: Mapping[str, Any], spacing: tuple[float
     if image_type == "Wavelet":
         wavelet = pywt.Wavelet(kwargs.get("wavelet", "coif1"))
         levels = int(kwargs.get("start_level", 0)) + int(kwargs.get("level", 1))
+        if kwargs.get("ibsi2"):  # opt-in IBSI-2 wavelets dilate level j's filters by 2^(j-1)
+            return [(wavelet.dec_len - 1) * (2**levels - 1) + 1] * n
         return [(wavelet.dec_len - 1) * levels + 1] * n
     if image_type == "LoG":
         sigmas = [float(s) for s in kwargs.get("sigma", [])] or [0.0]

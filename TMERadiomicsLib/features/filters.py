@@ -26,6 +26,7 @@ import numpy as np
 import SimpleITK as sitk
 from radiomics import imageoperations
 
+from . import ibsi2_filters
 from .crop import SCALED_POINTWISE, Box, crop
 from .prepare import PreparedCase, PreparedRegion
 
@@ -68,7 +69,9 @@ def filtered_images(prepared: PreparedCase, image_types: Mapping[str, Mapping[st
             yield from _on_crop(prepared, image_type, kwargs)
 
 
-def _generator(image_type: str):
+def _generator(image_type: str, kwargs: Mapping[str, Any] | None = None):
+    if kwargs and ibsi2_filters.enabled(dict(kwargs)) and image_type in ("LoG", "Wavelet"):
+        return getattr(ibsi2_filters, f"get{image_type}Image")  # opt-in (docs/ibsi.md, "IBSI 2")
     return getattr(imageoperations, f"get{image_type}Image")
 
 
@@ -76,7 +79,7 @@ def _on_crop(prepared: PreparedCase, image_type: str, kwargs: dict[str, Any]) ->
     # The union mask is unused by these generators except for LBP3D's
     # argument list; pass the first region's mask on the same grid.
     any_mask = next(iter(prepared.regions.values())).mask
-    for image, name, image_kwargs in _generator(image_type)(prepared.image, any_mask, **kwargs):
+    for image, name, image_kwargs in _generator(image_type, kwargs)(prepared.image, any_mask, **kwargs):
         logger.debug("filtered %s once on grid %s", name, prepared.image.GetSize())
         yield FilteredImage(name, image_kwargs, shared=image)
 

@@ -6,9 +6,10 @@ GLDM alpha 0) once in 3-D and once with ``force2D`` (PyRadiomics' in-slice
 mode, which merges the slices: IBSI's 2.5D) and checks every reference value.
 ``docs/ibsi.md`` is this module's ``markdown()`` output.
 
-A value passes when ``|value - reference| <= tolerance``, or, where IBSI
-gives tolerance 0, when it equals the reference at the reference's printed
-precision (IBSI rounds its consensus values to three significant digits).
+A value passes when ``|value - reference| <= tolerance``; where IBSI gives
+tolerance 0 (the phantom's values are exact, and IBSI prints them rounded to
+three significant digits) when it equals the reference at three significant
+digits. Nothing else passes.
 """
 
 from __future__ import annotations
@@ -189,11 +190,16 @@ def _missing_reason(tag: str) -> str:
 
 
 def passes(value: float, reference: float, tolerance: float) -> bool:
-    """IBSI match: within tolerance, or equal at the reference's 3 significant digits."""
+    """IBSI match, strictly: within a non-zero tolerance; where IBSI gives tolerance 0
+    (an exact value, printed to 3 significant digits), equal at 3 significant digits.
+
+    A value outside a non-zero tolerance never passes, even when it rounds to the
+    reference (the rule once accepted that too).
+    """
     if math.isnan(value):
         return False
-    if abs(value - reference) <= tolerance:
-        return True
+    if tolerance > 0:
+        return abs(value - reference) <= tolerance
     return float(f"{value:.3g}") == float(f"{reference:.3g}")
 
 
@@ -230,7 +236,16 @@ def markdown(rows: list[Row]) -> str:
         lines.append(f"| `{r.tag}` | {f'`{r.pyradiomics}`' if r.pyradiomics else '—'} | {ref} | {ours} | "
                      f"{r.status} | {r.note} |")
     summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
-    return f"Rows: {len(rows)}; {summary}.\n\n" + "\n".join(lines) + "\n"
+    distinct = (f"Distinct PyRadiomics features: {len(distinct_features(rows, 'pass'))} pass, "
+                f"{len(distinct_features(rows, 'fail'))} fail, of {len(distinct_features(rows))} mapped.")
+    return f"Rows: {len(rows)}; {summary}.\n{distinct}\n\n" + "\n".join(lines) + "\n"
+
+
+def distinct_features(rows: list[Row], status: str | None = None) -> set[str]:
+    """The PyRadiomics features behind rows (of one status): one feature answers
+    several rows (its 3-D and 2.5-D aggregations, and IBSI tags that are the same
+    feature, such as dissimilarity and difference average)."""
+    return {r.pyradiomics for r in rows if r.pyradiomics and (status is None or r.status == status)}
 
 
 if __name__ == "__main__":

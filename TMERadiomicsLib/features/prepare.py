@@ -22,7 +22,7 @@ import numpy as np
 import SimpleITK as sitk
 from radiomics import imageoperations
 
-from ..imageio import bounding_box
+from ..io.images import bounding_box
 from .bounds import check_intensities, check_resampled_size
 from .crop import SCALED_POINTWISE, Box, box_from_radiomics, crop, kernel_reach, padded_box, union_box
 

@@ -101,9 +101,37 @@ def _validated(data: bytes, path: Path) -> dict[str, Any]:
     """
     params = _parse_yaml(data, path)
     _check_names(params, path)
+    own = _own_settings(params, path)
     validated = _validate_schema(params, path)
+    for image_type, settings in own.items():
+        validated["imageType"][image_type] = {**(validated["imageType"][image_type] or {}), **settings}
     _refuse_implicit_defaults(validated, path)
     return validated
+
+
+def _own_settings(params: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Take out the opt-in IBSI-2 filter settings (not PyRadiomics', so its schema
+    would refuse them), checked here; they are put back after validation."""
+    from .ibsi2_filters import IBSI2_KEY, OWN_KEYS, PADDING_KEY, PADDINGS
+
+    own: dict[str, dict[str, Any]] = {}
+    for image_type, settings in (params.get("imageType") or {}).items():
+        if not isinstance(settings, dict):
+            continue
+        taken = {key: settings.pop(key) for key in OWN_KEYS if key in settings}
+        if not taken:
+            continue
+        if image_type not in ("LoG", "Wavelet"):
+            raise InputError(f"{sorted(taken)[0]!r} applies only to LoG and Wavelet, not {image_type!r}", file=path)
+        for key, value in taken.items():
+            if key == PADDING_KEY and value not in PADDINGS:
+                raise InputError(f"{key} under {image_type} must be one of {sorted(PADDINGS)}", file=path, value=value)
+            if key != PADDING_KEY and not isinstance(value, bool):
+                raise InputError(f"{key} under {image_type} must be true or false", file=path, value=value)
+        if not taken.get(IBSI2_KEY, False) and set(taken) - {IBSI2_KEY}:
+            raise InputError(f"{image_type}: IBSI-2 settings need {IBSI2_KEY}: true", file=path)
+        own[image_type] = taken
+    return own
 
 
 def _refuse_implicit_defaults(params: dict[str, Any], path: Path) -> None:

@@ -6,7 +6,7 @@ A perturbed contour is a level set of the tumour's signed distance map:
 
 - ``phi`` is the signed distance (mm, real voxel spacing, negative inside)
   from each voxel centre to the surface midway between inside and outside
-  voxel centres (``signed_distance.midway_distance``, built on SimpleITK's
+  voxel centres (``regions.signed_distance.midway_distance``, built on SimpleITK's
   SignedMaurerDistanceMap). ``phi < 0`` is exactly the drawn mask.
 - ``shift`` (mm) grows (> 0) or shrinks (< 0) the whole contour; drawn
   uniformly from [-max_shift_mm, max_shift_mm], sub-voxel by default.
@@ -36,8 +36,8 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..features import Preset, extract_case
-from ..region_options import MEMORY_LIMIT_GB, RegionOptions
-from ..signed_distance import midway_distance
+from ..regions.options import MEMORY_LIMIT_GB, RegionOptions
+from ..regions.signed_distance import midway_distance
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..features import Preset, extract_case, load_preset
-from ..imageio import read_image, read_mask
+from ..io.images import read_image, read_mask
 from ..regions import build
 from .ingest import content_sha256
 from .records import StoredSegmentation

@@ -21,7 +21,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from ..errors import InputError
-from ..imageio import write_image
+from ..io.images import write_image
 from .connection import DEFAULT_TIMEOUT_S
 from .ingest import content_sha256, segmentation_from_files
 from .records import Segmentation

@@ -11,7 +11,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..imageio import read_image, read_mask
+from ..io.images import read_image
+from ..io.segments import read_tumour
 from ..regions import build
 from .records import Geometry, RegionRecord, Segmentation
 
@@ -42,10 +43,20 @@ def segmentation_from_files(
     label: int | None = None,
     peritumoral_mm: float = 5.0,
     ring_mm: float = 2.0,
+    segment: str | None = None,
 ) -> Segmentation:
-    """Read, validate and summarise one session's contour of a case."""
+    """Read, validate and summarise one session's contour of a case.
+
+    ``segment`` picks a segment of a DICOM SEG, RTSTRUCT or ``.seg.nrrd``; its
+    number is stored as the mask label, which re-reads the same segment.
+    """
     image = read_image(image_path, case_id=case_id)
-    mask = read_mask(mask_path, reference=image, label=label, case_id=case_id)
+    tumour = read_tumour(mask_path, reference=image, label=label, segment=segment, case_id=case_id)
+    mask = tumour.mask
+    if tumour.segment is not None:
+        label = tumour.segment.number
+    elif "segment" in tumour.source:
+        label = tumour.source["segment"]["number"]
     regions = build(mask, image, peritumoral_mm=peritumoral_mm, ring_mm=ring_mm, case_id=case_id)
     records = tuple(
         RegionRecord(name, s.voxels, s.volume_mm3, tuple(s.warnings)) for name, s in regions.summary.items()

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import SimpleITK as sitk
 
-# The project's one notion of "same grid", shared with imageio.
-from ..imageio import DIRECTION_ATOL, ORIGIN_ATOL_MM, SPACING_RTOL
+# The project's one notion of "same grid", shared with io.images.
+from ..io.images import DIRECTION_ATOL, ORIGIN_ATOL_MM, SPACING_RTOL
 
 
 @dataclass(frozen=True)

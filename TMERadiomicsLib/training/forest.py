@@ -27,6 +27,17 @@ recorded in ``provenance.steps`` and the optional ones can be switched off:
 
 The 20 largest importances of the final forest are recorded, as the paper
 reports them (its Table S8).
+
+Option ``zscore`` (default off): Han's "Z-score (Caret package)" read as
+feature-level standardisation, as Caret's ``preProcess(method = c("center",
+"scale"))`` does: every candidate feature is z-scored with the training
+cases' mean and sd (ddof=1; a constant feature keeps sd 1) before step 1,
+and the final forest's split thresholds are mapped back to raw units, so the
+bundle scores raw features like any other. A forest's splits depend only on
+the order of each feature's values, so the option gives the same forest and
+the same probabilities (tested); it exists to follow that reading of the
+paper on the record. The default follows the text, which z-scores the images
+(the ``han2024`` preset's ``normalize``; docs/features.md).
 """
 
 from __future__ import annotations
@@ -68,6 +79,7 @@ DEFAULTS = {
     "max_features": ["sqrt", 0.2],
     "min_samples_leaf": [1, 3, 5],
     "top_importances": 20,
+    "zscore": False,
 }
 
 
@@ -88,6 +100,7 @@ def train_forest(data: TrainingSet, seed: int, options: dict, progress: bool = F
     require_folds(data.y, data.case_ids, opts["cv_folds"], f"{opts['cv_folds']}-fold cross-validation")
     X, y = data.X.to_numpy(), data.y
     n_features = X.shape[1]
+    X, scaling = _feature_zscore(X, opts["zscore"], log)
     top = min(int(opts["select_top"]), n_features)
     folds = list(StratifiedKFold(opts["cv_folds"], shuffle=True, random_state=seed).split(X, y))
     # The selection of each fold, from its training part only (no leakage into the fold's score).
@@ -106,6 +119,8 @@ def train_forest(data: TrainingSet, seed: int, options: dict, progress: bool = F
             best_mean_auc=float(results[best][0]), grid_size=len(grid))
     forest = RandomForestClassifier(n_estimators=opts["n_estimators"], random_state=seed, **params)
     forest.fit(X[:, columns], y)
+    if scaling is not None:
+        _thresholds_to_raw_units(forest, *(stat[columns] for stat in scaling))
     if opts["youden"]:
         threshold = youden_threshold(y, oof)
         log.add("youden_threshold", len(columns), len(columns), threshold=threshold,
@@ -118,6 +133,28 @@ def train_forest(data: TrainingSet, seed: int, options: dict, progress: bool = F
     names = [data.X.columns[i] for i in columns]
     manifest = _manifest(data, names, forest, params, cv_table, oof, threshold, opts, seed, log)
     return ModelBundle(manifest, forest).with_file_hashes()
+
+
+def _feature_zscore(X: np.ndarray, enabled: bool, log: StepLog):
+    """Caret-style centring and scaling of every feature by the training cases (option ``zscore``)."""
+    if not enabled:
+        log.skipped("feature_zscore", X.shape[1])
+        return X, None
+    mean = X.mean(axis=0)
+    sd = X.std(axis=0, ddof=1)
+    sd = np.where(sd > 0, sd, 1.0)  # a constant feature stays constant (Caret would divide by 0)
+    log.add("feature_zscore", X.shape[1], X.shape[1], statistics="training cases, ddof=1",
+            stored="split thresholds mapped back to raw units")
+    return (X - mean) / sd, (mean, sd)
+
+
+def _thresholds_to_raw_units(forest: RandomForestClassifier, mean: np.ndarray, sd: np.ndarray) -> None:
+    """Make a forest fitted on z-scores take raw features: threshold t on z is t * sd + mean on x."""
+    for tree in forest.estimators_:
+        nodes = tree.tree_
+        split = nodes.feature >= 0  # leaves carry feature -2 and no threshold
+        thresholds = nodes.threshold  # a writable view of the tree's own array
+        thresholds[split] = thresholds[split] * sd[nodes.feature[split]] + mean[nodes.feature[split]]
 
 
 def _selected(X: np.ndarray, y: np.ndarray, top: int, opts: dict, seed: int) -> np.ndarray:

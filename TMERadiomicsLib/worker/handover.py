@@ -17,7 +17,8 @@ Files are uncompressed NRRD (fast to write and read, geometry exact).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -29,37 +30,95 @@ from ..features.prepare import RegionMask, _extreme, _resampling
 from ..features.presets import Preset, extraction_settings, load_preset
 
 
+@dataclass(frozen=True)
+class Handover:
+    """A crop already made by the caller (the Slicer Logic reads only this part of a volume).
+
+    ``box`` is the crop in the whole image's index space, ``whole_size`` the
+    whole image's size and ``extreme`` its extreme intensity, or None when
+    the preset's filters do not scale by it.
+    """
+
+    box: Box
+    whole_size: tuple[int, ...]
+    extreme: float | None
+
+
+def needs_whole_image(preset: Preset) -> bool:
+    """Normalisation and resampling use the whole image: no crop can stand for it."""
+    settings = extraction_settings(preset)
+    return bool(settings.get("normalize", False)) or _resampling(settings)
+
+
 def handover_box(image: sitk.Image, masks: Mapping[str, sitk.Image], preset: Preset) -> Box | None:
     """The part of ``image`` the child needs for ``preset``, or None for the whole image."""
-    settings = extraction_settings(preset)
-    if settings.get("normalize", False) or _resampling(settings):
+    if needs_whole_image(preset):
         return None
-    label = int(settings.get("label", 1))
+    label = int(extraction_settings(preset).get("label", 1))
     boxes = [box for box in (RegionMask.find(m, label).box for m in masks.values()) if box is not None]
     if not boxes:
         return None  # nothing to crop to: the child records why each region has no features
-    pad = kernel_reach(preset.image_types, settings, image.GetSpacing())
+    return box_around(boxes, image.GetSize(), image.GetSpacing(), preset)
+
+
+def box_around(boxes: Sequence[Box], size: Sequence[int], spacing: Sequence[float], preset: Preset) -> Box:
+    """The regions' union box padded for the widest filter (an axis taken whole when it would leave the image)."""
+    settings = extraction_settings(preset)
+    pad = kernel_reach(preset.image_types, settings, spacing)
     if settings.get("preCrop", False):
         pad = tuple(max(p, int(settings.get("padDistance", 5))) for p in pad)
-    return padded_box(union_box(boxes), pad, image.GetSize())
+    return padded_box(union_box(boxes), pad, size)
+
+
+def plan_handover(boxes: Sequence[tuple[Sequence[int], Sequence[int]]], size: Sequence[int],
+                  spacing: Sequence[float], preset: str | PathLike | Preset,
+                  extreme: Callable[[], float]) -> Handover | None:
+    """The crop a caller should read for regions whose boxes (inclusive ``(lower, upper)``, x y z) it knows.
+
+    The box ``handover_box`` would find on the whole image, so a caller that
+    reads only this part hands over what ``write_features_job`` would have
+    cut. ``extreme`` is asked only when the preset's filters need it. None:
+    the preset needs the whole image.
+    """
+    preset = load_preset(preset)
+    if needs_whole_image(preset) or not boxes:
+        return None
+    box = box_around([Box(tuple(lo), tuple(hi)) for lo, hi in boxes], size, spacing, preset)
+    return Handover(box, tuple(int(n) for n in size), float(extreme()) if _scales_by_extreme(preset) else None)
 
 
 def whole_image_extreme(image: sitk.Image, preset: Preset) -> float | None:
     """The extreme the point-wise filters need, when the child gets a crop and they scale by it."""
-    settings = extraction_settings(preset)
-    if settings.get("preCrop", False) or not SCALED_POINTWISE & set(preset.image_types):
-        return None
-    return float(_extreme(image))
+    return float(_extreme(image)) if _scales_by_extreme(preset) else None
+
+
+def _scales_by_extreme(preset: Preset) -> bool:
+    return not extraction_settings(preset).get("preCrop", False) and bool(SCALED_POINTWISE & set(preset.image_types))
+
+
+def array_extreme(array) -> float:
+    """``features.prepare._extreme`` of an image held as a numpy array (a view of a Slicer volume)."""
+    low, high = array.min().item(), array.max().item()
+    return high if abs(high) >= abs(low) else low
 
 
 def write_features_job(folder: str | PathLike, image: sitk.Image, masks: Mapping[str, sitk.Image],
-                       preset: str | PathLike | Preset, case_id: str) -> dict[str, Any]:
-    """Write image crop and masks into ``folder``; returns the job description (``job.json``)."""
+                       preset: str | PathLike | Preset, case_id: str, *,
+                       handed: Handover | None = None) -> dict[str, Any]:
+    """Write image crop and masks into ``folder``; returns the job description (``job.json``).
+
+    With ``handed``, ``image`` and ``masks`` are that crop already (``plan_handover``) and are written as they are.
+    """
     folder = Path(folder)
     preset = load_preset(preset)
-    box = handover_box(image, masks, preset)
-    extreme = whole_image_extreme(image, preset) if box is not None else None
-    part = (lambda i: crop(i, box)) if box is not None else (lambda i: i)
+    if handed is not None:
+        box, extreme, whole_size = handed.box, handed.extreme, list(handed.whole_size)
+        part = lambda i: i  # noqa: E731
+    else:
+        box = handover_box(image, masks, preset)
+        extreme = whole_image_extreme(image, preset) if box is not None else None
+        whole_size = list(image.GetSize())
+        part = (lambda i: crop(i, box)) if box is not None else (lambda i: i)
     sitk.WriteImage(part(image), str(folder / "image.nrrd"), useCompression=False)
     files = {}
     for index, (name, mask) in enumerate(masks.items()):
@@ -68,7 +127,7 @@ def write_features_job(folder: str | PathLike, image: sitk.Image, masks: Mapping
     return {"kind": "features", "case_id": case_id, "preset": str(preset.path), "image": "image.nrrd",
             "masks": files, "whole_image_extreme": extreme,
             "crop": None if box is None else {"lower": list(box.lower), "upper": list(box.upper)},
-            "whole_size": list(image.GetSize())}
+            "whole_size": whole_size}
 
 
 def read_features_job(folder: Path, job: Mapping[str, Any]) -> tuple[sitk.Image, dict[str, sitk.Image]]:

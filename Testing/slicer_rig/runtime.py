@@ -202,6 +202,7 @@ class Rig:
         _retire_main_windows()
         self.mainWindow = self.qt.QMainWindow()
         self.mainWindow.setObjectName("qSlicerMainWindow")
+        _MAIN_WINDOWS.append(self.mainWindow)
 
     def _settings(self) -> None:
         from PySide6 import QtCore
@@ -365,15 +366,22 @@ class Rig:
         sys.path[:] = self.saved_path
 
 
-def _retire_main_windows() -> None:
-    """Take the name of every earlier rig main window still alive, so slicer.util.mainWindow() finds this one."""
-    from PySide6 import QtCore, QtWidgets
+# Every rig's main window, kept alive for the whole process. A window whose Python wrapper was
+# collected would be deleted by PySide with its child dialogs under their live wrappers, and walking
+# QApplication.topLevelWidgets() while that happens crashed the suite (a segfault in teardown).
+_MAIN_WINDOWS: list = []
 
-    for widget in QtWidgets.QApplication.topLevelWidgets():
+
+def _retire_main_windows() -> None:
+    """Take the name of every earlier rig main window, so slicer.util.mainWindow() finds this one."""
+    import shiboken6
+    from PySide6 import QtCore
+
+    for window in _MAIN_WINDOWS:
         # PySide's methods: the rig's PythonQt-style classes make objectName a property.
-        if QtCore.QObject.objectName(widget) == "qSlicerMainWindow":
+        if shiboken6.isValid(window) and QtCore.QObject.objectName(window) == "qSlicerMainWindow":
             # Renamed only: closing it could delete its children (dialogs) under live Python wrappers.
-            QtCore.QObject.setObjectName(widget, "qSlicerMainWindow (closed)")
+            QtCore.QObject.setObjectName(window, "qSlicerMainWindow (closed)")
 
 
 class ModuleParent:

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import SimpleITK as sitk  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from .regions import REGION_COLOURS  # noqa: E402  (re-exported for callers of the overlay)
+from .builder import REGION_COLOURS  # noqa: E402  (re-exported for callers of the overlay)
 
 VIEW_MARGIN_MM = 15.0
 

@@ -28,8 +28,8 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from .dce import DEFAULT_PHASE
-from .errors import InputError
+from ..dce import DEFAULT_PHASE
+from ..errors import InputError
 
 SIZES: dict[str, tuple[tuple[int, int, int], tuple[float, float, float]]] = {
     "small": ((112, 112, 40), (0.8, 0.8, 1.5)),
@@ -310,7 +310,7 @@ def write_phantom(phantom: Phantom, out_dir: str | Path, *, progress: bool = Fal
 
     from tqdm import tqdm
 
-    from .imageio import write_image
+    from ..io.images import write_image
 
     out = Path(out_dir)
     paths = {}

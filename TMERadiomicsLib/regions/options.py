@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from . import regions
-from .errors import InputError
-from .imageio import bounding_box, read_mask
+from ..errors import InputError
+from ..io.images import bounding_box, read_mask
+from . import builder as regions
 from .signed_distance import refinement_factors
 
 # Peak working memory of ``regions.build`` per voxel of the signed distance's

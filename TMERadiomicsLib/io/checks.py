@@ -1,6 +1,6 @@
 """Checks on an image file before ITK reads it, and on what ITK read.
 
-``imageio.read_any`` calls ``check_file`` before any voxel is decoded and
+``images.read_any`` calls ``check_file`` before any voxel is decoded and
 ``check_read`` right after. Together they refuse, with one line naming the
 file and whether it is the image or a mask:
 
@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import InputError
-from .image_headers import DamagedStream, Header, read_header
+from ..errors import InputError
+from .headers import DamagedStream, Header, read_header
 
 # Largest decoded image (all phases and components) a command may read. A
 # 448 x 448 x 160 x 6-phase int16 DCE series is 0.4 GB; the budget leaves
@@ -216,15 +216,17 @@ def check_read(image: sitk.Image, path: Path, *, what: str, case_id: str | None)
                          case=case_id)
 
 
-def check_dicom_files(folder: Path, series_files, *, case_id: str | None) -> None:
+def check_dicom_files(folder: Path, series_files, *, case_id: str | None, other_series_files=()) -> None:
     """Refuse a DICOM folder in which GDCM skipped a DICOM file (a truncated slice is dropped silently).
 
     Every regular file with the DICOM preamble ("DICM" at byte 128) must be
-    one of the series' files; reading 132 bytes per file keeps this cheap.
+    one of the series' files, or of the folder's other series
+    (``other_series_files``); reading 132 bytes per file keeps this cheap.
     """
     listed = {os.path.realpath(name) for name in series_files}
+    known = listed | {os.path.realpath(name) for name in other_series_files}
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if not entry.is_file() or entry.name.upper() == "DICOMDIR" or os.path.realpath(entry.path) in listed:
+        if not entry.is_file() or entry.name.upper() == "DICOMDIR" or os.path.realpath(entry.path) in known:
             continue
         with open(entry.path, "rb") as stream:
             preamble = stream.read(132)

@@ -4,7 +4,7 @@ Everything read here is validated at the boundary, so the rest of the library
 can assume a 3-D scalar image with finite intensities and a binary UInt8 mask
 on the same grid. Every failure is an ``InputError`` naming the file, the case
 and the offending value. What a file's header promises is compared with the
-file before ITK decodes it (``image_checks``, ``image_headers``): ITK alone
+file before ITK decodes it (``checks``, ``headers``): ITK alone
 reads a truncated NIfTI with zeros and a NIfTI pixdim of 0 as 1 mm.
 
 Images are written through ``write_image``, which drops the metadata
@@ -23,8 +23,8 @@ from typing import Union
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import InputError
-from .image_checks import check_dicom_files, check_file, check_read, check_regular
+from ..errors import InputError
+from .checks import check_dicom_files, check_file, check_read, check_regular
 
 PathLike = Union[str, os.PathLike]  # not `|`: evaluated at import, and Slicer 5.8 runs Python 3.9
 
@@ -36,11 +36,12 @@ ORIGIN_ATOL_MM = 1e-3
 DIRECTION_ATOL = 1e-4
 
 
-def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image") -> sitk.Image:
-    """Read an NRRD, NIfTI, MHA file or a DICOM series folder.
+def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image",
+             series: str | None = None) -> sitk.Image:
+    """Read an NRRD, NIfTI, MHA file or a DICOM series folder (``series`` picks one of several).
 
     The file is checked before ITK opens it and what ITK read is checked
-    after (``image_checks``): a non-regular file, a decoded size over budget,
+    after (``checks``): a non-regular file, a decoded size over budget,
     a non-real voxel type, a bad spacing or truncated voxel data are refused
     naming the file as ``what`` ("image", "mask"...). Intensities and
     dimensions are left to ``check_image`` and ``read_mask``.
@@ -50,9 +51,9 @@ def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image")
         raise InputError("file not found", file=path, case=case_id)
     is_folder = check_regular(path, what=what, case_id=case_id)
     try:
-        with _itk_warnings_off():
+        with itk_warnings_off():
             if is_folder:
-                image = _read_dicom_series(path, case_id)
+                image = _read_dicom_series(path, case_id, series)
             else:
                 check_file(path, what=what, case_id=case_id)
                 image = sitk.ReadImage(str(path))
@@ -64,7 +65,7 @@ def read_any(path: PathLike, *, case_id: str | None = None, what: str = "image")
 
 
 @contextlib.contextmanager
-def _itk_warnings_off() -> Iterator[None]:
+def itk_warnings_off() -> Iterator[None]:
     """Silence ITK's C++ warnings (e.g. GDCM's "No Series were found" on a folder
     of non-DICOM files): what went wrong reaches the user as an ``InputError``."""
     previous = sitk.ProcessObject.GetGlobalWarningDisplay()
@@ -75,22 +76,27 @@ def _itk_warnings_off() -> Iterator[None]:
         sitk.ProcessObject.SetGlobalWarningDisplay(previous)
 
 
-def _read_dicom_series(folder: Path, case_id: str | None) -> sitk.Image:
-    series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+def _read_dicom_series(folder: Path, case_id: str | None, selector: str | None = None) -> sitk.Image:
+    from .dicom_series import list_series, listing, pick_series, read_series  # noqa: PLC0415
+
+    series = list_series(folder, case_id=case_id)
     if not series:
         raise InputError("folder holds no DICOM series", file=folder, case=case_id)
-    if len(series) > 1:
+    if selector is not None:
+        chosen = pick_series(series, selector, folder=folder, case_id=case_id)
+    elif len(series) > 1:
         raise InputError(
-            "folder holds several DICOM series; pass the phase folders one by one",
+            f"folder holds {len(series)} DICOM series ({listing(series)}); pick one with "
+            "--series UID|NUMBER|DESCRIPTION (series on one grid are read as DCE phases by commands with --phase)",
             file=folder,
             case=case_id,
             value=len(series),
         )
-    names = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0])
-    check_dicom_files(folder, names, case_id=case_id)
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(names)
-    return reader.Execute()
+    else:
+        chosen = series[0]
+    check_dicom_files(folder, list(chosen.files), case_id=case_id,
+                      other_series_files=[f for s in series for f in s.files])
+    return read_series(chosen)
 
 
 def read_image(path: PathLike, *, case_id: str | None = None) -> sitk.Image:
@@ -137,6 +143,7 @@ def read_mask(
     case_id: str | None = None,
     resample: bool = False,
     allow_empty: bool = False,
+    segment: str | None = None,
 ) -> sitk.Image:
     """Read a mask and return it as a binary UInt8 image.
 
@@ -145,7 +152,14 @@ def read_mask(
     its grid, or, when ``resample`` is true, it is resampled onto it with
     nearest-neighbour interpolation (an explicit choice, never silent).
     An empty mask is an error unless ``allow_empty`` (exclusion masks may be).
+    A DICOM SEG, RTSTRUCT or ``.seg.nrrd`` is read by ``segments.read_tumour``:
+    ``segment`` (a name or number) or ``label`` (a number) picks one segment.
     """
+    from .segments import is_segment_file, read_tumour  # noqa: PLC0415 - segments imports this module
+
+    if segment is not None or is_segment_file(path):
+        return read_tumour(path, reference=reference, label=label, segment=segment, case_id=case_id,
+                           resample=resample, allow_empty=allow_empty).mask
     mask = read_any(path, case_id=case_id, what="mask")
     return as_binary_mask(
         mask, reference=reference, label=label, file=path, case_id=case_id, resample=resample, allow_empty=allow_empty
@@ -193,7 +207,7 @@ def _select_label(mask: sitk.Image, label: int | None, file, case_id) -> sitk.Im
         nonzero = values[values != 0]
         if nonzero.size > 1:
             raise InputError(
-                "mask is not binary; choose one value with --label",
+                "mask is not binary; choose one value with --label (or --segment), or use --each-segment",
                 file=file,
                 case=case_id,
                 value=f"labels {_shown(nonzero)}",

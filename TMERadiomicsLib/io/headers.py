@@ -3,7 +3,7 @@
 ITK reads NRRD, NIfTI and MetaImage files leniently: a truncated ``.nii`` or
 ``.nii.gz`` is read with its missing voxels set to 0, a NIfTI ``pixdim`` of 0
 becomes a spacing of 1 mm, a flipped byte in compressed MetaImage data goes
-unnoticed. ``image_checks`` compares what these headers promise (voxel type,
+unnoticed. ``io.checks`` compares what these headers promise (voxel type,
 sizes, spacing, encoding, where the voxel data starts) with the file before
 ITK opens it; this module only parses. A header it cannot parse yields no
 ``Header`` and is left to ITK, whose own refusal then names the file.

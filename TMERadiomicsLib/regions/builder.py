@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import InputError
-from .imageio import bounding_box, geometry_difference
+from ..errors import InputError
+from ..io.images import bounding_box, geometry_difference
 from .signed_distance import signed_distance_mm
 
 REGION_NAMES = ("intratumoral", "peritumoral", "ring")

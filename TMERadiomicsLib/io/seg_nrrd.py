@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import InputError
-from .imageio import bounding_box
-from .outputs import atomic_write_bytes
+from ..errors import InputError
+from ..outputs import atomic_write_bytes
+from .images import bounding_box
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the deflate stream
 CHUNK_BYTES = 8 << 20
@@ -183,8 +183,8 @@ def read_seg_nrrd(path: str | os.PathLike) -> list[Segment]:
             key, value = line.split(": ", 1)
             fields[key] = value
     sizes = [int(v) for v in fields["sizes"].split()]
-    raw = gzip.decompress(body) if fields.get("encoding") == "gzip" else body
-    data = np.frombuffer(raw, dtype=np.uint8).reshape(sizes[::-1])
+    raw = gzip.decompress(body) if fields.get("encoding") in ("gzip", "gz") else body
+    data = np.frombuffer(raw, dtype=_voxel_type(fields, path)).reshape(sizes[::-1])
     layered = fields["dimension"] == "4"
     reference = _reference_from_header(fields, sizes[-3:], layered)
     segments = []
@@ -198,6 +198,21 @@ def read_seg_nrrd(path: str | os.PathLike) -> list[Segment]:
         segments.append(Segment(meta[f"Segment{i}_ID"], meta[f"Segment{i}_Name"], color, mask))
         i += 1
     return segments
+
+
+# NRRD type names of the integer label types Slicer writes (unsigned char unless there are many segments).
+NRRD_TYPES = {"uchar": "u1", "unsigned char": "u1", "uint8": "u1", "uint8_t": "u1", "short": "i2", "int16": "i2",
+              "signed short": "i2", "ushort": "u2", "unsigned short": "u2", "uint16": "u2", "int": "i4",
+              "int32": "i4", "signed int": "i4", "uint": "u4", "unsigned int": "u4", "uint32": "u4"}
+
+
+def _voxel_type(fields: dict, path: Path) -> np.dtype:
+    """The label voxel type of the header (a label read with the wrong width would be silently wrong)."""
+    name = fields.get("type", "unsigned char").strip()
+    if name not in NRRD_TYPES or fields.get("encoding", "raw") not in ("raw", "gzip", "gz"):
+        raise InputError(f"unsupported segmentation voxel type or encoding ({name}, {fields.get('encoding')})",
+                         file=path)
+    return np.dtype(NRRD_TYPES[name]).newbyteorder(">" if fields.get("endian") == "big" else "<")
 
 
 def _reference_from_header(fields: dict, size: list[int], layered: bool) -> sitk.Image:

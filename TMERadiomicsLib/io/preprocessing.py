@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
-from .dce import DEFAULT_PHASE
-from .errors import InputError
-from .imageio import check_image, read_any
+from ..dce import DEFAULT_PHASE
+from ..errors import InputError
+from .checks import check_dicom_files, check_read, check_regular
+from .dicom_series import SeriesInfo, dce_phases, list_series, read_series
+from .images import check_image, read_any
 
 IMAGE_INTERPOLATORS = {"bspline": sitk.sitkBSpline, "linear": sitk.sitkLinear}
 MASK_INTERPOLATORS = {"nearest": sitk.sitkNearestNeighbor, "label_gaussian": sitk.sitkLabelGaussian}
@@ -56,14 +59,30 @@ def _check_phase(phase: int, count: int, file, case_id) -> None:
 
 
 def read_dce(paths: str | os.PathLike | Sequence[str | os.PathLike], phase: int = DEFAULT_PHASE, *, case_id=None,
-             phase_chosen: bool = False) -> sitk.Image:
-    """Read one DCE phase from a 4-D file, or from one file or DICOM folder per phase.
+             phase_chosen: bool = False, series: str | None = None) -> sitk.Image:
+    """Read one DCE phase from a 4-D file, a DICOM folder of phase series, or one file or folder per phase.
 
     A single-phase file is the image itself; with ``phase_chosen`` (the user
-    named a phase) it is an error rather than a phase silently ignored.
+    named a phase) it is an error rather than a phase silently ignored. A
+    DICOM folder whose series share one grid is a DCE study: its series are
+    ordered into phases (``dicom_series.dce_phases``) unless ``series`` picks one.
     """
     if isinstance(paths, (str, os.PathLike)):
-        image = read_any(paths, case_id=case_id)
+        study = dce_study(paths, series, case_id=case_id)
+        if study is not None:
+            phases = study[0]
+            _check_phase(phase, len(phases), paths, case_id)
+            check_dicom_files(Path(paths), list(phases[phase].files), case_id=case_id,
+                              other_series_files=[f for p in phases for f in p.files])
+            try:
+                image = read_series(phases[phase])
+            except RuntimeError as error:
+                reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown"
+                raise InputError(f"cannot read DCE phase {phase} ({reason})", file=paths, case=case_id) from None
+            check_read(image, Path(paths), what="image", case_id=case_id)
+            check_image(image, file=paths, case_id=case_id)
+            return image
+        image = read_any(paths, case_id=case_id, series=series)
         if _phase_count(image) > 1:
             image = select_phase(image, phase, file=paths, case_id=case_id)
         elif phase_chosen:
@@ -121,3 +140,14 @@ def zscore(image: sitk.Image, mask: sitk.Image | None = None) -> sitk.Image:
     out = sitk.GetImageFromArray(((array - values.mean()) / sd).astype(np.float32))
     out.CopyInformation(image)
     return out
+
+
+def dce_study(path: str | os.PathLike, series: str | None = None, *,
+              case_id: str | None = None) -> tuple[list[SeriesInfo], str] | None:
+    """The phases of a DICOM folder holding a DCE study (several series on one grid) and what ordered
+    them; None for a file, a folder of one series, or when ``series`` picks one."""
+    folder = Path(path)
+    if series is not None or not folder.is_dir():
+        return None
+    check_regular(folder, what="image", case_id=case_id)  # a FIFO in the folder is refused before GDCM looks
+    return dce_phases(list_series(folder, case_id=case_id))
