@@ -66,9 +66,9 @@ def write_regions(folder: Path, work: Path, queue) -> None:
     """The three regions as ``tmeradiomics extract`` builds them, written for PyRadiomics."""
     import SimpleITK as sitk
 
-    from TMERadiomicsLib.imageio import read_mask
-    from TMERadiomicsLib.preprocessing import read_dce
-    from TMERadiomicsLib.region_options import RegionOptions
+    from TMERadiomicsLib.io.images import read_mask
+    from TMERadiomicsLib.io.preprocessing import read_dce
+    from TMERadiomicsLib.regions.options import RegionOptions
 
     image = read_dce(folder / "image.nrrd", case_id="bench")
     tumour = read_mask(folder / "tumour.nrrd", reference=image, case_id="bench")
