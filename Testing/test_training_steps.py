@@ -138,11 +138,14 @@ def test_qian_two_stage_refits_on_the_regions_selections(both_regions):
 def test_han_default_regions_are_intratumoral_and_ring(tables):
     bundle = train(*tables, "han2024-rf", seed=2, label="state", options={**FAST_RF, "select_top": 5})
     steps = _steps(bundle)
+    # feature_zscore is recorded, switched off, because Han's z-scoring is an
+    # assumption the user opts into (train --feature-zscore).
     assert [s["name"] for s in steps] == [
-        "icc_filter", "regions", "importance_selection", "cv_model_choice", "youden_threshold"]
+        "icc_filter", "regions", "feature_zscore", "importance_selection", "cv_model_choice", "youden_threshold"]
     _chained(steps)
+    assert not steps[2]["enabled"]
     assert steps[1]["parameters"]["regions"] == ["intratumoral", "ring"]
-    assert steps[1]["features_out"] == 21 and steps[2]["features_out"] == 5
+    assert steps[1]["features_out"] == 21 and steps[2]["features_out"] == 21 and steps[3]["features_out"] == 5
     assert len(bundle.required_features) == 5
     assert not any(f.startswith("Peri_") for f in bundle.required_features)
     assert "Ring_original_glcm_Contrast" in bundle.required_features
