@@ -171,7 +171,8 @@ def _manifest(data, names, forest, params, cv_table, oof, threshold, opts, seed,
         files={},
         score="probability",
         threshold=threshold,
-        threshold_rule=("Youden index on out-of-fold CV probabilities of the training cohort" if opts["youden"]
+        threshold_rule=("Youden index on out-of-fold CV probabilities of the training cohort (the observed "
+                         "probability maximising J, not pROC's midpoint)" if opts["youden"]
                         else "probability 0.5 (Youden step switched off)"),
         risk_groups=risk_group_names(data),
         normalisation=None,
