@@ -35,3 +35,32 @@ def test_every_command_has_a_description():
     assert len(parsers) > 20  # the walk reached the nested sub-commands (session add, labels cibersort...)
     missing = [" ".join(path) for path, parser in parsers if path and not (parser.description or "").strip()]
     assert missing == []
+
+
+def test_every_readme_command_parses():
+    """Every ``tmeradiomics`` line of the README's code blocks is accepted by the real parser.
+
+    The blocks that run on the demo's output are run by ``test_demo.py``; the others name the
+    user's own files (P1.nrrd, cohort.csv), so here their sub-commands and options are checked.
+    """
+    import shlex
+    from pathlib import Path
+
+    from readme_commands import command_blocks, tmeradiomics_argv
+
+    parser = build_parser()
+    commands = [command for block in command_blocks() for command in block]
+    parsed = 0
+    for command in commands:
+        argv = tmeradiomics_argv(command)
+        if argv is None:
+            continue
+        try:
+            parser.parse_args(argv)
+        except SystemExit:
+            raise AssertionError(f"README command does not parse: {command}") from None
+        parsed += 1
+    assert parsed >= 30
+    slicer = [shlex.split(c) for c in commands if c.startswith("Slicer ")]
+    assert slicer and all((Path(__file__).parents[1] / words[words.index("--python-script") + 1]).is_file()
+                          for words in slicer)
