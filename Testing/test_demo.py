@@ -99,10 +99,30 @@ def test_report_is_one_self_contained_page(demo):
     html = (out / "report.html").read_text()
     # Overlays of the regions and of the risk groups, and the ROC comparison, all inline.
     assert len(re.findall(r'src="data:image/png;base64,', html)) >= 3
-    assert not re.search(r'(src|href)="(?!data:)', html)
+    assert not re.search(r'src="(?!data:)', html)
+    # Links go only to the demo's own per-bundle and response reports, which exist.
+    links = re.findall(r'href="([^"]+)"', html)
+    assert "response/report.html" in links and all((out / link).is_file() for link in links)
     for name in TRAINED + tuple(list_bundled_models()):
-        assert name in html
+        assert name in html and f"evaluation/{name}/report.html" in links
     assert "NEW-001" in html and "synthetic" in html.lower()
+
+
+@pytest.mark.slow
+def test_report_flags_signatures_that_do_not_transfer_and_states_the_truth(demo):
+    """Issue 21: a CI wholly below 0.5 says "does not transfer", and its risk group is never shown bare."""
+    out, summary = demo
+    html = (out / "report.html").read_text()
+    failed = [m["bundle"] for m in summary["models"] if m["auc_ci"][1] < 0.5]
+    assert ("Does not transfer" in html) == bool(failed)
+    scores = pd.read_csv(out / "new-case" / "scores.csv").set_index("bundle")
+    for name in failed:
+        assert f"does not transfer (would be: {scores.loc[name, 'risk_group']})" in html
+    for name in TRAINED:
+        assert name not in failed
+    truth = pd.read_csv(out / "cohort" / "truth.csv")
+    level = "high" if summary["new_case"]["true_m2_fraction"] > truth["m2_fraction"].median() else "low"
+    assert f"{level} M2 infiltration (the median true share of the cohort is" in html
 
 
 @pytest.mark.parametrize("argv, message", [
