@@ -34,7 +34,7 @@ def write_demo_report(path: Path, summary: dict, derived: DerivedLabels, models:
         *_new_case_section(new_case, out_dir, models),
         "<h2>Run time</h2>",
         html_table(pd.DataFrame({"step": list(summary["seconds"]), "seconds": list(summary["seconds"].values())}),
-                   "Wall-clock seconds per step"),
+                   "Wall-clock seconds per step", decimals={"seconds": 1}),
     ]
     return atomic_write_text(path, html_page("TMERadiomics demo", parts))
 

@@ -129,13 +129,16 @@ def html_page(title: str, parts: list[str]) -> str:
             f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
 
 
-def html_table(frame: pd.DataFrame, heading: str | None = None, *, links: tuple[str, ...] = ()) -> str:
+def html_table(frame: pd.DataFrame, heading: str | None = None, *, links: tuple[str, ...] = (),
+               decimals: dict[str, int] | None = None) -> str:
     """A table as escaped HTML with a caption: numbers right-aligned and rounded, text left-aligned.
 
     Each column is aligned as a whole, its header with it. Numbers are rounded
     to the precision they carry (``format_number``); the columns named in
-    ``links`` hold relative paths and become links.
+    ``links`` hold relative paths and become links; ``decimals`` fixes the
+    decimals of a column whose values were rounded before (seconds to 0.1).
     """
+    decimals = decimals or {}
     columns = list(frame.columns)
     numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                for c in columns}
@@ -144,7 +147,10 @@ def html_table(frame: pd.DataFrame, heading: str | None = None, *, links: tuple[
     for record in frame.itertuples(index=False):
         cells = []
         for column, value in zip(columns, record):
-            text = format_number(column, value) if numeric[column] else ("" if _missing(value) else escape(value))
+            if column in decimals and not _missing(value):
+                text = f"{float(value):.{decimals[column]}f}"
+            else:
+                text = format_number(column, value) if numeric[column] else ("" if _missing(value) else escape(value))
             if column in links and text:
                 text = f'<a href="{text}">{text}</a>'
             cells.append(f'<td class="{"num" if numeric[column] else "text"}">{text}</td>')
