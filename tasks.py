@@ -136,7 +136,11 @@ def setup() -> None:
     print("tasks.py: installing TMERadiomicsLib and its dependencies", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", *PIP_QUIET]
     subprocess.run(pip + ["install", "--upgrade", "pip"], check=True)
-    subprocess.run(pip + ["install", "-e", f"{ROOT}[test]"], check=True)
+    # pip >= 25 shows the build backend's warnings; setuptools' "Editable installation" one is a notice
+    # ("folders named like the package may shadow it"), and here that folder is the package itself.
+    subprocess.run(pip + ["install", "-e", f"{ROOT}[test]"], check=True,
+                   env=dict(os.environ, PYTHONWARNINGS=",".join(
+                       filter(None, (os.environ.get("PYTHONWARNINGS"), "ignore:Editable installation")))))
     STAMP.write_text(wanted)
 
 

@@ -8,7 +8,10 @@ scoring the new case, and one self-contained report.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import re
 
 import pandas as pd
@@ -18,6 +21,7 @@ from sklearn.metrics import roc_auc_score
 from TMERadiomicsLib.cli import main
 from TMERadiomicsLib.demo import DemoConfig
 from TMERadiomicsLib.models import list_bundled_models, load_bundle
+from readme_commands import command_blocks, tmeradiomics_argv
 
 TRAINED = ("qian2024-lasso", "han2024-rf")
 # "Well above chance": a point estimate a useful model would reach, and a DeLong CI excluding 0.5.
@@ -25,10 +29,18 @@ MIN_HELD_OUT_AUC = 0.75
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo_run(tmp_path_factory):
+    """The one demo of this module: its folder, summary.json and what it printed on stdout."""
     out = tmp_path_factory.mktemp("demo") / "out"
-    assert main(["demo", "--out", str(out)]) == 0
-    return out, json.loads((out / "summary.json").read_text())
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["demo", "--out", str(out)]) == 0
+    return out, json.loads((out / "summary.json").read_text()), printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run):
+    return demo_run[:2]
 
 
 @pytest.mark.slow
@@ -87,10 +99,30 @@ def test_report_is_one_self_contained_page(demo):
     html = (out / "report.html").read_text()
     # Overlays of the regions and of the risk groups, and the ROC comparison, all inline.
     assert len(re.findall(r'src="data:image/png;base64,', html)) >= 3
-    assert not re.search(r'(src|href)="(?!data:)', html)
+    assert not re.search(r'src="(?!data:)', html)
+    # Links go only to the demo's own per-bundle and response reports, which exist.
+    links = re.findall(r'href="([^"]+)"', html)
+    assert "response/report.html" in links and all((out / link).is_file() for link in links)
     for name in TRAINED + tuple(list_bundled_models()):
-        assert name in html
+        assert name in html and f"evaluation/{name}/report.html" in links
     assert "NEW-001" in html and "synthetic" in html.lower()
+
+
+@pytest.mark.slow
+def test_report_flags_signatures_that_do_not_transfer_and_states_the_truth(demo):
+    """Issue 21: a CI wholly below 0.5 says "does not transfer", and its risk group is never shown bare."""
+    out, summary = demo
+    html = (out / "report.html").read_text()
+    failed = [m["bundle"] for m in summary["models"] if m["auc_ci"][1] < 0.5]
+    assert ("Does not transfer" in html) == bool(failed)
+    scores = pd.read_csv(out / "new-case" / "scores.csv").set_index("bundle")
+    for name in failed:
+        assert f"does not transfer (would be: {scores.loc[name, 'risk_group']})" in html
+    for name in TRAINED:
+        assert name not in failed
+    truth = pd.read_csv(out / "cohort" / "truth.csv")
+    level = "high" if summary["new_case"]["true_m2_fraction"] > truth["m2_fraction"].median() else "low"
+    assert f"{level} M2 infiltration (the median true share of the cohort is" in html
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -155,5 +187,37 @@ def test_response_analysis_of_the_treated_held_out_cases(demo):
     assert response["kruskal_wallis"]["dof"] == len(response["kruskal_wallis"]["n_per_group"]) - 1
     assert response["survival"]["logrank_p"] is not None
     html = (out / "report.html").read_text()
-    assert "Immunotherapy response" in html and f"{orr['auc']:.4g}" in html
+    assert "Immunotherapy response" in html and f"{orr['auc']:.3f}" in html  # AUCs to 3 decimals
     assert (out / "response" / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_demo_prints_a_short_summary_and_writes_the_numbers_to_a_file(demo_run):
+    out, summary, printed = demo_run
+    lines = printed.strip().splitlines()
+    assert len(lines) <= 10 and len(printed) < 1000  # not the 3.9 KB of JSON it printed before
+    for model in summary["models"]:
+        line = next(line for line in lines if line.split()[0] == model["bundle"])
+        assert f"{model['held_out_auc']:.2f} ({model['auc_ci'][0]:.2f}-{model['auc_ci'][1]:.2f})" in line
+    assert str(out / "report.html") in printed and str(out / "summary.json") in printed
+
+
+@pytest.mark.slow
+def test_readme_commands_on_the_demo_output_run_as_written(demo, monkeypatch):
+    """README, "Labels from RNA-seq and survival": the block that starts with ``cd demo-output``."""
+    out, summary = demo
+    block = next(b for b in command_blocks() if b[0] == "cd demo-output")
+    monkeypatch.chdir(out)
+    written = []
+    for command in block[1:]:
+        argv = tmeradiomics_argv(command)
+        assert argv is not None, command
+        assert main(argv) == 0, command
+        written.append(argv[argv.index("--out") + 1])
+    assert all(os.path.exists(path) for path in written)
+    m2 = pd.read_csv(out / "m2.csv", dtype={"case_id": str})
+    assert len(m2) == summary["cohort"]["cases"] and m2["Macrophages_M2_high"].sum() == len(m2) // 2
+    correlation = pd.read_csv(out / "corr" / "correlation.csv")
+    feature_column = next(c for c in correlation.columns if "feature" in c)
+    chosen = set(correlation[feature_column])
+    assert len(chosen) == 20 and all(f.startswith(("Intra_", "Ring_")) for f in chosen)  # Han's regions

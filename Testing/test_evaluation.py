@@ -245,3 +245,24 @@ def test_default_ci_follows_the_paper(trained_and_holdout):
         stats.mannwhitneyu(*[result.scores["score"][result.scores["label"] == k] for k in (1, 0)],
                            method="asymptotic", use_continuity=False).pvalue)
     assert default_ci_method(replace(bundle, manifest=replace(bundle.manifest, name="han2024-rf"))) == "delong"
+
+
+def test_roc_legends_lie_outside_the_plotting_area(trained_and_holdout):
+    """Issue 21: measured, not eyeballed: no legend box overlaps an axes, a tick label or leaves the figure."""
+    import matplotlib.pyplot as plt
+
+    from layout_checks import legend_problems
+    from TMERadiomicsLib.evaluation.plots import roc_comparison_figure, roc_figure
+
+    bundle, features, labels = trained_and_holdout
+    result = evaluate(bundle, features, labels, label="state", n_bootstrap=200)
+    # Five entries, as the demo's comparison has; long names on purpose.
+    many = {f"bundle-with-a-long-name-{k}": result for k in range(5)}
+    for fig in (roc_figure(result), roc_comparison_figure(many)):
+        assert legend_problems(fig) == []
+        plt.close(fig)
+    # The check itself can fail: a legend placed over the curves is caught.
+    fig = roc_figure(result)
+    fig.axes[0].legend(loc="lower right")
+    assert legend_problems(fig)
+    plt.close(fig)

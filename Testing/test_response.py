@@ -106,3 +106,40 @@ def test_survival_columns_are_optional(tmp_path):
     scores, clinical = _cohort()
     result = analyse_response(scores, clinical.drop(columns=["time", "event"]), score="radscore")
     assert result.survival is None and any("no survival columns" in n for n in result.notes)
+
+
+def test_figures_keep_legends_off_the_plots_and_panels_equal(tmp_path):
+    """Issue 21: legends outside the plotting area (measured), every group's n, KM units and numbers at risk."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from layout_checks import legend_problems
+    from TMERadiomicsLib.labels.survival import at_risk, km_figure
+    from TMERadiomicsLib.response.report import figures, roc_figure, violin_figure
+
+    scores, clinical = _cohort()
+    result = analyse_response(scores, clinical, score="radscore")
+    for make in (violin_figure, roc_figure, lambda r: km_figure(r.survival, "KM", "months")):
+        fig = make(result)
+        assert legend_problems(fig) == []
+        plt.close(fig)
+    violin = violin_figure(result)
+    ticks = [t.get_text() for t in violin.axes[0].get_xticklabels()]
+    assert ticks == [f"{c} (n={n})" for c, n in result.kruskal.n_per_group.items()]
+    plt.close(violin)
+    km = km_figure(result.survival, "KM", "months")
+    assert km.axes[1].get_xlabel() == "time (months)" and km.axes[1].get_title(loc="left") == "numbers at risk"
+    shown = {t.get_text() for t in km.axes[1].texts}
+    plt.close(km)
+    # Numbers at risk against the data: cases of the group whose time is at least t.
+    frame = result.cases
+    for group in ("high", "low"):
+        times = frame.loc[frame["score_group"] == group, "time"].to_numpy()
+        counts = at_risk(result.survival.curves, [0.0, 12.0, 30.0, float(times.max()), float(times.max()) + 1])
+        assert list(counts.loc[group]) == [int((times >= t).sum()) for t in (0.0, 12.0, 30.0, times.max(),
+                                                                              times.max() + 1)]
+    assert str(len(frame[frame["score_group"] == "high"])) in shown
+    sizes = {Image.open(io.BytesIO(data)).size for data in figures(result, "months").values()}
+    assert len(sizes) == 1  # every panel the same size, so they line up side by side

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from TMERadiomicsLib.errors import InputError  # noqa: E402
 from TMERadiomicsLib.evaluation.auc import auc_bootstrap, auc_delong, auc_p_value  # noqa: E402
 from TMERadiomicsLib.evaluation.exact import fisher_exact_rxc  # noqa: E402
 from TMERadiomicsLib.evaluation.groups import kruskal_wallis, pairwise_wilcoxon  # noqa: E402
+from TMERadiomicsLib.evaluation.rank_sum import wilcoxon_rank_sum  # noqa: E402
 
 
 def test_fisher_rxc_matches_r_job_satisfaction_example():
@@ -48,7 +50,11 @@ def test_pairwise_wilcoxon_against_scipy_and_holm_by_hand():
     groups = {"CR": rng.normal(2, 1, 6), "PR": rng.normal(1, 1, 9), "SD": rng.normal(0, 1, 12), "PD": rng.normal(-1, 1, 10)}
     table = pairwise_wilcoxon(groups)
     assert len(table) == 6
-    raw = [stats.mannwhitneyu(groups[a], groups[b]).pvalue for a, b in zip(table["group_a"], table["group_b"])]
+    # No ties and fewer than 50 per group: R's wilcox.test is exact for every pair (scipy's default is
+    # asymptotic above 8 per group, which this test compared against before issue 21).
+    assert (table["p_method"] == "exact").all()
+    raw = [stats.mannwhitneyu(groups[a], groups[b], method="exact").pvalue
+           for a, b in zip(table["group_a"], table["group_b"])]
     np.testing.assert_allclose(table["p_value"], raw)
     order = np.argsort(raw)
     holm = np.maximum.accumulate([min(1.0, (6 - k) * raw[i]) for k, i in enumerate(order)])
@@ -62,6 +68,89 @@ def test_auc_p_value_is_the_wilcoxon_rank_sum_test():
     expected = stats.mannwhitneyu(s[y == 1], s[y == 0], method="asymptotic", use_continuity=False).pvalue
     assert auc_p_value(y, s) == pytest.approx(expected, rel=1e-12)
     assert auc_delong(y, s).p_value == auc_bootstrap(y, s, n_resamples=10).p_value == pytest.approx(expected)
+
+
+def test_delong_ci_carries_the_p_of_its_own_method():
+    """A DeLong CI and its p-value from one method: p < 0.05 exactly when the 95% CI excludes 0.5."""
+    rng = np.random.default_rng(3)
+    for shift in (0.0, 0.3, 0.55, 0.8, 1.2):
+        y = np.r_[np.zeros(13, int), np.ones(14, int)]
+        s = rng.normal(size=27) + shift * y
+        result = auc_delong(y, s)
+        z = (result.auc - 0.5) / np.sqrt(result.variance)
+        assert result.delong_p_value == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-12)
+        assert (result.delong_p_value < 0.05) == (result.ci_low > 0.5 or result.ci_high < 0.5)
+    assert auc_bootstrap(y, s, n_resamples=10).delong_p_value is None
+
+
+def _exact_u_distribution(m: int, n: int) -> np.ndarray:
+    """Counts of each Mann-Whitney U over all C(m + n, m) rankings, by the recursion of Mann & Whitney (1947).
+
+    f(m, n; u) = f(m - 1, n; u - n) + f(m, n - 1; u): the largest value belongs to the first group
+    (beating all n of the second) or to the second. Integer counts, independent of scipy.
+    """
+    table = {(i, 0): [1] for i in range(m + 1)}
+    table.update({(0, j): [1] for j in range(n + 1)})
+    for i in range(1, m + 1):
+        for j in range(1, n + 1):
+            counts = [0] * (i * j + 1)
+            for u, c in enumerate(table[(i - 1, j)]):
+                counts[u + j] += c
+            for u, c in enumerate(table[(i, j - 1)]):
+                counts[u] += c
+            table[(i, j)] = counts
+    return np.array(table[(m, n)], dtype=object)
+
+
+def _with_u(m: int, n: int, u: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tie-free groups of sizes m and n whose first group's U is u: b = 0..n-1, a placed between them."""
+    above = [u // m + (1 if k < u % m else 0) for k in range(m)]  # how many b's each a exceeds
+    a = np.array([d - 0.5 + 0.001 * k for k, d in enumerate(above)])
+    return a, np.arange(n, dtype=float)
+
+
+def test_rank_sum_is_exact_below_50_per_group_as_r():
+    """Issue 21's case: n = 20 and 25, W = 158. R's wilcox.test: exact p = 0.0357; scipy's default 0.0366."""
+    a, b = _with_u(20, 25, 158)
+    result = wilcoxon_rank_sum(a, b)
+    counts = _exact_u_distribution(20, 25)
+    exact = 2 * sum(counts[:159]) / sum(counts)  # two-sided: twice the lower tail P(U <= 158), U < mn/2
+    assert result.method == "exact" and result.statistic == 158
+    assert result.p_value == pytest.approx(float(exact), rel=1e-10)
+    assert round(result.p_value, 4) == 0.0357
+    assert round(stats.mannwhitneyu(a, b).pvalue, 4) == 0.0366  # what groups.py returned before
+
+
+def test_rank_sum_matches_r_documentation_and_full_enumeration():
+    """R ?wilcox.test (Hollander & Wolfe, permeability constants): W = 35, one-sided p = 0.1272."""
+    x = [0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46]
+    y = [1.15, 0.88, 0.90, 0.74, 1.21]
+    result = wilcoxon_rank_sum(x, y)
+    assert result.statistic == 35 and result.method == "exact"
+    assert round(result.p_value / 2, 4) == 0.1272
+    # Every one of the C(9, 4) = 126 ways to give 4 of 9 ranks to the first group.
+    a, b = [3.1, 4.7, 8.2, 9.9], [1.0, 2.2, 5.5, 6.1, 7.3]
+    ranks = stats.rankdata(a + b)
+    w = ranks[:4].sum() - 10
+    ws = np.array([sum(c) - 10 for c in combinations(range(1, 10), 4)])
+    lower, upper = np.mean(ws <= w), np.mean(ws >= w)
+    assert wilcoxon_rank_sum(a, b).p_value == pytest.approx(min(1.0, 2 * min(lower, upper)), rel=1e-12)
+
+
+def test_rank_sum_with_ties_or_50_per_group_is_rs_normal_approximation():
+    """R with ties (or n >= 50): z = (W - mn/2 - sign * 0.5) / sigma, tie-corrected sigma."""
+    rng = np.random.default_rng(7)
+    for a, b in ((np.round(rng.normal(0.5, 1, 12), 1), np.round(rng.normal(0, 1, 15), 1)),
+                 (rng.normal(0.3, 1, 50), rng.normal(0, 1, 60))):
+        result = wilcoxon_rank_sum(a, b)
+        m, n = len(a), len(b)
+        ranks = stats.rankdata(np.r_[a, b])
+        w = ranks[:m].sum() - m * (m + 1) / 2
+        _, t = np.unique(np.r_[a, b], return_counts=True)
+        sigma = np.sqrt(m * n / 12 * ((m + n + 1) - np.sum(t**3 - t) / ((m + n) * (m + n - 1))))
+        z = (w - m * n / 2 - np.sign(w - m * n / 2) * 0.5) / sigma
+        assert result.method.startswith("normal") and result.statistic == w
+        assert result.p_value == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-12)
 
 
 def _vectorised_auc(labels: np.ndarray, scores: np.ndarray, axis: int = -1) -> np.ndarray:

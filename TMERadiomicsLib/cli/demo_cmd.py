@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 from .argtypes import seed, unit_interval
@@ -20,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and han2024-rf, calibrate the published Qian signatures, evaluate every model on held-out cases, "
         "score a new case and write DIR/report.html.",
     )
-    parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("demo-output"),
+                        help="output folder, optional (default: %(default)s in the current folder)")
     parser.add_argument("--cases", type=int, default=LazyDefault(".demo", "DemoConfig.n_cases"), help="cohort size (default: %(default)s)")
     parser.add_argument("--seed", type=seed, default=LazyDefault(".demo", "DemoConfig.seed"), help="cohort seed (default: %(default)s)")
     parser.add_argument("--held-out", type=unit_interval, default=LazyDefault(".demo", "DemoConfig.held_out"),
@@ -45,6 +44,23 @@ def run(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out, args.overwrite)
     with stopped_cleanly(out), staged_dir(out) as stage:
         result = run_demo(stage, config)
-    print(json.dumps({k: result.summary[k] for k in ("cohort", "labels", "models")}, indent=2, default=str))
-    print(f"demo written to {out}; open {out / 'report.html'}", file=sys.stderr)
+    print(short_summary(result.summary, out))
     return 0
+
+
+def short_summary(summary: dict, out: Path) -> str:
+    """A few lines for a person: the held-out AUCs and where the report and the numbers are.
+
+    Every number (3.9 KB of it) is in ``OUT/summary.json``; stdout gets only this.
+    """
+    cohort = summary["cohort"]
+    lines = [f"demo: {cohort['cases']} synthetic cases, {cohort['development']} for development, "
+             f"{cohort['held_out']} held out; held-out AUC (95% CI) of one seed's cohort:"]
+    width = max(len(m["bundle"]) for m in summary["models"])
+    for m in summary["models"]:
+        low, high = m["auc_ci"]
+        verdict = "; does not transfer (CI below 0.5)" if high < 0.5 else ""
+        lines.append(f"  {m['bundle']:<{width}}  {m['held_out_auc']:.2f} ({low:.2f}-{high:.2f})  {m['kind']}{verdict}")
+    lines += ["  (one draw: the spread over seeds is in README.md, from benchmarks/demo_seeds.py)",
+              f"report:  {out / 'report.html'}", f"numbers: {out / 'summary.json'}"]
+    return "\n".join(lines)

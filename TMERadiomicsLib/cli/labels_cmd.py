@@ -87,12 +87,14 @@ def _register_phenotype(methods: argparse._SubParsersAction) -> None:
                     "(Qian). kmeans: tme_hot and tme_cluster from k-means on per-sample-scaled abundances "
                     "(Han), plus <stem>.k_selection.csv, <stem>.heatmap.png and <stem>.json beside it.")
     parser.add_argument("abundance", help="CSV: case_id + one column per cell type (e.g. fractions.csv)")
-    parser.add_argument("--method", choices=("median", "kmeans"), required=True)
+    parser.add_argument("--method", choices=("median", "kmeans"), required=True,
+                        help="median: split one cell type at the cohort median (Qian); kmeans: hot/cold (Han)")
     parser.add_argument("--cell", help="median: the cell type column, e.g. 'Macrophages M2'")
     parser.add_argument("--k", default="2", help="kmeans: number of clusters or 'auto' (majority vote)")
     parser.add_argument("--k-max", type=int, default=6, help="kmeans: largest k in the selection table")
     parser.add_argument("--non-immune", nargs="*", help="kmeans: cell types left out of the immune score")
-    parser.add_argument("--seed", type=seed, default=0)
+    parser.add_argument("--seed", type=seed, default=0,
+                        help="kmeans: seed of the k-means starts and the gap statistic's references (default: %(default)s)")
     parser.add_argument("--out", required=True, help="labels CSV to write")
     _common(parser)
     parser.set_defaults(func=run_phenotype)
@@ -107,7 +109,9 @@ def _register_correlate(methods: argparse._SubParsersAction) -> None:
     parser.add_argument("abundance", help="CSV: case_id + one column per cell type")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--names", help="text file, one feature per line, most important first")
-    parser.add_argument("--top-k", type=int, default=20)
+    parser.add_argument("--top-k", type=int, default=20,
+                        help="how many features: the first K of --names, else the K most strongly correlated "
+                        "with any cell type (default: %(default)s)")
     _common(parser)
     parser.set_defaults(func=run_correlate)
 

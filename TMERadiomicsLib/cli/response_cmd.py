@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--score", help="score column (default: radscore when it has values, else probability)")
     parser.add_argument("--recist", default="recist", help="RECIST column (default recist)")
     parser.add_argument("--time", default="time", help="survival time column (default time)")
+    parser.add_argument("--time-unit", help="unit of the times for the Kaplan-Meier axis, e.g. months "
+                        "(default: the axis says 'unit of the clinical table')")
     parser.add_argument("--event", default="event", help="survival event column, 1 event / 0 censored (default event)")
     add_auc_ci_options(parser, default="delong", help="AUC CI (default DeLong, as Han 2024)")
     parser.add_argument("--overwrite", action="store_true", help="replace files in --out")
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     result = analyse_response(scores, clinical, score=args.score or _default_score(scores), recist=args.recist,
                               time=args.time, event=args.event, ci=args.ci, n_bootstrap=args.n_bootstrap,
                               seed=args.seed)
-    out = write_response_report(result, args.out, args.overwrite)
+    out = write_response_report(result, args.out, args.overwrite, time_unit=args.time_unit)
     summary = response_dict(result)
     print(json.dumps({"out": str(out), "n_cases": summary["n_cases"], "auc": summary["auc"],
                       "kruskal_wallis_p": summary["kruskal_wallis"]["p_value"],

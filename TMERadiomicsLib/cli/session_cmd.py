@@ -80,7 +80,10 @@ def _extract_parser(actions: argparse._SubParsersAction) -> None:
 
 
 def _list_parser(actions: argparse._SubParsersAction) -> None:
-    parser = actions.add_parser("list", help="list readers' sessions and extracted presets as JSON")
+    parser = actions.add_parser("list", help="list readers' sessions and extracted presets as JSON",
+                                description="Print, as JSON, every reading session of the study database "
+                                "(reader, session label, when it was read, how many cases it holds) and the "
+                                "presets extracted so far.")
     _db_options(parser)
     parser.set_defaults(func=run_list)
 

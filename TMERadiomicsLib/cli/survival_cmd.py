@@ -53,6 +53,8 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("survival", help="CSV: case_id, time and event columns")
     parser.add_argument("values", help="CSV: case_id + abundance or group columns (e.g. fractions.csv)")
     parser.add_argument("--time", default="time", help="survival time column (default: time)")
+    parser.add_argument("--time-unit", default="unit of the survival table",
+                        help="unit of the times for the Kaplan-Meier axis, e.g. months (default: %(default)s)")
     parser.add_argument("--event", default="event", help="event column, 1 = event, 0 = censored (default: event)")
     parser.add_argument("--drop-incomplete", action="store_true",
                         help="drop cases with missing time or event instead of failing")
@@ -144,7 +146,7 @@ def run_km(args: argparse.Namespace) -> int:
         (stage / "km_curves.csv").write_bytes(to_csv_bytes(result.curves, index=False))
         (stage / "km_summary.csv").write_bytes(to_csv_bytes(result.summary, index=False))
         (stage / "groups.csv").write_bytes(to_csv_bytes(frame[[group]]))
-        survival.km_plot(result, stage / "km.png", f"Kaplan-Meier by {group}")
+        survival.km_plot(result, stage / "km.png", f"Kaplan-Meier by {group}", time_unit=args.time_unit)
         (stage / "km.json").write_text(to_json(summary))
     print(to_json({"out": args.out, **summary}))
     return 0

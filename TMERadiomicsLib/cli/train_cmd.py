@@ -48,7 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="label is continuous: above the cohort median is 1")
     parser.add_argument("--stable-features",
                         help="ICC step: text file, one feature name per line, restricting the candidates")
-    parser.add_argument("--seed", type=seed, default=0)
+    parser.add_argument("--seed", type=seed, default=0,
+                        help="seed of the random parts: qian2024-lasso's 7:3 split, CV folds and solver order; "
+                        "han2024-rf's CV folds and forests (default: %(default)s)")
     parser.add_argument("--groups", nargs=2, metavar=("LABEL0", "LABEL1"),
                         help="risk-group names for label 0 and label 1, e.g. --groups cold hot "
                         "(default: made from the label column)")

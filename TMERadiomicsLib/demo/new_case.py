@@ -17,8 +17,14 @@ from ..regions.outputs import write_regions
 from ..regions.overlay import render_overlay
 from .models_step import PRESET_REGIONS, TrainedModel
 
-# Colours of the risk-group overlay: the "high"/"hot" group warm, the other cool.
-GROUP_COLOURS = {0: (0.25, 0.55, 1.00), 1: (1.00, 0.35, 0.20)}
+# Colours of the risk-group overlay, per model and group (Okabe-Ito, colour-blind safe): the M2 model
+# vermillion (high) / blue (low), solid; the TME model reddish purple (hot) / bluish green (cold), dashed,
+# so the two outlines differ whatever groups they show.
+GROUP_COLOURS = {
+    "qian2024-lasso": {0: "#0072B2", 1: "#D55E00"},
+    "han2024-rf": {0: "#009E73", 1: "#CC79A7"},
+}
+GROUP_LINESTYLES = {"qian2024-lasso": "solid", "han2024-rf": "dashed"}
 
 
 @dataclass
@@ -49,7 +55,8 @@ def score_new_case(models: list[TrainedModel], out_dir: Path, *, cohort_seed: in
         combined[preset].to_csv(out_dir / f"features_combined_{preset}.csv", index=False)
     scores = pd.concat([_score(model, combined[model.preset]) for model in models], ignore_index=True)
     scores.to_csv(out_dir / "scores.csv", index=False)
-    files["risk_overlay"] = _risk_overlay(image, regions.masks, scores, out_dir / "risk_groups.png", case_id)
+    own = {m.name: list(m.bundle.manifest.regions) for m in models if m.name in GROUP_COLOURS}
+    files["risk_overlay"] = _risk_overlay(image, regions.masks, scores, out_dir / "risk_groups.png", case_id, own)
     return NewCase(state, regions.summary_dict()["regions"], scores, files)
 
 
@@ -64,15 +71,25 @@ def _score(model: TrainedModel, combined: pd.DataFrame) -> pd.DataFrame:
     return row
 
 
-def _risk_overlay(image, masks, scores: pd.DataFrame, path: Path, case_id: str) -> Path:
-    """Tumour outlined in the M2 model's group colour, the peritumoral shell in the TME model's."""
-    m2 = scores.set_index("bundle").loc["qian2024-lasso"]
-    tme = scores.set_index("bundle").loc["han2024-rf"]
-    m2_name, tme_name = f"tumour, M2 model: {m2['risk_group']}", f"peritumoral, TME model: {tme['risk_group']}"
-    # The shell first, so the tumour outline (the shell's inner border too) is drawn on top of it.
-    return render_overlay(
-        image, {tme_name: masks["peritumoral"], m2_name: masks["intratumoral"]}, path,
-        title=f"case {case_id}: predicted risk groups", centre_on=m2_name,
-        caption=f"qian2024-lasso probability {m2['probability']:.2f}; han2024-rf probability {tme['probability']:.2f}",
-        colours={m2_name: GROUP_COLOURS[int(m2["group_index"])], tme_name: GROUP_COLOURS[int(tme["group_index"])]},
-    )
+def _risk_overlay(image, masks, scores: pd.DataFrame, path: Path, case_id: str,
+                  regions: dict[str, list[str]] | None = None) -> Path:
+    """Each trained model's own regions outlined in its group's colour and its own line style.
+
+    qian2024-lasso reads the intratumoral and peritumoral regions: the peritumoral shell is outlined (its
+    inner edge is the tumour's border). han2024-rf reads the intratumoral region and the ring: the ring
+    is outlined (its edges lie 2 mm inside and outside the border). ``regions`` maps a bundle to the
+    regions its manifest lists (default: those two).
+    """
+    regions = regions or {"qian2024-lasso": ["intratumoral", "peritumoral"], "han2024-rf": ["intratumoral", "ring"]}
+    by_bundle = scores.set_index("bundle")
+    outlines, colours, styles = {}, {}, {}
+    for bundle in GROUP_COLOURS:
+        row = by_bundle.loc[bundle]
+        outer = next((r for r in ("peritumoral", "ring") if r in regions[bundle]), "intratumoral")
+        name = f"{bundle}, features of the {' + '.join(regions[bundle])}: {row['risk_group']} ({outer} outlined)"
+        outlines[name], colours[name] = masks[outer], GROUP_COLOURS[bundle][int(row["group_index"])]
+        styles[name] = GROUP_LINESTYLES[bundle]
+    probabilities = "; ".join(f"{b} probability {by_bundle.loc[b, 'probability']:.2f}" for b in GROUP_COLOURS)
+    return render_overlay(image, outlines, path, title=f"case {case_id}: predicted risk groups",
+                          centre_on=next(iter(outlines)), caption=probabilities, colours=colours,
+                          linestyles=styles)

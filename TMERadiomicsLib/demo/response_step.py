@@ -20,6 +20,7 @@ from ..response.report import response_dict
 from .models_step import TrainedModel
 
 RESPONSE_MODEL = "han2024-rf"
+SURVIVAL_TIME_UNIT = "months"  # the synthetic cohort's survival times (cohort/survival.py)
 
 
 @dataclass
@@ -39,5 +40,5 @@ def analyse_treated(models: list[TrainedModel], cohort_files: dict[str, Path], o
     except InputError as error:
         # A small or unlucky cohort may lack responders or progressors; the demo goes on and says so.
         return TreatedResponse(None, {"model": RESPONSE_MODEL, "skipped": str(error)})
-    write_response_report(result, out_dir)
+    write_response_report(result, out_dir, time_unit=SURVIVAL_TIME_UNIT)
     return TreatedResponse(result, {"model": RESPONSE_MODEL, **response_dict(result)})

@@ -16,7 +16,13 @@ itself unstable, and neither paper names it).
 The p-value (Han: "p < 0.05" for each AUC) tests AUC = 0.5. AUC = U / (m n)
 for the Mann-Whitney U, so it is the two-sided Wilcoxon rank-sum test:
 normal approximation with the tie-corrected null variance
-m n / 12 * ((N + 1) - sum(t^3 - t) / (N (N - 1))), no continuity correction.
+m n / 12 * ((N + 1) - sum(t^3 - t) / (N (N - 1))), no continuity correction
+(asymptotic at every n: R's ``wilcox.test`` would be exact below 50 per
+class without ties, ``rank_sum.py``). It is a test of its own, not the CI's:
+a DeLong CI can exclude 0.5 while this p exceeds 0.05 (the null variance is
+not DeLong's). So a DeLong result also carries ``delong_p_value``, the z-test
+(AUC - 0.5) / sqrt(DeLong variance) that matches its CI (p < 0.05 exactly
+when the unclipped 95% CI excludes 0.5), and reports name which p is which.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ class AUCResult:
     method: str
     variance: float | None = None
     n_resamples: int | None = None
-    p_value: float | None = None  # two-sided, against AUC = 0.5
+    p_value: float | None = None  # two-sided, against AUC = 0.5: Wilcoxon rank-sum, normal approximation
+    delong_p_value: float | None = None  # two-sided z-test on DeLong's variance, the CI's own method
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -59,8 +66,22 @@ def delong_variance(y_true: np.ndarray, score: np.ndarray) -> tuple[float, float
 def auc_delong(y_true: np.ndarray, score: np.ndarray, level: float = 0.95) -> AUCResult:
     auc, variance = delong_variance(y_true, score)
     half = norm.ppf(0.5 + level / 2) * np.sqrt(variance)
+    delong_p = float(2 * norm.sf(abs(auc - 0.5) / np.sqrt(variance))) if variance > 0 else float(auc == 0.5)
     return AUCResult(auc, float(max(0.0, auc - half)), float(min(1.0, auc + half)), "delong", variance=variance,
-                     p_value=auc_p_value(y_true, score))
+                     p_value=auc_p_value(y_true, score), delong_p_value=delong_p)
+
+
+WILCOXON_P = "Wilcoxon rank-sum, normal approximation"
+
+
+def p_values_text(result: AUCResult) -> str:
+    """Each p of ``result`` with the test it comes from, e.g. for a report line."""
+    parts = []
+    if result.delong_p_value is not None:
+        parts.append(f"p = {result.delong_p_value:.3g} (DeLong z-test, as the CI)")
+    if result.p_value is not None:
+        parts.append(f"p = {result.p_value:.3g} ({WILCOXON_P})")
+    return "; ".join(parts)
 
 
 def auc_p_value(y_true: np.ndarray, score: np.ndarray) -> float:

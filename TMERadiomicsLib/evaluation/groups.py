@@ -4,10 +4,11 @@ Han 2024 compared rad-scores across immunotherapy response categories with
 the Kruskal-Wallis test and pairs of categories with the Wilcoxon test.
 Kruskal-Wallis is scipy's ``kruskal`` (H with the tie correction, chi-square
 with k - 1 df, as R's ``kruskal.test``); each pair is the two-sided
-Mann-Whitney U / Wilcoxon rank-sum test (scipy: exact without ties for small
-groups, normal approximation with continuity correction otherwise, as R's
-``wilcox.test``), reported raw and Holm-adjusted (R's ``pairwise.wilcox.test``
-default; Han names no adjustment).
+Wilcoxon rank-sum test by R's ``wilcox.test`` rules (``rank_sum.py``: exact
+below 50 per group without ties, else the normal approximation with
+continuity correction; scipy's own choice differs above 8 per group), with
+the method named on each row, reported raw and Holm-adjusted (R's
+``pairwise.wilcox.test`` default; Han names no adjustment).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
+
+from .rank_sum import wilcoxon_rank_sum
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,13 @@ def kruskal_wallis(groups: dict[str, np.ndarray]) -> KruskalResult:
 
 
 def pairwise_wilcoxon(groups: dict[str, np.ndarray]) -> pd.DataFrame:
-    """One row per pair of non-empty groups: U, raw p and Holm-adjusted p."""
+    """One row per pair of non-empty groups: U (R's W), raw p, its method and Holm-adjusted p."""
     present = {name: np.asarray(v, dtype=float) for name, v in groups.items() if len(v)}
     rows = []
     for a, b in combinations(present, 2):
-        result = stats.mannwhitneyu(present[a], present[b], alternative="two-sided")
+        result = wilcoxon_rank_sum(present[a], present[b])
         rows.append({"group_a": a, "group_b": b, "n_a": len(present[a]), "n_b": len(present[b]),
-                     "U": float(result.statistic), "p_value": float(result.pvalue)})
-    table = pd.DataFrame(rows, columns=["group_a", "group_b", "n_a", "n_b", "U", "p_value"])
+                     "U": result.statistic, "p_value": result.p_value, "p_method": result.method})
+    table = pd.DataFrame(rows, columns=["group_a", "group_b", "n_a", "n_b", "U", "p_value", "p_method"])
     table["p_holm"] = multipletests(table["p_value"], method="holm")[1] if len(table) else []
     return table

@@ -57,7 +57,12 @@ def youden_threshold(y_true: np.ndarray, score: np.ndarray) -> float:
     """The observed score maximising sensitivity + specificity - 1.
 
     Candidates are the observed scores (sklearn's ROC thresholds without its
-    +inf sentinel); ties go to the highest threshold, the first found.
+    +inf sentinel); ties go to the highest threshold, the first found. This
+    is Youden's criterion, but not pROC's reported value: pROC's
+    ``coords(roc, "best")`` gives the midpoint between this score and the
+    next lower observed one. Both classify every case of the cohort alike
+    ("score >= threshold" here, "> midpoint" there); they differ only for a
+    new score lying between the two.
     """
     fpr, tpr, thresholds = roc_curve(np.asarray(y_true).astype(int), np.asarray(score, dtype=float))
     finite = np.isfinite(thresholds)

@@ -1,4 +1,9 @@
-"""Evaluation figures as PNG bytes (matplotlib, Agg backend)."""
+"""Evaluation figures as PNG bytes (matplotlib, Agg backend).
+
+The ROC panels use ``figure_layout``: one panel size, legends below the axes.
+Each ``*_figure`` function returns the matplotlib figure (for the tests that
+measure the layout); the ``*_png`` function of the same name renders it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be set first)
 import numpy as np  # noqa: E402
 
+from .auc import AUCResult  # noqa: E402
 from .evaluate import EvaluationResult  # noqa: E402
+from .figure_layout import legend_below, panel  # noqa: E402
+from .figure_layout import png as panel_png  # noqa: E402
 
 _COLOURS = {0: "#4C72B0", 1: "#C44E52"}
 
@@ -22,28 +30,42 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def roc_png(result: EvaluationResult) -> bytes:
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    auc = result.auc
+def auc_label(auc: AUCResult, n_positive: int, n_negative: int) -> str:
+    """AUC, its CI and method, and the group sizes, for a legend entry."""
+    method = "DeLong" if auc.method == "delong" else "bootstrap"
+    return f"AUC {auc.auc:.2f} (95% CI {auc.ci_low:.2f}-{auc.ci_high:.2f}, {method}); n = {n_positive} vs {n_negative}"
+
+
+def roc_figure(result: EvaluationResult):
+    fig, ax = panel()
     ax.plot(result.roc["fpr"], result.roc["tpr"], color="#C44E52",
-            label=f"AUC {auc.auc:.3f} ({auc.ci_low:.3f}-{auc.ci_high:.3f}, {auc.method})")
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
-    ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=f"ROC: {result.bundle['name']}")
-    ax.legend(loc="lower right", fontsize=8)
-    return _png(fig)
+            label=auc_label(result.auc, result.label["n_positive"], result.label["n_negative"]))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8, label="chance (AUC 0.5)")
+    ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=f"ROC: {result.bundle['name']}",
+           xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), aspect="equal")
+    legend_below(fig, ax)
+    return fig
+
+
+def roc_png(result: EvaluationResult) -> bytes:
+    return panel_png(roc_figure(result))
+
+
+def roc_comparison_figure(results: dict[str, EvaluationResult], title: str = "ROC on held-out cases"):
+    """Several bundles' ROC curves on one plot, each labelled with its AUC, CI and group sizes."""
+    fig, ax = panel()
+    for name, result in results.items():
+        label = auc_label(result.auc, result.label["n_positive"], result.label["n_negative"])
+        ax.plot(result.roc["fpr"], result.roc["tpr"], label=f"{name}: {label}")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8, label="chance (AUC 0.5)")
+    ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=title, xlim=(-0.02, 1.02), ylim=(-0.02, 1.02),
+           aspect="equal")
+    legend_below(fig, ax, fontsize=7)
+    return fig
 
 
 def roc_comparison_png(results: dict[str, EvaluationResult], title: str = "ROC on held-out cases") -> bytes:
-    """Several bundles' ROC curves on one plot, each labelled with its AUC and CI."""
-    fig, ax = plt.subplots(figsize=(6.0, 5.5))
-    for name, result in results.items():
-        auc = result.auc
-        ax.plot(result.roc["fpr"], result.roc["tpr"],
-                label=f"{name} ({result.label['column']}): {auc.auc:.2f} [{auc.ci_low:.2f}-{auc.ci_high:.2f}]")
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
-    ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=title)
-    ax.legend(loc="lower right", fontsize=7)
-    return _png(fig)
+    return panel_png(roc_comparison_figure(results, title))
 
 
 def waterfall_png(result: EvaluationResult) -> bytes:
@@ -61,7 +83,8 @@ def waterfall_png(result: EvaluationResult) -> bytes:
 def box_png(result: EvaluationResult) -> bytes:
     fig, ax = plt.subplots(figsize=(4, 4))
     groups = [result.scores.loc[result.scores["label"] == v, "score"] for v in (0, 1)]
-    ax.boxplot(groups, tick_labels=["label 0", "label 1"])
+    ax.boxplot(groups)
+    ax.set_xticks([1, 2], [f"label {v} (n={len(g)})" for v, g in enumerate(groups)])
     for k, values in enumerate(groups):
         jitter = np.random.default_rng(k).uniform(-0.08, 0.08, len(values))
         ax.scatter(np.full(len(values), k + 1) + jitter, values, s=8, color=_COLOURS[k], alpha=0.7)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..outputs import atomic_write_bytes, atomic_write_text, check_out_dir, staged_dir
+from .auc import p_values_text
 from .evaluate import EvaluationResult
 from .plots import figures
 
@@ -95,34 +96,94 @@ def render_html(result: EvaluationResult, pngs: dict[str, bytes]) -> str:
         f"{result.label['n_positive']} positive, {result.label['n_negative']} negative. "
         f"Score: {escape(b['score'])}.</p>",
         f"<p><b>AUC</b> {auc.auc:.3f} (95% CI {auc.ci_low:.3f}-{auc.ci_high:.3f}, {escape(auc.method)}; "
-        f"p = {auc.p_value:.3g} against 0.5, Wilcoxon rank-sum)</p>",
+        f"against AUC 0.5: {escape(p_values_text(auc))})</p>",
+        *([f'<p class="flag">Does not transfer: the whole 95% CI of the AUC lies below 0.5, so the score ranks '
+           f"these cases the wrong way round; its risk groups should not be used on this cohort.</p>"]
+          if auc.ci_high < 0.5 else []),
         "<h2>Threshold metrics</h2>",
-        html_table(metrics_table(result)[["at", *_METRICS]]),
+        html_table(metrics_table(result)[["at", *_METRICS]], "Metrics at the bundle's and the Youden threshold"),
     ]
     if result.hosmer_lemeshow is not None:
         hl = result.hosmer_lemeshow
         parts += ["<h2>Calibration</h2>",
                   f"<p>Hosmer-Lemeshow statistic {hl.statistic:.3f}, df {hl.dof}, p = {hl.p_value:.3f}</p>",
-                  html_table(hl.groups)]
-    parts += ["<h2>Group comparison (Table 1)</h2>", html_table(result.table1), "<h2>Figures</h2>"]
+                  html_table(hl.groups, "Calibration groups (deciles of predicted risk)")]
+    parts += ["<h2>Group comparison (Table 1)</h2>", html_table(result.table1, "Score and features by label group"),
+              "<h2>Figures</h2>"]
     parts += [embedded_png(name, data) for name, data in pngs.items()]
     parts += ["<h2>Notes</h2><ul>", *[f"<li>{escape(n)}</li>" for n in result.notes], "</ul>",
-              "<h2>Per-case scores</h2>", html_table(result.scores)]
+              "<h2>Per-case scores</h2>", html_table(result.scores, "One row per case")]
     return html_page(f"{b['name']} evaluation", parts)
 
 
 def html_page(title: str, parts: list[str]) -> str:
     """A self-contained HTML page: inline style, no external resources."""
     style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}"
-             "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}"
-             "img{max-width:48%;margin:4px}img.wide{max-width:100%}")
+             "table{border-collapse:collapse;font-size:12px;margin:8px 0 16px}"
+             "td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}"
+             ".num{text-align:right;font-variant-numeric:tabular-nums}.text{text-align:left}"
+             "caption{text-align:left;font-weight:bold;padding:4px 0}"
+             "img{width:48%;margin:4px;vertical-align:top}img.wide{width:100%}"
+             ".flag{color:#b00020;font-weight:bold}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
             f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
 
 
-def html_table(frame: pd.DataFrame) -> str:
-    """A table as escaped HTML, numbers to 4 significant digits."""
-    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", escape=True)
+def html_table(frame: pd.DataFrame, heading: str | None = None, *, links: tuple[str, ...] = (),
+               decimals: dict[str, int] | None = None) -> str:
+    """A table as escaped HTML with a caption: numbers right-aligned and rounded, text left-aligned.
+
+    Each column is aligned as a whole, its header with it. Numbers are rounded
+    to the precision they carry (``format_number``); the columns named in
+    ``links`` hold relative paths and become links; ``decimals`` fixes the
+    decimals of a column whose values were rounded before (seconds to 0.1).
+    """
+    decimals = decimals or {}
+    columns = list(frame.columns)
+    numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in columns}
+    head = "".join(f'<th class="{"num" if numeric[c] else "text"}">{escape(c)}</th>' for c in columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(columns, record):
+            if column in decimals and not _missing(value):
+                text = f"{float(value):.{decimals[column]}f}"
+            else:
+                text = format_number(column, value) if numeric[column] else ("" if _missing(value) else escape(value))
+            if column in links and text:
+                text = f'<a href="{text}">{text}</a>'
+            cells.append(f'<td class="{"num" if numeric[column] else "text"}">{text}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    caption = f"<caption>{escape(heading)}</caption>" if heading else ""
+    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def format_number(column: str, value) -> str:
+    """A number as a report shows it: whole numbers whole, p-values to 3 significant digits, values from
+    100 on to one decimal (volumes in mm3, seconds), smaller ones to 3 decimals (AUCs, rates, thresholds)."""
+    if _missing(value):
+        return ""
+    value = float(value)
+    if not math.isfinite(value):
+        return "inf" if value > 0 else "-inf"
+    if value.is_integer() and abs(value) < 1e15 and not _is_p(column):
+        return str(int(value))
+    if _is_p(column):
+        return f"{value:.3g}"
+    if abs(value) >= 1e4:
+        return f"{value:.4g}"
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
+
+
+def _is_p(column: str) -> bool:
+    name = str(column).lower()
+    return (name in ("p", "fdr") or name.startswith(("p_", "p (", "p-")) or name.endswith(("_p", " p", "p_value"))
+            or "_p_" in name)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def embedded_png(name: str, data: bytes, css_class: str = "") -> str:

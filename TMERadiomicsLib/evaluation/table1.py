@@ -51,7 +51,12 @@ def two_group_test(a: np.ndarray, b: np.ndarray, alpha: float = ALPHA) -> tuple[
 
     The rule both papers state (Qian: Shapiro-Wilk, then ANOVA / t-test for
     normal features, Mann-Whitney U for skewed ones; with two groups the
-    one-way ANOVA F is t squared and has the same p-value).
+    one-way ANOVA F is t squared and has the same p-value). The Mann-Whitney
+    p is scipy's default, not R's rule: exact only when a group has at most 8
+    values and there are no ties, otherwise the normal approximation with
+    continuity correction (so asymptotic for the training screen's groups of
+    ~20; ``rank_sum.wilcoxon_rank_sum`` is R's rule, used for Han's pairwise
+    comparisons). Neither paper says which software ran its screen.
     """
     normal_p = [_shapiro(x) for x in (a, b)]
     if all(p is not None and p > alpha for p in normal_p):

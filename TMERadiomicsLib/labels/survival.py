@@ -247,25 +247,65 @@ def _curve(fitter: KaplanMeierFitter, level: object) -> pd.DataFrame:
                          "at_risk": at_risk.to_numpy()})
 
 
-def km_plot(result: KMResult, path: str | Path | BinaryIO, title: str = "Kaplan-Meier") -> None:
-    """Step curves with 95% bands and the log-rank p in the legend title."""
-    import matplotlib
+def km_plot(result: KMResult, path: str | Path | BinaryIO, title: str = "Kaplan-Meier", *,
+            time_unit: str = "unit of the survival table") -> None:
+    """Step curves with 95% bands, a numbers-at-risk table and the log-rank p, legend outside the axes."""
+    from ..evaluation.figure_layout import png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    data = png(km_figure(result, title, time_unit))
+    if hasattr(path, "write"):
+        path.write(data)
+    else:
+        Path(path).write_bytes(data)
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+
+def at_risk(curves: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
+    """Cases still at risk at each time, per group: those whose time is at least ``times[k]``.
+
+    ``curves.at_risk`` is lifelines' count just before each observed time, so the number at risk at
+    ``t`` is the count at the first observed time >= t (0 after the last one).
+    """
+    rows = {}
+    for name, curve in curves.groupby("group", sort=False):
+        curve = curve.sort_values("time")
+        observed, counts = curve["time"].to_numpy(), curve["at_risk"].to_numpy()
+        index = np.searchsorted(observed, np.asarray(times, dtype=float), side="left")
+        rows[str(name)] = [int(counts[i]) if i < len(counts) else 0 for i in index]
+    return pd.DataFrame(rows, index=list(times)).T
+
+
+def km_figure(result: KMResult, title: str = "Kaplan-Meier", time_unit: str = "unit of the survival table"):
+    """The Kaplan-Meier panel (``evaluation.figure_layout`` size): curves, bands, numbers at risk below."""
+    from ..evaluation.figure_layout import legend_below, panel
+
+    fig, (ax, table) = panel(nrows=2, sharex=True, gridspec_kw={"height_ratios": [4, 1]})
+    n = result.summary.set_index("group")
+    colours = {}
     for name, curve in result.curves.groupby("group", sort=False):
-        line = ax.step(curve["time"], curve["survival"], where="post", label=str(name))[0]
+        line = ax.step(curve["time"], curve["survival"], where="post",
+                       label=f"{name} (n = {n.loc[str(name), 'n']}, {n.loc[str(name), 'events']} events)")[0]
+        colours[str(name)] = line.get_color()
         ax.fill_between(curve["time"], curve["ci_low"], curve["ci_high"], step="post", alpha=0.15,
                         color=line.get_color())
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("time")
     ax.set_ylabel("survival probability")
-    ax.legend(title=f"log-rank p = {result.logrank_p:.3g}")
     ax.set_title(title)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    ticks = [t for t in ax.get_xticks() if 0 <= t <= result.curves["time"].max()]
+    counts = at_risk(result.curves, ticks)
+    for row, (name, values) in enumerate(counts.iterrows()):
+        for t, value in zip(ticks, values):
+            table.text(t, row, str(value), ha="center", va="center", fontsize=8, color=colours[name])
+    table.set_yticks(range(len(counts)), list(counts.index), fontsize=8)
+    table.set_ylim(len(counts) - 0.5, -0.5)
+    table.set_title("numbers at risk", fontsize=8, loc="left")
+    table.tick_params(axis="y", length=0)
+    for side in ("top", "right", "left"):
+        table.spines[side].set_visible(False)
+    table.set_xlabel(f"time ({time_unit})")
+    end = result.curves["time"].max()
+    ax.set_xlim(-0.05 * end, end * 1.03)  # room left of t = 0 so the first count clears the group names
+    legend_below(fig, ax, title=f"log-rank p = {result.logrank_p:.3g}; shaded: 95% CI")
+    return fig
 
 
 def optimal_cutoff(values: pd.Series, time: pd.Series, event: pd.Series, *, method: str = "youden",

@@ -74,7 +74,8 @@ def calibrate(bundle: ModelBundle, combined: pd.DataFrame, labels: pd.DataFrame 
     radscore = calibrated.radscore(values)
     if rule == "youden":
         threshold = _youden(combined, labels, radscore, label, median_split)
-        rule_text = "Youden index of the radscore on the calibration cohort's labels"
+        rule_text = ("Youden index of the radscore on the calibration cohort's labels "
+                     "(the observed radscore maximising J, not pROC's midpoint)")
     else:
         threshold = float(radscore.median())
         rule_text = "median radscore of the calibration cohort"

@@ -32,13 +32,17 @@ def render_overlay(
     caption: str | None = None,
     colours: dict[str, tuple[float, float, float]] | None = None,
     centre_on: str | None = None,
+    linestyles: dict[str, str] | None = None,
 ) -> Path:
     """Draw each mask's outline over the image in three orthogonal views and save a PNG.
 
     Masks are drawn in order, later ones on top. The views are centred and
     windowed on ``centre_on`` (default: ``intratumoral``, else the first mask).
+    ``linestyles`` (matplotlib names, default solid) tells outlines of the
+    same colour apart, in the views and the legend alike.
     """
     colours = {**REGION_COLOURS, **(colours or {})}
+    linestyles = linestyles or {}
     array = sitk.GetArrayViewFromImage(image)
     arrays = {name: sitk.GetArrayViewFromImage(mask).astype(bool) for name, mask in masks.items()}
     reference = arrays[centre_on] if centre_on else arrays.get("intratumoral", next(iter(arrays.values())))
@@ -47,14 +51,20 @@ def render_overlay(
     window = _window(array, reference)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
     for ax, (label, axis) in zip(axes, (("axial", 0), ("coronal", 1), ("sagittal", 2))):
-        _draw_view(ax, array, arrays, colours, centre, axis, spacing, window)
+        _draw_view(ax, array, arrays, colours, centre, axis, spacing, window, linestyles)
         ax.set_title(label, fontsize=10)
-    handles = [Line2D([0], [0], color=colours[n], lw=2, label=n) for n in arrays if n in colours]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+    handles = [Line2D([0], [0], color=colours[n], lw=2, ls=linestyles.get(n, "solid"), label=n)
+               for n in arrays if n in colours]
+    # One entry a row when the names are long (a model's regions and its group), else side by side.
+    ncol = len(handles) if sum(len(h.get_label()) for h in handles) < 90 else 1
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, frameon=False)
     fig.suptitle(title, fontsize=12)
+    # The caption sits above the legend's rows and the views above both, so nothing overlaps.
+    rows = -(-len(handles) // ncol) if handles else 0
+    legend_top = 0.02 + 0.055 * rows
     if caption:
-        fig.text(0.5, 0.09, caption, ha="center", fontsize=10)
-    fig.tight_layout(rect=(0, 0.12, 1, 0.95))
+        fig.text(0.5, legend_top + 0.01, caption, ha="center", fontsize=10)
+    fig.tight_layout(rect=(0, legend_top + (0.06 if caption else 0.01), 1, 0.95))
     path = Path(path)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -67,7 +77,7 @@ def _window(array: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
     return float(low), float(max(high, low + 1e-6))
 
 
-def _draw_view(ax, array, arrays, colours, centre, axis, spacing, window) -> None:
+def _draw_view(ax, array, arrays, colours, centre, axis, spacing, window, linestyles=None) -> None:
     index = [slice(None)] * 3
     index[axis] = int(centre[axis])
     plane = array[tuple(index)]
@@ -81,7 +91,8 @@ def _draw_view(ax, array, arrays, colours, centre, axis, spacing, window) -> Non
         if section.any() and name in colours:
             ys = (np.arange(section.shape[0]) + 0.5) * spacing[in_plane[0]]
             xs = (np.arange(section.shape[1]) + 0.5) * spacing[in_plane[1]]
-            ax.contour(xs, ys, section.astype(float), levels=[0.5], colors=[colours[name]], linewidths=1.4)
+            ax.contour(xs, ys, section.astype(float), levels=[0.5], colors=[colours[name]], linewidths=1.4,
+                       linestyles=[(linestyles or {}).get(name, "solid")])
     if axis != 0:
         ax.invert_yaxis()  # superior up in coronal and sagittal views
     ax.set_xticks([])

@@ -4,7 +4,8 @@ Forms follow McGraw & Wong (1996), with Shrout & Fleiss (1979) names:
 
 - ``"A,1"``: two-way random effects, absolute agreement, single rating
   (S&F ICC(2,1)); the default, as Koo & Li (2016) recommend for
-  reader-reliability studies that generalise to other readers.
+  reader-reliability studies that generalise to other readers. An
+  assumption: neither Qian 2024 nor Han 2024 names the form it used.
 - ``"C,1"``: two-way, consistency, single rating (S&F ICC(3,1)).
 - ``"1,1"``: one-way random effects, single rating (S&F ICC(1,1)).
 

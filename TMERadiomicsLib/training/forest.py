@@ -116,7 +116,8 @@ def train_forest(data: TrainingSet, seed: int, options: dict, progress: bool = F
     columns = _selected(X, y, top, opts, seed)
     _log_selection(log, opts, n_features, columns, top, fold_columns)
     log.add("cv_model_choice", len(columns), len(columns), folds=opts["cv_folds"], best_params=params,
-            best_mean_auc=float(results[best][0]), grid_size=len(grid))
+            best_mean_auc=float(results[best][0]), grid_size=len(grid),
+            best_mean_auc_is=OPTIMISTIC)
     forest = RandomForestClassifier(n_estimators=opts["n_estimators"], random_state=seed, **params)
     forest.fit(X[:, columns], y)
     if scaling is not None:
@@ -157,6 +158,11 @@ def _thresholds_to_raw_units(forest: RandomForestClassifier, mean: np.ndarray, s
         thresholds[split] = thresholds[split] * sd[nodes.feature[split]] + mean[nodes.feature[split]]
 
 
+# The grid's best CV AUC was chosen on the very folds it is measured on (no nested CV).
+OPTIMISTIC = ("optimistic: the best of the grid's configurations on the folds that chose it (not nested CV); "
+              "cases the model never saw give the unbiased estimate")
+
+
 def _selected(X: np.ndarray, y: np.ndarray, top: int, opts: dict, seed: int) -> np.ndarray:
     if not opts["select"]:
         return np.arange(X.shape[1])
@@ -191,6 +197,7 @@ def _manifest(data, names, forest, params, cv_table, oof, threshold, opts, seed,
     in_sample = forest.predict_proba(data.X[names].to_numpy())[:, 1]
     performance = {
         "cross_validated": {
+            "optimistic": OPTIMISTIC,
             "n": len(data.y),
             "auc": auc_delong(data.y, oof).as_dict(),
             **confusion_metrics(data.y, oof, threshold).as_dict(),
@@ -208,7 +215,8 @@ def _manifest(data, names, forest, params, cv_table, oof, threshold, opts, seed,
         files={},
         score="probability",
         threshold=threshold,
-        threshold_rule=("Youden index on out-of-fold CV probabilities of the training cohort" if opts["youden"]
+        threshold_rule=("Youden index on out-of-fold CV probabilities of the training cohort (the observed "
+                         "probability maximising J, not pROC's midpoint)" if opts["youden"]
                         else "probability 0.5 (Youden step switched off)"),
         risk_groups=risk_group_names(data),
         normalisation=None,

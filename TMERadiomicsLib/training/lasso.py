@@ -23,7 +23,11 @@ peritumoral and combined. This recipe runs, each step recorded in
    to 0.01 * lambda_max (1e-4 when cases outnumber features); lambda by
    stratified k-fold CV on binomial deviance: lambda.min minimises the mean
    CV deviance, lambda.1se is the largest lambda whose mean is within one
-   standard error of that minimum (glmnet's rules). The default is
+   standard error of that minimum (glmnet's rules). The stratified folds are
+   a departure from ``cv.glmnet``, whose default ``foldid`` is a random,
+   unstratified assignment: with ~44 training cases a fold holds ~4, and an
+   unstratified fold with one class only would make its deviance say little
+   about discrimination. The default is
    lambda.1se, the rule ``coef()``/``predict()`` of a ``cv.glmnet`` fit use
    unless told otherwise; ``lambda_rule="min"`` selects lambda.min;
 5. for ``combined`` with ``two_stage``: steps 2-4 per region first, then
