@@ -90,3 +90,26 @@ def test_extract_records_the_phase_times(study, tmp_path):
     assert mean == pytest.approx(_lesion_mean(
         __import__("TMERadiomicsLib.io.preprocessing", fromlist=["read_dce"]).read_dce(study / "dce", 1,
                                                                                         phase_chosen=True)))
+
+
+def test_temporal_position_orders_the_phases_when_acquisition_times_disagree(tmp_path):
+    """The scanner's Temporal Position Identifier wins over acquisition times in another order, and the
+    recorded phase times follow the temporal order (an earlier time is negative, not nearly a day)."""
+    import dicom_synthetic as d
+    from TMERadiomicsLib.io.acquisition_cells import acquisition_cells, dicom_records
+    from TMERadiomicsLib.io.preprocessing import read_dce
+
+    uid, frame = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    # (series number, temporal position, acquisition time): by time the order would be 6, 5, 7.
+    volumes = {number: d.write_series(tmp_path, seed=number, series_number=number, description=f"DCE {position}",
+                                      acquisition_time=time, temporal_position=position, study_uid=uid,
+                                      frame_uid=frame, size=(12, 10, 4), prefix=f"S{number}_").volume
+               for number, position, time in ((5, 1, "101500"), (6, 2, "101340"), (7, 3, "101700"))}
+    acquisition, dce = dicom_records(tmp_path, None, 1)
+    assert dce["ordered_by"] == "temporal position" and dce["chosen_phase"] == 1
+    assert [(p["series_number"], p["time_s"]) for p in dce["phases"]] == [(5, 0.0), (6, -80.0), (7, 120.0)]
+    assert acquisition["manufacturer"] == d.ACQUISITION["Manufacturer"]
+    cells = acquisition_cells(acquisition, dce)
+    assert (cells["acq_dce_phase"], cells["acq_phase_time_s"]) == (1, -80.0)
+    for phase, number in enumerate((5, 6, 7)):  # each phase is its series' voxels (seeds differ)
+        assert np.array_equal(sitk.GetArrayFromImage(read_dce(tmp_path, phase, phase_chosen=True)), volumes[number])

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..features.extract import extract_case
-from ..io.acquisition import acquisition_metadata
+from ..io.acquisition_cells import acquisition_cells, dicom_records, with_columns
 from ..io.preprocessing import read_dce
 from ..io.segments import read_tumour
 from ..outputs import atomic_write_text, staged_dir
@@ -79,9 +79,12 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
     features = extract_case(image, masks, settings.preset_path, case_id=spec.case_id,
                             allow_small_regions=settings.allow_small_regions)
     lap("extract")
+    acquisition, dce = dicom_records(spec.image, None, settings.phase, case_id=spec.case_id)
+    # Every case gets the acq_* cells (empty without DICOM metadata), so the cohort table has one header.
+    extra = acquisition_cells(acquisition, dce) if settings.acquisition_columns else {}
     # The CSV writers of CaseFeatures, not pandas: the text is the same and a worker never imports pandas.
-    (stage / "features_wide.csv").write_text(features.wide_csv(), encoding="utf-8")
-    (stage / "features_combined.csv").write_text(features.combined_csv(), encoding="utf-8")
+    (stage / "features_wide.csv").write_text(with_columns(features.wide_csv(), extra), encoding="utf-8")
+    (stage / "features_combined.csv").write_text(with_columns(features.combined_csv(), extra), encoding="utf-8")
     (stage / "feature_failures.csv").write_text(features.failures_csv(), encoding="utf-8")
     lap("write_tables")
     if settings.write_masks:
@@ -89,7 +92,7 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
         lap("write_masks")
     (stage / "diagnostics.json").write_text(json.dumps(
         {"features": features.diagnostics, "regions": regions.summary_dict(), "mask": tumour.source,
-         "acquisition": acquisition_metadata(spec.image) if Path(spec.image).is_dir() else {},
+         "acquisition": acquisition, **({"dce": dce} if dce else {}),
          "stage_seconds": seconds},
         indent=2, default=str))
 

@@ -9,6 +9,7 @@ scores row by row, so the result is the same as scoring each case alone.
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..errors import InputError
+from ..io.acquisition import COLUMN_PREFIX
 from ..outputs import atomic_write_text
 from .result import OK, CaseResult
 from .manifest import CaseSpec
@@ -94,8 +96,17 @@ def _case_failure(case_id: str, stage: str, reason: str) -> pd.DataFrame:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    # Case IDs stay strings ("007" must not become 7).
-    return pd.read_csv(path, dtype={"case_id": str})
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline()
+    return pd.read_csv(path, dtype=_text_columns(header))
+
+
+def _text_columns(header: str) -> dict[str, type]:
+    """Columns kept as written: case IDs ("007" must not become 7) and the acq_* cells, which
+    must read as ``extract --acquisition-columns`` writes them (a phase 1 must not become 1.0
+    because another case has none)."""
+    names = next(csv.reader([header]), [])
+    return {name: str for name in names if name == "case_id" or name.startswith(COLUMN_PREFIX)}
 
 
 def _read_rows(paths: list[Path]) -> pd.DataFrame:
@@ -113,7 +124,8 @@ def _read_rows(paths: list[Path]) -> pd.DataFrame:
     if len(headers) > 1:
         return _concat([_read(path) for path in paths])
     body = "".join(_data_lines(text) for text in texts)
-    return _concat([pd.read_csv(io.StringIO(texts[0].split("\n", 1)[0] + "\n" + body), dtype={"case_id": str})])
+    header = texts[0].split("\n", 1)[0]
+    return _concat([pd.read_csv(io.StringIO(header + "\n" + body), dtype=_text_columns(header))])
 
 
 def _data_lines(text: str) -> str:

@@ -30,17 +30,26 @@ class BatchSettings:
     threads: int = 1  # SimpleITK / BLAS / OpenMP threads per case
     write_masks: bool = True
     feature_regions: tuple[str, ...] = ()  # regions whose features are extracted; empty: all built
+    acquisition_columns: bool = False  # acq_* columns (scanner, protocol, DCE phase) in the feature tables
 
     def result_defining(self) -> dict[str, object]:
         """The settings that change a case's numbers (threads and mask output do not)."""
         values = asdict(self)
         for name in NOT_RESULT_DEFINING:
             values.pop(name)
-        return values
+        return _without_later_defaults(values)
 
 
 # Settings that leave every number as it is (the preset counts by its content, preset_sha256).
 NOT_RESULT_DEFINING = ("threads", "write_masks", "preset_path")
+# Settings added after runs were recorded, with the value those runs had: at that value they are left
+# out of fingerprints and comparisons, so an earlier run's folder still resumes.
+ADDED_LATER = {"acquisition_columns": False}
+
+
+def _without_later_defaults(values: dict) -> dict:
+    return {name: value for name, value in values.items()
+            if name not in ADDED_LATER or value != ADDED_LATER[name]}
 
 
 def run_record(settings: BatchSettings, extra: dict | None = None) -> dict:
@@ -54,18 +63,19 @@ def record_differences(earlier: dict, now: dict) -> list[str]:
     before, after = _defining(earlier), _defining(now)
     differences = []
     for name in sorted(set(before) | set(after)):
-        if before.get(name) == after.get(name):
+        if before.get(name, ADDED_LATER.get(name)) == after.get(name, ADDED_LATER.get(name)):
             continue
         if name == "preset_sha256":
             differences.append(f"preset: {earlier.get('preset')} (sha256 {str(before.get(name))[:12]}) -> "
                                f"{now.get('preset')} (sha256 {str(after.get(name))[:12]})")
         else:
-            differences.append(f"{name}: {before.get(name)} -> {after.get(name)}")
+            differences.append(f"{name}: {before.get(name, ADDED_LATER.get(name))} -> "
+                               f"{after.get(name, ADDED_LATER.get(name))}")
     return differences
 
 
 def _defining(record: dict) -> dict:
-    values = dict(record.get("settings") or {})
+    values = _without_later_defaults(dict(record.get("settings") or {}))
     for name in NOT_RESULT_DEFINING:
         values.pop(name, None)
     values["models"] = record.get("models", [])

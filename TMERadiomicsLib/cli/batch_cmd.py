@@ -48,6 +48,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="DCE phase of 4-D images, 0 = pre-contrast (default: %(default)s)")
     parser.add_argument("--resample-mask", action="store_true",
                         help="resample masks onto the image grid instead of failing the case on a mismatch")
+    parser.add_argument("--each-segment", action="store_true",
+                        help="one case per segment (lesion) of a row's multi-segment mask, with the case ID "
+                        "<case_id>_<segment name> as extract --each-segment gives it; rows with a segment or "
+                        "label cell are kept as they are")
+    parser.add_argument("--acquisition-columns", action="store_true",
+                        help="add the scanner and protocol of each DICOM image (acq_manufacturer, acq_model, "
+                        "acq_field_strength_t, TR, TE, flip angle, pixel spacing, slice thickness; the DCE phase "
+                        "read and its time) as columns after preset_sha256 of the feature tables, as extract "
+                        "--acquisition-columns does: the batch variable for harmonisation (empty cells without DICOM)")
     parser.add_argument("--no-masks", action="store_true", help="do not write the region masks of each case")
     parser.add_argument("--retry-failed", action="store_true", help="on resume, run failed cases again")
     parser.add_argument("--overwrite", action="store_true",
@@ -67,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
     workers = _check_counts(args)
     preset = load_preset(args.preset)
     specs, discovered = read_cases(args.manifest)
+    segments = None
+    if args.each_segment:
+        from ..batch.each_segment import expand_segments
+
+        specs, segments = expand_segments(specs, args.phase, args.manifest)
     bundles = _bundles(args.models)
     settings = BatchSettings(
         preset_path=str(preset.path.absolute()), preset_sha256=preset.sha256,
@@ -75,12 +89,15 @@ def run(args: argparse.Namespace) -> int:
         air_below=args.air_below, largest_component=args.largest_component, phase=args.phase,
         allow_empty_regions=args.allow_empty_regions, allow_small_regions=args.allow_small_regions,
         resample_mask=args.resample_mask, threads=_threads(args, workers), write_masks=not args.no_masks,
+        acquisition_columns=args.acquisition_columns,
     )
     backend = (DaskCluster(address=args.scheduler) if args.scheduler
                else DaskCluster(local_workers=args.dask_local) if args.dask_local
                else LocalPool(args.jobs))
     record = {"manifest": str(args.manifest.absolute()), "preset": preset.name,
               "models": [b.manifest.name for b in bundles]}
+    if segments is not None:  # which case came from which row and segment
+        record["segment_cases"] = segments
     if discovered is not None:  # the pairing the layout rules made, for the user to check
         record["discovered_cases"] = discovered
         print(f"batch: {len(discovered)} cases found in {args.manifest} by layout; the pairing is recorded in "

@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="use a ready mask for region NAME instead of building it; repeatable")
     parser.add_argument("--acquisition-columns", action="store_true",
                         help="add the scanner and protocol of a DICOM image (acq_manufacturer, acq_model, "
-                        "acq_field_strength_t, TR, TE, flip angle, pixel spacing, slice thickness) as columns after "
+                        "acq_field_strength_t, TR, TE, flip angle, pixel spacing, slice thickness; the DCE phase read "
+                        "and its time) as columns after "
                         "preset_sha256: the batch variable for harmonisation (always in the diagnostics)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.set_defaults(func=run)
@@ -129,6 +130,7 @@ def _region_masks(args, wanted, ready, case_id, image, tumour) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from ..features import extract_case, load_preset
+    from ..io.acquisition_cells import acquisition_cells, dicom_records, with_columns
     from ..outputs import atomic_write_texts
 
     check_widths(args)
@@ -139,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     preset = load_preset(args.preset)
     paths = _check_outputs(args.out, args.overwrite)
     _, image, cases = load_cases(args)
-    acquisition, dce = _dicom_records(args)
+    acquisition, dce = dicom_records(args.image, args.series, args.phase)
     results, records = [], []
     for case_id, tumour in cases:
         masks = _region_masks(args, wanted, ready, case_id, image, tumour.mask)
@@ -149,10 +151,10 @@ def run(args: argparse.Namespace) -> int:
         records.append({**result.diagnostics, "case_id": case_id, "mask": tumour.source,
                         "acquisition": acquisition, **({"dce": dce} if dce else {}),
                         "failures": result.failure_records()})
-    extra = _acquisition_cells(acquisition) if args.acquisition_columns else {}
+    extra = acquisition_cells(acquisition, dce) if args.acquisition_columns else {}
     texts = {
-        "wide": _with_columns(_joined([r.wide_csv() for r in results]), extra),
-        "combined": _with_columns(_joined([r.combined_csv() for r in results]), extra),
+        "wide": with_columns(_joined([r.wide_csv() for r in results]), extra),
+        "combined": with_columns(_joined([r.combined_csv() for r in results]), extra),
         "diagnostics": json.dumps(records[0] if len(records) == 1 and not args.each_segment
                                   else {"cases": records}, indent=2, default=str),
     }
@@ -163,50 +165,6 @@ def run(args: argparse.Namespace) -> int:
                       "nan_values": sum(r.nan_count() for r in results),
                       "outputs": {k: str(v) for k, v in paths.items()}}, indent=2))
     return 0
-
-
-def _dicom_records(args) -> tuple[dict, dict | None]:
-    """The acquisition metadata of the series read, and the phases of a DCE study folder."""
-    from ..io.acquisition import acquisition_metadata
-    from ..io.dicom_series import dce_phases, list_series, phase_record, pick_series
-
-    if not args.image.is_dir():
-        return {}, None
-    series = list_series(args.image)
-    if args.series is not None:
-        chosen = pick_series(series, args.series, folder=args.image)
-        return acquisition_metadata(args.image, list(chosen.files)), None
-    study = dce_phases(series)
-    if study is None:
-        return acquisition_metadata(args.image, list(series[0].files) if series else None), None
-    phases, order = study
-    return acquisition_metadata(args.image, list(phases[args.phase].files)), phase_record(phases, order, args.phase)
-
-
-def _acquisition_cells(acquisition: dict) -> dict:
-    from ..io.acquisition import columns
-
-    return columns(acquisition)
-
-
-def _with_columns(text: str, cells: dict) -> str:
-    """The CSV text with the same ``cells`` in every row, right after ``preset_sha256``."""
-    if not cells:
-        return text
-    import csv
-    import io
-
-    rows = list(csv.reader(io.StringIO(text)))
-    at = rows[0].index("preset_sha256") + 1
-    rows = [row[:at] + (list(cells) if n == 0 else [_cell(v) for v in cells.values()]) + row[at:]
-            for n, row in enumerate(rows)]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
-
-
-def _cell(value) -> str:
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _joined(tables: list[str]) -> str:

@@ -102,11 +102,21 @@ def dce_phases(series: list[SeriesInfo]) -> tuple[list[SeriesInfo], str] | None:
 
 
 def phase_times(phases: list[SeriesInfo]) -> list[float | None]:
-    """Seconds from the first phase's acquisition to each phase's (across midnight too)."""
+    """Seconds from the first phase's acquisition to each phase's (across midnight too).
+
+    A study ordered by temporal position may hold a phase acquired before the first one (its
+    time says so, the scanner's temporal position says otherwise): that phase's time is
+    negative, not nearly a day. No DCE study lasts 12 hours, so a later difference is midnight.
+    """
     start = phases[0].acquisition_s
     if start is None:
         return [None] * len(phases)
-    return [None if p.acquisition_s is None else round((p.acquisition_s - start) % SECONDS_PER_DAY, 3) for p in phases]
+    return [None if p.acquisition_s is None else round(_signed(p.acquisition_s - start), 3) for p in phases]
+
+
+def _signed(seconds: float) -> float:
+    seconds %= SECONDS_PER_DAY
+    return seconds - SECONDS_PER_DAY if seconds > SECONDS_PER_DAY / 2 else seconds
 
 
 def phase_record(phases: list[SeriesInfo], order: str, chosen: int) -> dict:
