@@ -17,7 +17,7 @@ PROGRAMS = ("tmeradiomics", "python3", "cd", "Slicer")
 
 def command_blocks(text: str | None = None) -> list[list[str]]:
     """Each code block of the README as its list of commands."""
-    text = README.read_text() if text is None else text
+    text = README.read_text(encoding="utf-8") if text is None else text
     blocks = [body.splitlines() for body in re.findall(r"^```(?:bash|sh)\n(.*?)^```", text, re.M | re.S)]
     outside = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
     blocks += [[line[4:] for line in chunk.splitlines()]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import locale
 import os
 import struct
 import subprocess
@@ -29,6 +30,15 @@ from TMERadiomicsLib.errors import InputError
 from TMERadiomicsLib.io.images import read_image, read_mask
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _keep_locale():
+    # SimpleITK's DICOM writer (GDCM) sets LC_CTYPE to "C" and leaves it there; every later
+    # text read without an explicit encoding in this pytest process would then be ASCII.
+    saved = locale.setlocale(locale.LC_CTYPE)
+    yield
+    locale.setlocale(locale.LC_CTYPE, saved)
 
 
 def _volume(shape=(12, 16, 20), dtype=np.int16) -> sitk.Image:
