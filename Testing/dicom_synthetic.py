@@ -70,8 +70,10 @@ def write_series(folder: Path, *, seed: int = 0, series_number: int = 3, descrip
                  acquisition_time: str = "101500", temporal_position: int | None = None,
                  study_uid: str | None = None, frame_uid: str | None = None, lesion: np.ndarray | None = None,
                  reverse: bool = True, enhancement: float = 600.0, size: tuple[int, int, int] = SIZE,
-                 prefix: str = "IM") -> Series:
-    """Write an MR series of SIZE slices; the lesion (z, y, x) is brighter than the background."""
+                 prefix: str = "IM", spacing: tuple[float, float, float] = SPACING,
+                 origin: tuple[float, float, float] = ORIGIN) -> Series:
+    """Write an MR series of SIZE slices; the lesion (z, y, x) is brighter than the background.
+    ``spacing`` and ``origin`` give another grid of the same frame of reference (a coarser series)."""
     import pydicom
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
@@ -107,11 +109,11 @@ def write_series(folder: Path, *, seed: int = 0, series_number: int = 3, descrip
         ds.PatientSex, ds.PatientAge = "F", "063Y"
         ds.ImageType = ["ORIGINAL", "PRIMARY", "OTHER"]
         ds.ScanningSequence, ds.SequenceVariant, ds.ScanOptions, ds.MRAcquisitionType = "GR", "SP", "", "3D"
-        ds.SliceThickness = SPACING[2]
-        ds.PixelSpacing = [SPACING[1], SPACING[0]]  # row spacing (y), column spacing (x)
+        ds.SliceThickness = spacing[2]
+        ds.PixelSpacing = [spacing[1], spacing[0]]  # row spacing (y), column spacing (x)
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-        ds.ImagePositionPatient = [ORIGIN[0], ORIGIN[1], ORIGIN[2] + k * SPACING[2]]
-        ds.SliceLocation = ORIGIN[2] + k * SPACING[2]
+        ds.ImagePositionPatient = [origin[0], origin[1], origin[2] + k * spacing[2]]
+        ds.SliceLocation = origin[2] + k * spacing[2]
         ds.PositionReferenceIndicator = ""
         ds.Rows, ds.Columns = size[1], size[0]
         ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"

@@ -127,6 +127,38 @@ def test_seg_segments_come_back_on_the_image_grid_by_name_and_number(study, imag
 
 
 @needs_dicom
+def test_a_seg_on_a_coarser_series_is_resampled_by_nearest_neighbour_and_said_so(study, image, tmp_path):
+    # A SEG drawn on another series of the study (twice the spacing, shifted a fraction of a voxel so
+    # no image voxel centre lies half-way between two SEG voxels): its frame of reference places it.
+    import dicom_synthetic as d
+
+    spacing = tuple(2 * s for s in d.SPACING)
+    origin = (d.ORIGIN[0] + 0.25, d.ORIGIN[1] + 0.2, d.ORIGIN[2] + 0.4)
+    size = (16, 12, 8)
+    axes = [origin[i] + np.arange(size[i]) * spacing[i] for i in range(3)]
+    middle = [d.ORIGIN[i] + (d.SIZE[i] - 1) * d.SPACING[i] / 2 for i in range(3)]
+    x, y, z = np.meshgrid(*axes, indexing="ij")
+    coarse = ((((x - middle[0]) / 5.0) ** 2 + ((y - middle[1]) / 4.0) ** 2
+               + ((z - middle[2]) / 4.5) ** 2) <= 1.0).transpose(2, 1, 0)
+    series = d.write_series(tmp_path / "coarse", size=size, spacing=spacing, origin=origin, lesion=coarse,
+                            study_uid=study["series"].study_uid, frame_uid=study["series"].frame_uid)
+    d.write_seg(series, {"tumour": coarse}, tmp_path / "coarse.seg.dcm")
+    from TMERadiomicsLib.io.segments import read_tumour
+
+    tumour = read_tumour(tmp_path / "coarse.seg.dcm", reference=image)
+    # Nearest neighbour, analytically: each image voxel takes the SEG voxel whose centre is nearest.
+    nearest = [np.clip(np.rint((d.ORIGIN[i] + np.arange(d.SIZE[i]) * d.SPACING[i] - origin[i]) / spacing[i]),
+                       0, size[i] - 1).astype(int) for i in range(3)]
+    expected = coarse[np.ix_(nearest[2], nearest[1], nearest[0])]
+    assert 0 < coarse.sum() < expected.sum()  # 8 image voxels per SEG voxel, about
+    assert np.array_equal(_array(tumour.mask), expected)
+    assert tumour.mask.GetSpacing() == image.GetSpacing() and tumour.mask.GetOrigin() == image.GetOrigin()
+    assert tumour.source["resampled"] is True
+    assert "nearest neighbour" in tumour.source["grid"] and "own frame of reference" in tumour.source["grid"]
+    assert "voxel for voxel" not in tumour.source["grid"]
+
+
+@needs_dicom
 def test_rtstruct_matches_an_analytic_rasterisation(study, image):
     from TMERadiomicsLib.io.segments import each_segment
 
