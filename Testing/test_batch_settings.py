@@ -141,6 +141,25 @@ def test_unreachable_scheduler_leaves_nothing(cohort, tmp_path, capsys, monkeypa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_dask_client_whose_event_loop_does_not_start_is_one_line(cohort, tmp_path, capsys, monkeypatch):
+    """On a saturated machine distributed's client thread once took longer than the 10 s
+    distributed waits for it, and its bare ``assert`` became "internal error: AssertionError".
+    The thread is delayed here past that wait; distributed itself runs unchanged."""
+    import distributed.utils
+
+    start_loop = distributed.utils.asyncio_run
+
+    def late_start(*args, **kwargs):
+        time.sleep(10.5)  # just past distributed's own wait for its loop thread
+        return start_loop(*args, **kwargs)
+
+    monkeypatch.setattr(distributed.utils, "asyncio_run", late_start)
+    manifest, preset = cohort
+    assert main(batch_argv(manifest, preset, tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9")[3:]) == 2
+    assert "cannot reach the Dask scheduler: Dask's event loop did not start" in refused(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_record_differences():
     base = BatchSettings(preset_path="/a/p.yaml", preset_sha256="0" * 64)
     earlier = json.loads(json.dumps(run_record(base, {"preset": "p", "models": []})))  # as read back

@@ -38,6 +38,7 @@ Outcome = tuple[CaseSpec, "CaseResult | BaseException"]
 DASK_CONNECT_TIMEOUT_S = 30
 # A terminated worker exits at once; the wait only bounds a worker stuck in the kernel.
 WORKER_EXIT_WAIT_S = 1.0
+LOOP_DID_NOT_START = "Dask's event loop did not start within its 10 s (is the machine overloaded?)"
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,20 @@ class DaskCluster:
                 client = Client(self.address, timeout=DASK_CONNECT_TIMEOUT_S)
             except (OSError, ValueError) as error:  # ValueError: not an address ("missing port number")
                 raise InputError(f"cannot reach the Dask scheduler: {error}", value=self.address) from None
+            except AssertionError:
+                # distributed waits 10 s for its client's event-loop thread and then fails a bare
+                # ``assert loop is not None`` (utils.LoopRunner): seen on a saturated machine.
+                raise InputError(f"cannot reach the Dask scheduler: {LOOP_DID_NOT_START}",
+                                 value=self.address) from None
             with client:
                 yield client
             return
-        with LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, host="127.0.0.1",
-                          silence_logs=logging.WARNING) as cluster, Client(cluster) as client:
+        try:
+            cluster = LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, host="127.0.0.1", silence_logs=logging.WARNING)
+        except AssertionError:  # the same start-up check as above
+            raise RuntimeError(f"the local Dask cluster did not start: {LOOP_DID_NOT_START}") from None
+        with cluster, Client(cluster) as client:
             # Ctrl-C reaches the workers too; only this process should act on it.
             client.run(_ignore_sigint)
             yield client
