@@ -132,7 +132,10 @@ def cancel_run(rig, widget) -> dict:
     """A second Compute features, cancelled once the child reports a region x image type."""
     scene = rig.slicer.mrmlScene
     before = scene.GetNumberOfNodes()
+    clicked = time.perf_counter()
     widget.ui.computeFeaturesButton.click()
+    # the first click also pays the first import of PyRadiomics and the preset schema; this one does not
+    again_s = time.perf_counter() - clicked
     job = widget._job
     rig.run_events_until(lambda: any(e.get("event") == "progress" for e in job.events), seconds=600,
                          interval=0.001)
@@ -140,7 +143,7 @@ def cancel_run(rig, widget) -> dict:
     pressed = time.perf_counter()
     rig.post_click(buttons[0])
     rig.run_events_until(lambda: idle(widget), seconds=60, interval=0.001)
-    return {"cancel_to_idle_s": round(time.perf_counter() - pressed, 3),
+    return {"second_start_on_gui_thread_s": round(again_s, 3), "cancel_to_idle_s": round(time.perf_counter() - pressed, 3),
             "scene_unchanged_after_cancel": scene.GetNumberOfNodes() == before,
             "job_folder_removed": not job.folder.exists(), "child_exit_status": job.process.returncode}
 
