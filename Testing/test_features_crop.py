@@ -10,7 +10,7 @@ def test_reach_per_filter():
     assert kernel_reach({"Original": {}, "Square": {}}, {}, spacing) == (0, 0, 0)
     assert kernel_reach({"Wavelet": {}}, {}, spacing) == (6, 6, 6)  # coif1: 5 per level + 1 wrap
     assert kernel_reach({"Wavelet": {"level": 2}}, {}, spacing) == (11, 11, 11)
-    assert kernel_reach({"LoG": {"sigma": [1.0, 3.0]}}, {}, spacing) == (19, 19, 10)  # ceil(5 * 3 / s)
+    assert kernel_reach({"LoG": {"sigma": [1.0, 3.0]}}, {}, spacing) == (27, 27, 14)  # ceil(7 * 3 / s)
     assert kernel_reach({"LBP2D": {}, "Gradient": {}}, {}, spacing) == (2, 2, 2)
 
 

@@ -34,7 +34,8 @@ PRESET = "qian2024"
 
 def wide_field(image: sitk.Image, bright: bool = False) -> sitk.Image:
     """The phantom inside a larger field of view; ``bright`` puts the image's extreme far from the tumour."""
-    padded = sitk.ConstantPad(image, (40, 0, 0), (40, 0, 0), 0.0)
+    # wide enough that the crop, padded 7 sigma for the widest LoG, leaves most of it out
+    padded = sitk.ConstantPad(image, (60, 0, 0), (60, 0, 0), 0.0)
     if bright:
         padded[1, 1, 1] = float(np.max(sitk.GetArrayViewFromImage(image))) * 3.0
     return padded
