@@ -20,6 +20,9 @@ If a padded box would reach past the image on either side of an axis, the
 crop takes that whole axis: the wavelet transform wraps around the image and
 the recursive filters extend its edge, so only the real image edge gives the
 same values as filtering the whole image.
+
+The crop is padded for the widest filter; ``filters.py`` then runs each
+filter (each LoG sigma) on the part of the crop padded for it alone.
 """
 
 from __future__ import annotations

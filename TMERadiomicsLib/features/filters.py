@@ -27,7 +27,7 @@ import SimpleITK as sitk
 from radiomics import imageoperations
 
 from . import ibsi2_filters
-from .crop import SCALED_POINTWISE, Box, crop
+from .crop import SCALED_POINTWISE, Box, crop, kernel_reach, padded_box, union_box
 from .prepare import PreparedCase, PreparedRegion
 
 logger = logging.getLogger(__name__)
@@ -79,9 +79,46 @@ def _on_crop(prepared: PreparedCase, image_type: str, kwargs: dict[str, Any]) ->
     # The union mask is unused by these generators except for LBP3D's
     # argument list; pass the first region's mask on the same grid.
     any_mask = next(iter(prepared.regions.values())).mask
-    for image, name, image_kwargs in _generator(image_type, kwargs)(prepared.image, any_mask, **kwargs):
-        logger.debug("filtered %s once on grid %s", name, prepared.image.GetSize())
-        yield FilteredImage(name, image_kwargs, shared=image)
+    for part in _parts(image_type, kwargs):
+        window = _own_window(prepared, image_type, part)
+        if window is None:
+            for image, name, image_kwargs in _generator(image_type, part)(prepared.image, any_mask, **part):
+                logger.debug("filtered %s once on grid %s", name, prepared.image.GetSize())
+                yield FilteredImage(name, image_kwargs, shared=image)
+            continue
+        source = crop(prepared.image, window)
+        for image, name, image_kwargs in _generator(image_type, part)(source, crop(any_mask, window), **part):
+            logger.debug("filtered %s once on its own window %s", name, window.size)
+            yield FilteredImage(name, image_kwargs, windows={r: (image, window) for r in prepared.regions})
+
+
+def _parts(image_type: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    """One call of the generator per LoG sigma, so that each is padded for its own sigma; else one."""
+    if image_type == "LoG" and not ibsi2_filters.enabled(kwargs) and len(kwargs.get("sigma") or []) > 1:
+        return [{**kwargs, "sigma": [sigma]} for sigma in kwargs["sigma"]]
+    return [kwargs]
+
+
+def _own_window(prepared: PreparedCase, image_type: str, kwargs: dict[str, Any]) -> Box | None:
+    """The part of the crop this filter needs: the regions' union box padded for this filter alone.
+
+    The crop is padded for the widest filter of the preset (LoG at its largest
+    sigma); a filter that reaches less gives the same values inside the
+    regions on less: exactly so for the finite kernels, within the LoG bound
+    for LoG, whose padding scales with its own sigma. An axis this padding
+    would take past the crop is one the crop took whole, because it reached
+    the image's edge (a smaller reach stays inside a larger one's box), so
+    ``padded_box`` takes it whole here too, as the wrap-around and edge
+    extension of the filters need. None when the window is the whole crop,
+    or when the crop is not the plain padded union (resampled, ``preCrop``,
+    the opt-in IBSI-2 filters).
+    """
+    if prepared.crop_box is None or prepared.pre_crop or ibsi2_filters.enabled(kwargs):
+        return None
+    size = prepared.image.GetSize()
+    reach = kernel_reach({image_type: kwargs}, {}, prepared.image.GetSpacing())
+    window = padded_box(union_box(r.box for r in prepared.regions.values()), reach, size)
+    return None if window == _whole(prepared.image) else window
 
 
 def _scaled_pointwise(prepared: PreparedCase, image_type: str, kwargs: dict[str, Any]) -> Iterator[FilteredImage]:

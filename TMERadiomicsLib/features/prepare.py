@@ -88,6 +88,7 @@ class PreparedCase:
     extreme: float | None  # signed intensity of largest magnitude in the whole preprocessed image
     crop_box: Box | None  # where ``image`` sits in the whole image
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    pre_crop: bool = False  # PyRadiomics' ``preCrop``: the crop is padded for it too
 
 
 def prepare_case(image: sitk.Image, masks: Mapping[str, RegionMask],
@@ -165,7 +166,7 @@ def _prepare_cropped(image, masks, boxes, failures, image_types, settings, extre
     scaled = not pre_crop and bool(SCALED_POINTWISE & set(image_types))
     if scaled and extreme is None:
         extreme = _extreme(image)
-    return PreparedCase(cropped, regions, failures, extreme if scaled else None, crop_box, diagnostics)
+    return PreparedCase(cropped, regions, failures, extreme if scaled else None, crop_box, diagnostics, pre_crop)
 
 
 def _extreme(image: sitk.Image) -> float:
