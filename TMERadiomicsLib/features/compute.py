@@ -20,6 +20,7 @@ from radiomics import getFeatureClasses, imageoperations
 from radiomics.base import RadiomicsFeaturesBase
 
 from .catalogue import SHAPE_CLASSES, class_feature_names, feature_table
+from .first_order import calculate_first_order
 from .mesh import shape_segment_init
 from .prepare import PreparedCase, PreparedRegion
 
@@ -65,7 +66,7 @@ def texture_features(image: sitk.Image, mask: sitk.Image, image_name: str, enabl
                      kwargs: Mapping[str, Any], region_name: str) -> tuple[dict[str, float], list[Failure]]:
     """``computeFeatures``: every enabled non-shape class on one cropped image."""
     values, failures = {}, []
-    _binned.value = None  # the classes below share one discretisation of this image and mask
+    _binned.value = _SHARING  # the classes below share one discretisation of this image and mask
     try:
         for class_name, names in enabled.items():
             if class_name in SHAPE_CLASSES:
@@ -80,7 +81,9 @@ def texture_features(image: sitk.Image, mask: sitk.Image, image_name: str, enabl
 
 # The discretised image of the (image, mask, settings) that ``texture_features``
 # is working on, with its grey levels; per thread, so concurrent cases cannot mix.
+# None outside ``texture_features``: a class made on its own bins its own input.
 _binned = threading.local()
+_SHARING = object()  # inside ``texture_features``, nothing binned yet
 
 
 def _shared_binning(self: RadiomicsFeaturesBase, matrix):
@@ -92,6 +95,8 @@ def _shared_binning(self: RadiomicsFeaturesBase, matrix):
     """
     cached = getattr(_binned, "value", None)
     if cached is None:
+        return RadiomicsFeaturesBase._applyBinning(self, matrix)
+    if cached is _SHARING:
         binned = RadiomicsFeaturesBase._applyBinning(self, matrix)
         _binned.value = (binned.copy(), self.coefficients["grayLevels"].copy(), self.coefficients["Ng"])
         return binned
@@ -109,9 +114,11 @@ def feature_class_of(class_name: str) -> type:
     ``inspect.getmembers`` for every instance, and a qian2024 case makes 237
     instances: a tenth of the case's time for a table that depends on the
     class alone. Binning is shared between the classes of one image and
-    region (``_shared_binning``), and the shape class takes its mesh's area,
-    volume and diameters from ``mesh.py``. The subclass changes nothing else (same
-    module, so the same ``radiomics.<class>`` logger; same feature methods).
+    region (``_shared_binning``); the shape class takes its mesh's area,
+    volume and diameters from ``mesh.py``; first order computes all its
+    features in one pass (``first_order.py``). The subclass changes nothing
+    else (same module, so the same ``radiomics.<class>`` logger; same feature
+    methods).
     """
     base = getFeatureClasses()[class_name]
     names = dict(feature_table(class_name))
@@ -121,6 +128,8 @@ def feature_class_of(class_name: str) -> type:
         members["_applyBinning"] = _shared_binning
     if class_name == "shape":  # the mesh's diameters without comparing every pair of vertices (mesh.py)
         members["_initSegmentBasedCalculation"] = shape_segment_init
+    if class_name == "firstorder":  # every feature from one pass over the voxels (first_order.py)
+        members["_calculateFeatures"] = calculate_first_order
     return type(base.__name__, (base,), members)
 
 
