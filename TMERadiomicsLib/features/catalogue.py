@@ -91,6 +91,10 @@ def feature_names(preset: Preset, ndim: int = 3) -> list[str]:
                 if class_name in SHAPE_CLASSES:
                     continue
                 names += [f"{image}_{class_name}_{f}" for f in class_feature_names(class_name, enabled)]
+    if preset.kinetics:
+        from ..kinetics.features import feature_names as kinetic_names
+
+        names += kinetic_names()
     return names
 
 

@@ -49,7 +49,8 @@ Progress = Callable[[str, float], None]
 
 def extract_case(image: sitk.Image, regions: Any, preset: str | PathLike | Preset, *,
                  case_id: str = "case", allow_small_regions: bool = False,
-                 progress: Progress | None = None, whole_image_extreme: float | None = None) -> CaseFeatures:
+                 progress: Progress | None = None, whole_image_extreme: float | None = None,
+                 kinetics: Any = None) -> CaseFeatures:
     """Features of every region of one case.
 
     ``regions`` is a ``TMERadiomicsLib.regions.Regions`` (its ``masks``) or
@@ -65,12 +66,18 @@ def extract_case(image: sitk.Image, regions: Any, preset: str | PathLike | Prese
     one (``TMERadiomicsLib.worker.handover``): the signed intensity of
     largest magnitude of the whole image, from which the point-wise filters
     (Square, ...) take their scale, so that values equal the whole image's.
+    ``kinetics``, a ``TMERadiomicsLib.kinetics.KineticSeries`` (every phase and its
+    time, on the image's grid), adds the kinetic class of every region; a preset
+    with ``kinetics: true`` needs it.
     """
     started = time.perf_counter()
     preset = load_preset(preset)
     settings = extraction_settings(preset)
     _check_image(image, case_id)
     _check_filters_available(preset, case_id)
+    if preset.kinetics and kinetics is None:
+        raise InputError(f"preset {preset.name} enables the kinetic features, which need every DCE phase and "
+                         "its time", case=case_id, file=preset.path)
     masks = _region_masks(image, regions, int(settings.get("label", 1)), case_id)
     settings["label"] = 1  # masks are binarised above
     prepared = prepare_case(image, masks, preset.image_types, settings, extreme=whole_image_extreme,
@@ -82,12 +89,34 @@ def extract_case(image: sitk.Image, regions: Any, preset: str | PathLike | Prese
                     for name in image_names(t, {**settings, **(custom or {})}, image.GetDimension())])
     values, failures = _compute(prepared, preset, settings, list(masks), steps, case_id)
     steps.finish()
-    names = _ordered_names(feature_names(preset, image.GetDimension()), values)
+    expected = feature_names(preset, image.GetDimension())
+    kinetic = _add_kinetics(kinetics, regions, values, failures, case_id) if kinetics is not None else None
+    if kinetic is not None:
+        expected += [n for n in kinetic["names"] if n not in set(expected)]
+    names = _ordered_names(expected, values)
     values = {region: {n: got.get(n, math.nan) for n in names} for region, got in values.items()}
     if not allow_small_regions:
-        _refuse_nan_features(values, masks, case_id)
+        # A kinetic NaN (a region without an FTV voxel has no SER) is recorded as a failure, not refused.
+        skipped = set(kinetic["names"]) if kinetic else set()
+        texture = {region: {n: v for n, v in got.items() if n not in skipped} for region, got in values.items()}
+        _refuse_nan_features(texture, masks, case_id)
     diagnostics = _diagnostics(preset, masks, prepared, time.perf_counter() - started)
+    if kinetic is not None:
+        diagnostics["kinetics"] = kinetic["diagnostics"]
     return CaseFeatures(case_id, preset.name, preset.sha256, names, values, failures, diagnostics)
+
+
+def _add_kinetics(series: Any, regions: Any, values: dict, failures: list, case_id: str) -> dict:
+    """The kinetic class of every region into ``values`` and ``failures``; its names and diagnostics."""
+    from ..kinetics import feature_names as kinetic_names
+    from ..kinetics import kinetic_features
+
+    masks = dict(getattr(regions, "masks", regions))
+    result = kinetic_features(series, {name: masks[name] for name in values}, case_id=case_id)
+    for region, got in result.values.items():
+        values[region].update(got)
+    failures += [Failure(region, "original", "kinetics", reason) for region, reason in result.failures.items()]
+    return {"names": kinetic_names(), "diagnostics": {**result.diagnostics, "times_source": series.source}}
 
 
 def _check_image(image: Any, case_id: str) -> None:

@@ -29,6 +29,9 @@ from ..resources import resources_dir
 logger = logging.getLogger(__name__)
 
 PRESET_SUFFIX = ".yaml"
+# The project's own top-level key (not PyRadiomics'): ``kinetics: true`` adds the kinetic
+# class of every region (TMERadiomicsLib.kinetics, docs/kinetics.md); absent means false.
+KINETICS_KEY = "kinetics"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Preset:
     path: Path
     settings: dict[str, Any] = field(repr=False)
     sha256: str
+    kinetics: bool = False  # the kinetic feature class (needs every DCE phase and its time)
 
     @property
     def image_types(self) -> dict[str, dict[str, Any]]:
@@ -87,7 +91,9 @@ def load_preset(name_or_path: str | os.PathLike | Preset) -> Preset:
     path = _resolve(name_or_path)
     data = path.read_bytes()
     validated = copy.deepcopy(_validated(data, path))  # the caller may change its copy
-    return Preset(name=path.stem, path=path, settings=validated, sha256=hashlib.sha256(data).hexdigest())
+    kinetics = bool(validated.pop(KINETICS_KEY, False))
+    return Preset(name=path.stem, path=path, settings=validated, sha256=hashlib.sha256(data).hexdigest(),
+                  kinetics=kinetics)
 
 
 @functools.lru_cache(maxsize=32)
@@ -100,13 +106,26 @@ def _validated(data: bytes, path: Path) -> dict[str, Any]:
     validated again.
     """
     params = _parse_yaml(data, path)
+    kinetics = _kinetics_setting(params, path)
     _check_names(params, path)
     own = _own_settings(params, path)
     validated = _validate_schema(params, path)
     for image_type, settings in own.items():
         validated["imageType"][image_type] = {**(validated["imageType"][image_type] or {}), **settings}
     _refuse_implicit_defaults(validated, path)
+    if kinetics:
+        validated[KINETICS_KEY] = True
     return validated
+
+
+def _kinetics_setting(params: dict[str, Any], path: Path) -> bool:
+    """Take out ``kinetics`` (PyRadiomics' schema would refuse it): true or false, nothing else."""
+    if KINETICS_KEY not in params:
+        return False
+    value = params.pop(KINETICS_KEY)
+    if not isinstance(value, bool):
+        raise InputError(f"{KINETICS_KEY} must be true or false", file=path, value=value)
+    return value
 
 
 def _own_settings(params: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
@@ -172,7 +191,7 @@ def _parse_yaml(data: bytes, path: Path) -> dict[str, Any]:
         params = {}
     if not isinstance(params, dict):
         raise InputError("preset must be a mapping with imageType/featureClass/setting", file=path)
-    unknown = set(params) - {"imageType", "featureClass", "setting", "voxelSetting"}
+    unknown = set(params) - {"imageType", "featureClass", "setting", "voxelSetting", KINETICS_KEY}
     if unknown:
         raise InputError(f"unknown top-level key {sorted(unknown)[0]!r} in preset", file=path)
     return params
