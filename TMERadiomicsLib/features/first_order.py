@@ -21,6 +21,7 @@ random masks.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -62,7 +63,8 @@ def first_order_values(voxels: np.ndarray, level_share: np.ndarray, shift: float
         "InterquartileRange": float(p75 - p25),
         "Range": float(maximum - minimum),
         "MeanAbsoluteDeviation": float(np.abs(deviation).mean()),
-        "RobustMeanAbsoluteDeviation": float(np.abs(robust - robust.mean()).mean()),
+        # Two voxels: none lies within [p10, p90], and PyRadiomics' nanmean of nothing is NaN.
+        "RobustMeanAbsoluteDeviation": float(np.abs(robust - robust.mean()).mean()) if robust.size else math.nan,
         "RootMeanSquared": float(np.sqrt(energy / x.size)),
         "StandardDeviation": float(np.sqrt(m2)),
         "Skewness": float((squared * deviation).mean() / divisor ** 1.5),
