@@ -17,6 +17,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from ..errors import InputError
+from ..io.images import geometry_difference
 from .definitions import EARLY_S, LATE_S, PERCENTILES
 from .maps import CURVE_TYPES, QUANTITIES, KineticMaps, compute_maps, region_box
 from .series import KineticSeries
@@ -41,6 +42,7 @@ class KineticResult:
     curves: dict[str, dict[str, list[float]]]  # region -> mean signal and mean PE per phase
     maps: KineticMaps | None
     failures: dict[str, str] = field(default_factory=dict)  # region -> reason
+    masks_on_box: dict[str, np.ndarray] = field(default_factory=dict)  # region -> its voxels on the maps' box
 
     @property
     def diagnostics(self) -> dict:
@@ -53,9 +55,12 @@ def kinetic_features(series: KineticSeries, masks: Mapping[str, sitk.Image], *, 
     """The kinetic features of every region (masks on the series' grid; non-zero = inside)."""
     arrays = {}
     for name, mask in masks.items():
-        if mask.GetSize() != series.reference.GetSize():
-            raise InputError(f"region {name!r} mask is not on the grid of the DCE phases", case=case_id,
-                             value=f"mask size {mask.GetSize()}, phases {series.reference.GetSize()}")
+        # The whole grid, not only its size: a mask of the right size shifted or rotated would give
+        # another tissue's curves (io.images.geometry_difference is the check the phases pass too).
+        difference = geometry_difference(series.reference, mask)
+        if difference:
+            raise InputError(f"region {name!r} mask is not on the grid of the DCE phases ({difference})",
+                             case=case_id)
         arrays[name] = sitk.GetArrayViewFromImage(mask) != 0
     box = region_box(arrays, arrays[next(iter(arrays))].shape) if arrays else None
     if box is None:
@@ -64,15 +69,15 @@ def kinetic_features(series: KineticSeries, masks: Mapping[str, sitk.Image], *, 
                              {name: "the region is empty" for name in masks})
     maps = compute_maps(series, box, early_s=early_s, late_s=late_s)
     voxel_ml = float(np.prod(series.reference.GetSpacing())) / 1000.0
-    values, curves, failures = {}, {}, {}
+    values, curves, failures, on_box = {}, {}, {}, {}
     for name, array in arrays.items():
-        inside = array[box]
+        inside = on_box[name] = array[box]
         _refuse_zero_baseline(maps.s0, inside, name, case_id)
         values[name], reason = _region_features(maps, inside, voxel_ml)
         if reason:
             failures[name] = reason
         curves[name] = _mean_curve(maps, inside)
-    return KineticResult(values, curves, maps, failures)
+    return KineticResult(values, curves, maps, failures, on_box)
 
 
 def _refuse_zero_baseline(s0: np.ndarray, inside: np.ndarray, region: str, case_id: str | None) -> None:
