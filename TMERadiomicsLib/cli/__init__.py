@@ -55,6 +55,7 @@ COMMANDS: tuple[str, ...] = (
     "cohort_cmd",
     "regions_cmd",
     "extract_cmd",
+    "kinetics_cmd",
     "presets_cmd",
     "calibrate_cmd",
     "train_cmd",
