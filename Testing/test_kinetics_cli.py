@@ -156,3 +156,33 @@ def test_bad_phases_are_refused_with_one_line_and_nothing_written(case, message,
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and "Traceback" not in err[0], err
     assert not out.exists()
+
+
+def test_batch_adds_the_kinetic_class_from_each_case_s_phases(run, phantom_dir, tmp_path, capsys):
+    """A phantom folder (times from its phantom.json), a 4-D file with the manifest's phase_times, and a 4-D
+    file without times, which fails alone with the reason; the kinetic columns equal the kinetics command's."""
+    from TMERadiomicsLib.batch.runner import EXIT_CASES_FAILED
+
+    four_d = tmp_path / "dce4d.nrrd"
+    sitk.WriteImage(sitk.JoinSeries([sitk.ReadImage(str(phantom_dir / p)) for p in PHASES]), str(four_d))
+    tumour = phantom_dir / "tumour.nrrd"
+    manifest = tmp_path / "cases.csv"
+    manifest.write_text("case_id,image,mask,phase_times\n"
+                        f"folder,{phantom_dir},{tumour},\n"
+                        f"fourd,{four_d},{tumour},0;60;120;180;240;300\n"
+                        f"untimed,{four_d},{tumour},\n")
+    out = tmp_path / "batch"
+    code = main(["batch", str(manifest), "--out", str(out), "--preset", "default", "--jobs", "1", "--kinetics",
+                 "--no-masks"])
+    capsys.readouterr()
+    assert code == EXIT_CASES_FAILED
+    status = json.loads((out / "cases" / "untimed" / "status.json").read_text())
+    assert status["status"] == "failed" and "phase times are missing" in status["reason"]
+    expected = {r["region"]: r for r in _rows(run / "kinetics.csv")}
+    prefixes = {"intratumoral": "Intra_", "peritumoral": "Peri_", "ring": "Ring_"}
+    for case in ("folder", "fourd"):
+        combined = _rows(out / "cases" / case / "features_combined.csv")[0]
+        for region, prefix in prefixes.items():
+            for name in ("kinetics_SER_mean", "kinetics_washout_fraction", "kinetics_FTV_ml", "kinetics_iAUC90_p90"):
+                assert float(combined[prefix + name]) == pytest.approx(float(expected[region][name]), rel=1e-6), \
+                    (case, region, name)

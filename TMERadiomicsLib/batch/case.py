@@ -68,7 +68,9 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
         seconds[name] = round(now - started, 3)
         started = now
 
-    image = read_dce(spec.image, settings.phase, case_id=spec.case_id)
+    series = _kinetic_series(spec, settings) if settings.kinetics else None
+    image = series.phases[settings.phase] if series is not None else read_dce(spec.image, settings.phase,
+                                                                                case_id=spec.case_id)
     tumour = read_tumour(spec.mask, reference=image, label=spec.label, segment=spec.segment, case_id=spec.case_id,
                          resample=settings.resample_mask)
     lap("read")
@@ -77,7 +79,7 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
     masks = {name: mask for name, mask in regions.masks.items()
              if not settings.feature_regions or name in settings.feature_regions}
     features = extract_case(image, masks, settings.preset_path, case_id=spec.case_id,
-                            allow_small_regions=settings.allow_small_regions)
+                            allow_small_regions=settings.allow_small_regions, kinetics=series)
     lap("extract")
     acquisition, dce = dicom_records(spec.image, None, settings.phase, case_id=spec.case_id)
     # Every case gets the acq_* cells (empty without DICOM metadata), so the cohort table has one header.
@@ -95,6 +97,18 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
          "acquisition": acquisition, **({"dce": dce} if dce else {}),
          "stage_seconds": seconds},
         indent=2, default=str))
+
+
+def _kinetic_series(spec: CaseSpec, settings: BatchSettings):
+    """Every phase of the case and its times (DICOM, the phantom's phantom.json, or the manifest's phase_times);
+    the phase whose texture is extracted must be one of them."""
+    from ..kinetics import read_kinetic_series
+
+    series = read_kinetic_series(spec.image, times_s=spec.phase_times, case_id=spec.case_id)
+    if not 0 <= settings.phase < len(series.phases):
+        raise InputError(f"--phase {settings.phase} is not a phase of this study (0..{len(series.phases) - 1})",
+                         file=spec.image, case=spec.case_id, value=settings.phase)
+    return series
 
 
 def _region_options(spec: CaseSpec, settings: BatchSettings) -> RegionOptions:

@@ -4,8 +4,10 @@ Columns: ``case_id``, ``image``, ``mask`` (required); ``label`` (value of the
 tumour in a label-map mask), ``segment`` (name or number of the tumour's
 segment in a DICOM SEG, RTSTRUCT or ``.seg.nrrd``), ``reader``, ``session`` (who segmented it, when),
 ``exclude`` (exclusion masks separated by ``;``) and any ``exclude_<name>``
-column (one exclusion mask each; empty cells are allowed). Relative paths
-resolve against the manifest's folder.
+column (one exclusion mask each; empty cells are allowed), and ``phase_times``
+(the DCE phase times in seconds separated by ``;``, for ``--kinetics`` on images
+that do not carry them, such as a 4-D NRRD). Relative paths resolve against the
+manifest's folder.
 
 Every problem of every row is collected and reported in one ``InputError``,
 so a user fixes a manifest in one pass instead of one error per run.
@@ -14,6 +16,7 @@ so a user fixes a manifest in one pass instead of one error per run.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -46,6 +49,7 @@ class CaseSpec:
     session: str = ""
     line: int = 0  # line in the manifest file, for messages
     segment: str | None = None  # name or number of a segment of the mask file
+    phase_times: tuple[float, ...] | None = None  # seconds of each DCE phase, for the kinetic class
 
     @property
     def inputs(self) -> tuple[Path, ...]:
@@ -128,8 +132,10 @@ def _parse_row(row: pd.Series, line: int, folder: Path) -> tuple[CaseSpec, list[
     segment = str(row.get("segment", "")).strip() or None
     if segment is not None and label is not None:
         problems.append(f"{where}: give label or segment, not both")
+    times, problem = _phase_times(row.get("phase_times", ""), where)
+    problems += problem
     spec = CaseSpec(case_id, paths["image"], paths["mask"], tuple(exclude), label,
-                    str(row.get("reader", "")).strip(), str(row.get("session", "")).strip(), line, segment)
+                    str(row.get("reader", "")).strip(), str(row.get("session", "")).strip(), line, segment, times)
     return spec, problems
 
 
@@ -166,6 +172,20 @@ def _label(text: str, where: str) -> tuple[int | None, list[str]]:
     if value <= 0:
         return None, [f"{where}: label must be positive, got {value}"]
     return value, []
+
+
+def _phase_times(text: str, where: str) -> tuple[tuple[float, ...] | None, list[str]]:
+    """``0;60;120``: finite numbers (their order and count are checked against the phases when read)."""
+    text = str(text).strip()
+    if not text:
+        return None, []
+    try:
+        times = tuple(float(part) for part in text.split(EXCLUDE_SEPARATOR))
+    except ValueError:
+        return None, [f"{where}: phase_times must be seconds separated by {EXCLUDE_SEPARATOR!r}, got {text!r}"]
+    if not all(math.isfinite(t) for t in times):
+        return None, [f"{where}: phase_times must be finite numbers, got {text!r}"]
+    return times, []
 
 
 def _duplicates(specs: list[CaseSpec]) -> list[str]:

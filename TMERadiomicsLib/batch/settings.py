@@ -31,6 +31,7 @@ class BatchSettings:
     write_masks: bool = True
     feature_regions: tuple[str, ...] = ()  # regions whose features are extracted; empty: all built
     acquisition_columns: bool = False  # acq_* columns (scanner, protocol, DCE phase) in the feature tables
+    kinetics: bool = False  # the kinetic class of every region (every DCE phase and its time; docs/kinetics.md)
 
     def result_defining(self) -> dict[str, object]:
         """The settings that change a case's numbers (threads and mask output do not)."""
@@ -44,7 +45,7 @@ class BatchSettings:
 NOT_RESULT_DEFINING = ("threads", "write_masks", "preset_path")
 # Settings added after runs were recorded, with the value those runs had: at that value they are left
 # out of fingerprints and comparisons, so an earlier run's folder still resumes.
-ADDED_LATER = {"acquisition_columns": False}
+ADDED_LATER = {"acquisition_columns": False, "kinetics": False}
 
 
 def _without_later_defaults(values: dict) -> dict:
@@ -109,6 +110,7 @@ def fingerprint(spec: CaseSpec, settings: BatchSettings) -> str:
         "settings": settings.result_defining(),
         "global_exclude": [file_state(Path(p)) for p in settings.exclude],
         **({"segment": spec.segment} if spec.segment else {}),  # absent: earlier runs' fingerprints hold
+        **({"phase_times": list(spec.phase_times)} if spec.phase_times is not None else {}),
     }
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -57,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "acq_field_strength_t, TR, TE, flip angle, pixel spacing, slice thickness; the DCE phase "
                         "read and its time) as columns after preset_sha256 of the feature tables, as extract "
                         "--acquisition-columns does: the batch variable for harmonisation (empty cells without DICOM)")
+    parser.add_argument("--kinetics", action="store_true",
+                        help="add the DCE kinetic class of every region (docs/kinetics.md): each case's image must "
+                        "hold every phase with its time (a DICOM DCE study, a folder written by tmeradiomics "
+                        "phantom, or a 4-D image with a phase_times manifest column); on with a preset that sets "
+                        "kinetics: true")
     parser.add_argument("--no-masks", action="store_true", help="do not write the region masks of each case")
     parser.add_argument("--retry-failed", action="store_true", help="on resume, run failed cases again")
     parser.add_argument("--overwrite", action="store_true",
@@ -89,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         air_below=args.air_below, largest_component=args.largest_component, phase=args.phase,
         allow_empty_regions=args.allow_empty_regions, allow_small_regions=args.allow_small_regions,
         resample_mask=args.resample_mask, threads=_threads(args, workers), write_masks=not args.no_masks,
-        acquisition_columns=args.acquisition_columns,
+        acquisition_columns=args.acquisition_columns, kinetics=args.kinetics or preset.kinetics,
     )
     backend = (DaskCluster(address=args.scheduler) if args.scheduler
                else DaskCluster(local_workers=args.dask_local) if args.dask_local

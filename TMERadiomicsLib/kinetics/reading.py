@@ -8,7 +8,8 @@ first found of:
 1. ``times`` given by the caller (``--times``);
 2. the DICOM Acquisition Time of each phase series (``io.dicom_series.phase_times``);
 3. ``phantom.json`` beside the files, when they are the ``phase<N>.nrrd`` files
-   ``tmeradiomics phantom`` writes (its ``phase_times_s``).
+   ``tmeradiomics phantom`` writes (its ``phase_times_s``); the folder itself may be
+   given for them.
 
 Anything else is refused: kinetics without times would be made up.
 """
@@ -41,6 +42,8 @@ def read_kinetic_series(paths: PathLike | Sequence[PathLike], *, times_s: Sequen
     paths = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
     if not paths:
         raise InputError("no DCE phase given", case=case_id)
+    if len(paths) == 1 and _phantom_files(paths[0]):
+        paths = _phantom_files(paths[0])  # a folder written by ``tmeradiomics phantom``
     if len(paths) == 1:
         phases, found, source = _one_source(paths[0], case_id)
     else:
@@ -84,6 +87,14 @@ def _read_phase(path: Path, case_id: str | None) -> sitk.Image:
     image = read_any(path, case_id=case_id)
     check_image(image, file=path, case_id=case_id)
     return image
+
+
+def _phantom_files(folder: Path) -> list[Path]:
+    """The phase<N>.nrrd files of a phantom folder (beside its phantom.json) in phase order; [] otherwise."""
+    if not folder.is_dir() or not (folder / "phantom.json").is_file():
+        return []
+    found = {int(m.group(1)): p for p in folder.iterdir() if (m := PHANTOM_PHASE.fullmatch(p.name))}
+    return [found[n] for n in range(len(found))] if found and set(found) == set(range(len(found))) else []
 
 
 def _phantom_times(paths: list[Path]) -> list[float] | None:
