@@ -141,7 +141,7 @@ def test_as_dict_carries_every_curve_and_the_summary():
     ([0, 1, 1, 0], [0.1, 0.2, np.inf, 0.4], r"must lie in \[0, 1\]"),
     ([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4], "both labels 0 and 1"),
     ([0, 1, 1], [0.1, 0.2, 0.3, 0.4], "same length"),
-])
+], ids=["label-2", "label-nan", "label-text", "p-above-1", "p-below-0", "p-nan", "p-inf", "one-class", "lengths"])
 def test_bad_cases_are_refused_in_one_line(labels, probabilities, message):
     with pytest.raises(InputError, match=message) as caught:
         decision_curve(labels, probabilities, n_bootstrap=10)
@@ -158,7 +158,7 @@ def test_a_bad_case_is_named_by_its_id():
     ([0.5, 1.0], "strictly between 0 and 1"),
     ([0.5, 0.2], "must increase"),
     ([], "at least one threshold"),
-])
+], ids=["pt-0", "pt-1", "decreasing", "none"])
 def test_bad_thresholds_are_refused(thresholds, message):
     with pytest.raises(InputError, match=message):
         decision_curve([0, 1], [0.2, 0.8], thresholds=thresholds, n_bootstrap=10)
