@@ -167,3 +167,18 @@ def test_bad_thresholds_are_refused(thresholds, message):
 def test_no_resamples_is_refused():
     with pytest.raises(InputError, match="at least 1 resample"):
         decision_curve([0, 1], [0.2, 0.8], n_bootstrap=0)
+
+
+def test_the_report_sentence_reads_the_curve():
+    """Ten cases above: beats both for pt 0.41-0.90, by at most 0.2 (e.g. pt = 0.65: NB = 2/10, defaults <= 0).
+    A model that ranks every case the wrong way round never beats both, and the sentence says so."""
+    from TMERadiomicsLib.evaluation.report import decision_curve_reading
+
+    y = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+    p = np.array([0.90, 0.70, 0.50, 0.30, 0.10, 0.60, 0.40, 0.30, 0.20, 0.10])
+    text = decision_curve_reading(decision_curve(y, p, n_bootstrap=20))
+    assert "for pt 0.41-0.90, by at most 0.200 in net benefit" in text
+    assert "20.0 more true positives per 100 patients" in text and "on 10 cases" in text
+    wrong = decision_curve([1, 1, 0, 0], [0.1, 0.2, 0.8, 0.9], n_bootstrap=20)
+    assert wrong.beats_both == ()
+    assert decision_curve_reading(wrong).startswith("At no threshold probability from 0.01 to 0.99 does the model's")
