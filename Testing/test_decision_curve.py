@@ -182,3 +182,12 @@ def test_the_report_sentence_reads_the_curve():
     wrong = decision_curve([1, 1, 0, 0], [0.1, 0.2, 0.8, 0.9], n_bootstrap=20)
     assert wrong.beats_both == ()
     assert decision_curve_reading(wrong).startswith("At no threshold probability from 0.01 to 0.99 does the model's")
+
+
+def test_an_exact_tie_with_treat_all_is_no_gain():
+    """2 positives, 9 negatives, pt = 0.10 (odds 1/9), TP = 1, FP = 0: NB = 1/11, and treat all =
+    2/11 - 9/11 * 1/9 = 1/11 too. In floats the model comes out 1.4e-17 higher; that is rounding, not a gain."""
+    curve = decision_curve([1, 1] + [0] * 9, [0.5] + [0.05] * 10, thresholds=[0.10], n_bootstrap=5)
+    assert curve.model[0] == pytest.approx(1 / 11, abs=1e-15) and curve.treat_all[0] == pytest.approx(1 / 11)
+    assert curve.model[0] > curve.treat_all[0]  # the floats differ, so the tolerance is what decides
+    assert curve.beats_both == ()
