@@ -183,9 +183,10 @@ def test_evaluate_numbers_and_report_files(trained_and_holdout, tmp_path):
     out = write_report(result, tmp_path / "report")
     names = {p.name for p in out.iterdir()}
     assert {"report.html", "metrics.json", "metrics.csv", "scores.csv", "roc.csv", "table1.csv",
-            "calibration.csv", "roc.png", "waterfall.png", "boxplot.png", "calibration.png"} <= names
+            "calibration.csv", "roc.png", "waterfall.png", "boxplot.png", "calibration.png",
+            "decision_curve.csv", "decision_curve.png"} <= names
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4 and "http" not in html.replace("http-equiv", "")
+    assert html.count("data:image/png;base64,") == 5 and "http" not in html.replace("http-equiv", "")
     saved = json.loads((out / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(result_dict(result)))
     assert saved["bundle"]["bundle_sha256"] == bundle.manifest.digest == result.scores["bundle_sha256"].iloc[0]
@@ -193,6 +194,19 @@ def test_evaluate_numbers_and_report_files(trained_and_holdout, tmp_path):
     assert saved["auc"]["auc"] == pytest.approx(result.auc.auc)
     assert saved["at_bundle_threshold"]["sensitivity"] == pytest.approx(result.at_bundle_threshold.sensitivity)
     assert pd.read_csv(out / "metrics.csv")["npv"].iloc[0] == pytest.approx(result.at_bundle_threshold.npv)
+    # The decision curve: treat-all from the cohort's prevalence, the model's NB from the confusion counts.
+    dca = saved["decision_curve"]
+    prevalence = y.mean()
+    assert 0.3 < prevalence < 0.7 and dca["thresholds"][0] == 0.01
+    assert dca["net_benefit_treat_all"][0] == pytest.approx(prevalence - (1 - prevalence) * 0.01 / 0.99, abs=1e-12)
+    at_half = confusion_metrics(y, prob, 0.5)  # pt = 0.5: odds 1
+    assert dca["net_benefit_model"][49] == pytest.approx((at_half.tp - at_half.fp) / len(y), abs=1e-12)
+    assert dca["band_low"][49] <= dca["net_benefit_model"][49] <= dca["band_high"][49]
+    assert dca["n_resamples"] == 2000 and dca["model_beats_both"]
+    low, high = dca["model_beats_both"][0]
+    assert f"for pt {low:.2f}-{high:.2f}" in html and "<h2>Decision curve</h2>" in html
+    table = pd.read_csv(out / "decision_curve.csv")
+    assert table["net_benefit_model"].tolist() == pytest.approx(dca["net_benefit_model"], abs=1e-15)
 
 
 def test_evaluate_bootstrap_option(trained_and_holdout):
@@ -265,4 +279,38 @@ def test_roc_legends_lie_outside_the_plotting_area(trained_and_holdout):
     fig = roc_figure(result)
     fig.axes[0].legend(loc="lower right")
     assert legend_problems(fig)
+    plt.close(fig)
+
+
+def test_a_score_only_bundle_gets_no_invented_decision_curve(tmp_path):
+    """A published Qian signature has no intercept, so no probability: no curve, one note saying why."""
+    from model_tables import qian_table
+
+    from TMERadiomicsLib.evaluation.evaluate import DCA_NEEDS_PROBABILITIES
+    from TMERadiomicsLib.models import bundled_model, load_bundle
+
+    bundle = load_bundle(bundled_model("qian2024-peritumoral"))
+    features = qian_table(bundle.required_features, bundle.manifest.preset["sha256"], n=24, seed=2)
+    labels = pd.DataFrame({"case_id": features["case_id"], "state": np.tile([0, 1], 12)})
+    result = evaluate(bundle, features, labels, label="state", ci="delong")
+    assert result.decision_curve is None and result.hosmer_lemeshow is None
+    assert DCA_NEEDS_PROBABILITIES in result.notes
+    out = write_report(result, tmp_path / "report")
+    assert json.loads((out / "metrics.json").read_text())["decision_curve"] is None
+    assert not (out / "decision_curve.png").exists() and not (out / "decision_curve.csv").exists()
+    html = (out / "report.html").read_text()
+    assert "<h2>Decision curve</h2>" not in html and html.count("no decision curve: net benefit needs") == 1
+
+
+def test_decision_curve_legend_lies_outside_the_plotting_area(trained_and_holdout):
+    import matplotlib.pyplot as plt
+
+    from layout_checks import legend_problems
+    from TMERadiomicsLib.evaluation.plots import decision_curve_figure
+
+    bundle, features, labels = trained_and_holdout
+    result = evaluate(bundle, features, labels, label="state", n_bootstrap=200)
+    fig = decision_curve_figure(result)
+    assert legend_problems(fig) == []
+    assert [t.get_text() for t in fig.legends[0].get_texts()][0] == "model: qian2024-lasso"
     plt.close(fig)

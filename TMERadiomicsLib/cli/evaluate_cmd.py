@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="evaluate a model bundle on a labelled cohort",
         description=(
             "AUC with 95% CI and p (bootstrap for Qian bundles, DeLong otherwise), accuracy, sensitivity, specificity, PPV, NPV at "
-            "the bundle threshold and the Youden threshold, calibration with Hosmer-Lemeshow, ROC, "
+            "the bundle threshold and the Youden threshold, calibration with Hosmer-Lemeshow, decision curve, ROC, "
             "waterfall and box plots, Table-1 group comparison; one HTML report plus CSV/JSON."
         ),
     )

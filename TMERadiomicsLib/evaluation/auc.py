@@ -33,7 +33,7 @@ import numpy as np
 from scipy.stats import norm, rankdata
 from sklearn.metrics import roc_auc_score
 
-from ..errors import InputError
+from .resampling import check_n_resamples, stratified_resamples
 
 
 @dataclass(frozen=True)
@@ -107,16 +107,10 @@ def auc_bootstrap(
     Stratifying keeps both classes in every resample, so no resample has
     an undefined AUC and none is dropped.
     """
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
-        raise InputError("the bootstrap needs at least 1 resample (--n-bootstrap)", value=n_resamples)
+    n_resamples = check_n_resamples(n_resamples)
     y = np.asarray(y_true).astype(int)
     s = np.asarray(score, dtype=float)
-    rng = np.random.default_rng(seed)
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    aucs = np.empty(n_resamples)
-    for k in range(n_resamples):
-        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
-        aucs[k] = _rank_auc(y[idx], s[idx])
+    aucs = np.array([_rank_auc(y[idx], s[idx]) for idx in stratified_resamples(y, n_resamples, seed)])
     alpha = (1 - level) / 2
     low, high = np.quantile(aucs, [alpha, 1 - alpha])
     return AUCResult(float(roc_auc_score(y, s)), float(low), float(high), "bootstrap", n_resamples=n_resamples,

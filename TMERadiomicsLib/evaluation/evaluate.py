@@ -3,8 +3,9 @@
 ``evaluate`` scores the cases, then computes the AUC with its 95% CI
 (DeLong, or a stratified bootstrap), the threshold metrics at the bundle's
 threshold and at the Youden threshold of this cohort, the calibration curve
-with the Hosmer-Lemeshow test (when the bundle gives probabilities), the ROC
-points and the Table-1 comparison of the label groups. The result is plain
+with the Hosmer-Lemeshow test and the decision curve (both only when the
+bundle gives probabilities), the ROC points and the Table-1 comparison of
+the label groups. The result is plain
 data; ``report.write_report`` turns it into files.
 """
 
@@ -21,10 +22,14 @@ from ..models.bundle import ModelBundle
 from ..models.tables import align, binary_labels, name_list, source_of
 from .auc import AUCResult, auc_bootstrap, auc_delong
 from .calibration import HosmerLemeshow, hosmer_lemeshow
+from .decision_curve import DecisionCurve, decision_curve
 from .metrics import ThresholdMetrics, confusion_metrics, youden_threshold
 from .table1 import compare_groups
 
 CI_METHODS = ("delong", "bootstrap")
+# A radscore is not a risk: turning it into one would need an intercept the bundle does not have.
+DCA_NEEDS_PROBABILITIES = ("no decision curve: net benefit needs predicted probabilities (a calibrated risk "
+                           "model), and this bundle gives a score only")
 
 
 def default_ci_method(bundle: ModelBundle) -> str:
@@ -44,6 +49,7 @@ class EvaluationResult:
     roc: pd.DataFrame  # fpr, tpr, threshold
     table1: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    decision_curve: DecisionCurve | None = None  # None when the bundle gives no probability
 
     @property
     def n_cases(self) -> int:
@@ -81,11 +87,15 @@ def evaluate(
     notes = _notes(bundle)
     auc = auc_delong(y, score) if ci == "delong" else auc_bootstrap(y, score, n_resamples=n_bootstrap, seed=seed)
     threshold = bundle.manifest.threshold if bundle.manifest.calibrated else None
-    hl = None
+    hl = dca = None
     if scored["probability"].notna().all():
-        hl = hosmer_lemeshow(y, scored["probability"].to_numpy(dtype=float))
+        probability = scored["probability"].to_numpy(dtype=float)
+        hl = hosmer_lemeshow(y, probability)
+        dca = decision_curve(y, probability, n_bootstrap=n_bootstrap, seed=seed,
+                             case_ids=scored["case_id"].tolist())
     else:
         notes.append("no calibration curve or Hosmer-Lemeshow test: the bundle gives no probability")
+        notes.append(DCA_NEEDS_PROBABILITIES)
     fpr, tpr, cut = roc_curve(y, score)
     scores = scored.assign(label=y, score=score)
     table1 = compare_groups(_table1_inputs(scores, features, bundle, clinical), y,
@@ -108,6 +118,7 @@ def evaluate(
         roc=pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": cut}),
         table1=table1,
         notes=notes,
+        decision_curve=dca,
     )
 
 

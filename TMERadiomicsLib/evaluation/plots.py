@@ -1,6 +1,6 @@
 """Evaluation figures as PNG bytes (matplotlib, Agg backend).
 
-The ROC panels use ``figure_layout``: one panel size, legends below the axes.
+The ROC and decision-curve panels use ``figure_layout``: one panel size, legends below the axes.
 Each ``*_figure`` function returns the matplotlib figure (for the tests that
 measure the layout); the ``*_png`` function of the same name renders it.
 """
@@ -21,6 +21,7 @@ from .figure_layout import legend_below, panel  # noqa: E402
 from .figure_layout import png as panel_png  # noqa: E402
 
 _COLOURS = {0: "#4C72B0", 1: "#C44E52"}
+DECISION_CURVE_PNG = "decision_curve.png"
 
 
 def _png(fig) -> bytes:
@@ -104,6 +105,35 @@ def calibration_png(result: EvaluationResult) -> bytes | None:
     return _png(fig)
 
 
+def decision_curve_figure(result: EvaluationResult):
+    """Net benefit of the model with its bootstrap band, treat-all and treat-none; None without a curve.
+
+    The y axis shows the model's curve and band from a little below zero up:
+    treat-all falls without bound as pt nears 1 and leaves the panel there,
+    as in Vickers & Elkin's figures, since only net benefit above zero matters.
+    """
+    dc = result.decision_curve
+    if dc is None:
+        return None
+    pt = np.asarray(dc.thresholds)
+    fig, ax = panel()
+    ax.plot(pt, dc.model, color="#C44E52", label=f"model: {result.bundle['name']}")
+    ax.fill_between(pt, dc.band_low, dc.band_high, color="#C44E52", alpha=0.2, lw=0,
+                    label=f"{dc.level:.0%} bootstrap band of the model ({dc.n_resamples} stratified resamples)")
+    ax.plot(pt, dc.treat_all, color="dimgrey", ls="--", lw=1, label=f"treat all (prevalence {dc.prevalence:.2f})")
+    ax.plot(pt, dc.treat_none, color="black", ls=":", lw=1, label="treat none")
+    top = max(dc.prevalence, max(dc.band_high)) * 1.08 + 0.01
+    ax.set(xlim=(0, 1), ylim=(-0.25 * top, top), xlabel="threshold probability", ylabel="net benefit",
+           title=f"Decision curve: {result.bundle['name']}")
+    legend_below(fig, ax)
+    return fig
+
+
+def decision_curve_png(result: EvaluationResult) -> bytes | None:
+    fig = decision_curve_figure(result)
+    return None if fig is None else panel_png(fig)
+
+
 def _cut(result: EvaluationResult) -> tuple[float, str]:
     if result.at_bundle_threshold is not None:
         return result.at_bundle_threshold.threshold, "bundle threshold"
@@ -116,4 +146,7 @@ def figures(result: EvaluationResult) -> dict[str, bytes]:
     calibration = calibration_png(result)
     if calibration is not None:
         pngs["calibration.png"] = calibration
+    decision = decision_curve_png(result)
+    if decision is not None:
+        pngs[DECISION_CURVE_PNG] = decision
     return pngs

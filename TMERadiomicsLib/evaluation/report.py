@@ -2,7 +2,7 @@
 
 ``metrics.json`` holds every number shown in the report; the CSV files hold
 the per-case scores, the threshold metrics, the ROC points, the calibration
-groups and the Table-1 rows. PNGs are written beside them and embedded in
+groups, the decision curve and the Table-1 rows. PNGs are written beside them and embedded in
 the HTML as base64, so the report is one file that can be mailed around.
 """
 
@@ -19,8 +19,9 @@ import pandas as pd
 
 from ..outputs import atomic_write_bytes, atomic_write_text, check_out_dir, staged_dir
 from .auc import p_values_text
+from .decision_curve import DecisionCurve
 from .evaluate import EvaluationResult
-from .plots import figures
+from .plots import DECISION_CURVE_PNG, figures
 
 _METRICS = ("threshold", "accuracy", "sensitivity", "specificity", "ppv", "npv", "tp", "fp", "tn", "fn")
 
@@ -35,6 +36,7 @@ def result_dict(result: EvaluationResult) -> dict[str, object]:
         "at_bundle_threshold": None if result.at_bundle_threshold is None else result.at_bundle_threshold.as_dict(),
         "at_youden_threshold": result.at_youden.as_dict(),
         "hosmer_lemeshow": None if result.hosmer_lemeshow is None else result.hosmer_lemeshow.as_dict(),
+        "decision_curve": None if result.decision_curve is None else result.decision_curve.as_dict(),
         "roc": result.roc.to_dict(orient="list"),
         "table1": result.table1.to_dict(orient="records"),
         "scores": result.scores.to_dict(orient="records"),
@@ -81,6 +83,8 @@ def write_report(result: EvaluationResult, out_dir: str | os.PathLike, overwrite
         atomic_write_text(stage / "table1.csv", result.table1.to_csv(index=False))
         if result.hosmer_lemeshow is not None:
             atomic_write_text(stage / "calibration.csv", result.hosmer_lemeshow.groups.to_csv(index=False))
+        if result.decision_curve is not None:
+            atomic_write_text(stage / "decision_curve.csv", result.decision_curve.table().to_csv(index=False))
         atomic_write_text(stage / "report.html", render_html(result, pngs))
     return out
 
@@ -108,12 +112,33 @@ def render_html(result: EvaluationResult, pngs: dict[str, bytes]) -> str:
         parts += ["<h2>Calibration</h2>",
                   f"<p>Hosmer-Lemeshow statistic {hl.statistic:.3f}, df {hl.dof}, p = {hl.p_value:.3f}</p>",
                   html_table(hl.groups, "Calibration groups (deciles of predicted risk)")]
+    if result.decision_curve is not None:
+        parts += ["<h2>Decision curve</h2>", f"<p>{escape(decision_curve_reading(result.decision_curve))}</p>",
+                  embedded_png(DECISION_CURVE_PNG, pngs[DECISION_CURVE_PNG])]
     parts += ["<h2>Group comparison (Table 1)</h2>", html_table(result.table1, "Score and features by label group"),
               "<h2>Figures</h2>"]
-    parts += [embedded_png(name, data) for name, data in pngs.items()]
+    parts += [embedded_png(name, data) for name, data in pngs.items() if name != DECISION_CURVE_PNG]
     parts += ["<h2>Notes</h2><ul>", *[f"<li>{escape(n)}</li>" for n in result.notes], "</ul>",
               "<h2>Per-case scores</h2>", html_table(result.scores, "One row per case")]
     return html_page(f"{b['name']} evaluation", parts)
+
+
+def decision_curve_reading(curve: DecisionCurve) -> str:
+    """One sentence saying where the model beats treating everyone and no one, and by how much."""
+    pt = curve.thresholds
+    if not curve.beats_both:
+        return (f"At no threshold probability from {pt[0]:.2f} to {pt[-1]:.2f} does the model's net benefit "
+                "exceed both treat-all and treat-none, so on these cases acting on its probabilities is no "
+                "better than treating everyone or no one.")
+    gains = [m - max(a, n) for m, a, n in zip(curve.model, curve.treat_all, curve.treat_none)]
+    k = max(range(len(gains)), key=gains.__getitem__)
+    spans = [f"{low:.2f}" if low == high else f"{low:.2f}-{high:.2f}" for low, high in curve.beats_both]
+    where = spans[0] if len(spans) == 1 else ", ".join(spans[:-1]) + " and " + spans[-1]
+    return (f"At a threshold probability pt (the risk above which one would act), acting on the model's "
+            f"probabilities beats both treating everyone and treating no one for pt {where}, by at most "
+            f"{gains[k]:.3f} in net benefit at pt = {pt[k]:.2f} (the equivalent of {100 * gains[k]:.1f} more true "
+            f"positives per 100 patients with no more false positives); where the shaded bootstrap band reaches the "
+            f"better of the two defaults, that gain is not established on {curve.n_cases} cases.")
 
 
 def html_page(title: str, parts: list[str]) -> str:
