@@ -499,6 +499,42 @@ class TMERadiomicsLogic:
             return _("Generate regions first.")
         return None
 
+    # ---- kinetics ------------------------------------------------------
+
+    def computeKinetics(self, volumeNode, segmentationNode, regionSegmentIds: Sequence[str], phaseNodes=None,
+                        timesText: str = "", progress: Progress | None = None):
+        """The DCE kinetic maps, each region's mean curve and its chart, added to the scene (``kinetics.py``).
+
+        The phases are ``phaseNodes`` (volumes loaded one per phase) or the
+        selected volume's sequence items or components; the times are
+        ``timesText`` when given, else what the sequence or multivolume records.
+        Returns a ``kinetics.KineticsOutput``; ValueError for a bad input, with
+        the scene unchanged.
+        """
+        from . import kinetics
+
+        _report(progress, _("Reading the phases"), 0.0)
+        result, series = kinetics.compute(self, volumeNode, segmentationNode, regionSegmentIds, phaseNodes,
+                                          timesText, progress)
+        _report(progress, _("Adding the maps and curves"), 0.8)
+        name = volumeNode.GetName() if volumeNode is not None else phaseNodes[0].GetName()
+        source_id = (volumeNode or phaseNodes[0]).GetID() or name
+        return kinetics.add_to_scene(self.scene, result, series, name, source_id)
+
+    def kineticsBlocker(self, volumeNode, segmentationNode, regionSegmentIds, phaseNodes=None) -> str | None:
+        """Why Compute kinetics cannot run yet, or None."""
+        if volumeNode is None and not phaseNodes:
+            return _("Select a DCE volume, or check the phase volumes.")
+        if segmentationNode is None:
+            return _("Select a segmentation.")
+        if not regionSegmentIds:
+            return _("Generate regions first.")
+        if not phaseNodes and self.phaseCount(volumeNode) < 2:
+            return _("The volume has one phase: select a sequence or a multi-volume, or check the phase volumes.")
+        if phaseNodes is not None and 0 < len(phaseNodes) < 3:
+            return _("Check every phase, pre-contrast first (at least three).")
+        return None
+
     # ---- models --------------------------------------------------------
 
     def applyModels(self, featuresTableNode, bundlePaths: Sequence[str | PathLike], segmentationNode=None,
