@@ -57,6 +57,7 @@ COMMANDS: tuple[str, ...] = (
     "extract_cmd",
     "presets_cmd",
     "calibrate_cmd",
+    "combat_cmd",
     "train_cmd",
     "evaluate_cmd",
     "score_cmd",
