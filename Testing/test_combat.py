@@ -242,6 +242,12 @@ def test_refusals_at_fit(cohort):
     confounded = covariates.assign(scanner=site.map({"A": "x", "B": "y", "C": "z"}))
     assert "'scanner' is confounded" in _refusal(lambda: fit_combat(features, site, confounded))
     assert "at least 2 sites" in _refusal(lambda: fit_combat(features, site.map(lambda s: "A")))
+    copies = pd.DataFrame({name: 2.0 * index + features["Intra_f0"] * (index + 1)
+                           for index, name in enumerate(["a", "b", "c"])})
+    message = _refusal(lambda: fit_combat(copies, site))
+    assert "same variance within this site" in message and "(value: A)" in message
+    fit_combat(copies, site, parametric=False)  # no inverse-gamma prior to fit
+    assert "at least 2 features" in _refusal(lambda: fit_combat(features[["Intra_f0"]], site))
 
 
 def test_refusals_at_apply(cohort):

@@ -122,7 +122,7 @@ def fit_combat(features: pd.DataFrame, batch: pd.Series, covariates: pd.DataFram
     covariate_coefficients = coefficients[len(levels):]
     standardised = (values - grand_mean - z @ covariate_coefficients) / np.sqrt(var_pooled)
     gamma, delta, priors = _site_effects(standardised, sites, levels, parametric=parametric,
-                                         mean_only=mean_only, ddof=ddof)
+                                         mean_only=mean_only, ddof=ddof, source=source)
     _check_estimates(gamma, delta, levels, source=source)
     return ComBatModel(
         features=names, sites=tuple(levels), site_cases=tuple(int(c) for c in counts),
@@ -134,7 +134,7 @@ def fit_combat(features: pd.DataFrame, batch: pd.Series, covariates: pd.DataFram
 
 
 def _site_effects(standardised: np.ndarray, sites: np.ndarray, levels: list[str], *, parametric: bool,
-                  mean_only: bool, ddof: int) -> tuple[np.ndarray, np.ndarray, list[SitePriors]]:
+                  mean_only: bool, ddof: int, source: str | None) -> tuple[np.ndarray, np.ndarray, list[SitePriors]]:
     """gamma_star, delta_star (sites x features) and each site's priors."""
     gammas, deltas, priors = [], [], []
     for level in levels:
@@ -142,6 +142,10 @@ def _site_effects(standardised: np.ndarray, sites: np.ndarray, levels: list[str]
         gamma_hat = sdat.mean(axis=1)
         delta_hat = np.ones_like(gamma_hat) if mean_only else sdat.var(axis=1, ddof=ddof)
         prior = site_priors(gamma_hat, delta_hat, parametric=parametric, mean_only=mean_only, ddof=ddof)
+        if parametric and not mean_only and prior.a is None:
+            raise InputError("every feature has the same variance within this site (copies of one feature?), "
+                             "so the parametric prior of the site variances is undefined; use the mean-only "
+                             "or the non-parametric variant", file=source, value=level)
         if parametric:
             gamma, delta = parametric_effects(sdat, gamma_hat, delta_hat, prior, mean_only=mean_only)
         else:
@@ -153,9 +157,8 @@ def _site_effects(standardised: np.ndarray, sites: np.ndarray, levels: list[str]
 
 
 def _check_estimates(gamma: np.ndarray, delta: np.ndarray, levels: list[str], *, source: str | None) -> None:
-    """The priors degenerate (e.g. every feature of a site with the same variance): say so, never NaN."""
+    """A last guard: estimates that overflowed are refused naming the site, never written as NaN."""
     bad = ~(np.isfinite(gamma) & np.isfinite(delta) & (delta > 0)).all(axis=1)
     if bad.any():
-        raise InputError("ComBat's empirical-Bayes estimates are not finite for this site: its features' "
-                         "site effects are too alike to estimate a prior; try --mean-only or --non-parametric",
-                         file=source, value=levels[int(np.argmax(bad))])
+        raise InputError("ComBat's empirical-Bayes estimates are not finite for this site; try the mean-only "
+                         "or the non-parametric variant", file=source, value=levels[int(np.argmax(bad))])

@@ -37,7 +37,7 @@ class SitePriors:
 
     gamma_bar: float
     t2: float
-    a: float | None  # None when mean-only (no variance prior) or non-parametric
+    a: float | None  # None when mean-only or non-parametric (no variance prior), or when undefined
     b: float | None
 
 
@@ -50,6 +50,8 @@ def site_priors(gamma_hat: np.ndarray, delta_hat: np.ndarray, *, parametric: boo
         return SitePriors(gamma_bar, t2, None, None)
     m = float(np.mean(delta_hat))
     s2 = float(np.var(delta_hat, ddof=ddof))
+    if s2 == 0:  # every feature varies alike at this site (copies of one feature): no inverse-gamma fits
+        return SitePriors(gamma_bar, t2, None, None)
     return SitePriors(gamma_bar, t2, (2 * s2 + m**2) / s2, (m * s2 + m**3) / s2)
 
 
