@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compare models through to_json()
 class ComBatModel:
     """The estimates ComBat needs to harmonise cases of the fitted sites.
 
@@ -109,17 +109,14 @@ def fit_combat(features: pd.DataFrame, batch: pd.Series, covariates: pd.DataFram
     if len(names) < 2:
         raise InputError("ComBat needs at least 2 features: its priors pool the features of a site",
                          file=source, value=list(names))
+    if ddof not in (0, 1):
+        raise ValueError(f"ddof must be 1 (sva) or 0 (inmoose), not {ddof!r}")
     design = fit_design(covariates, features.index, source=source)
     z = design.matrix(covariates, features.index, source=source)
     onehot = (sites[:, None] == np.array(levels)[None, :]).astype(float)
-    full = np.hstack([onehot, z])
     design.check_rank(onehot, z, source=source)
-    coefficients = np.linalg.lstsq(full, values, rcond=None)[0]
-    grand_mean = (counts / counts.sum()) @ coefficients[:len(levels)]
-    residuals = values - full @ coefficients
-    var_pooled = (residuals**2).mean(axis=0)
+    grand_mean, var_pooled, covariate_coefficients = _location_and_scale(values, onehot, z, counts)
     check_within_site_variance(values, sites, levels, names, var_pooled, mean_only=mean_only, source=source)
-    covariate_coefficients = coefficients[len(levels):]
     standardised = (values - grand_mean - z @ covariate_coefficients) / np.sqrt(var_pooled)
     gamma, delta, priors = _site_effects(standardised, sites, levels, parametric=parametric,
                                          mean_only=mean_only, ddof=ddof, source=source)
@@ -131,6 +128,16 @@ def fit_combat(features: pd.DataFrame, batch: pd.Series, covariates: pd.DataFram
         gamma_star=gamma, delta_star=delta, parametric=parametric, mean_only=mean_only, ddof=ddof,
         priors=tuple(priors),
     )
+
+
+def _location_and_scale(values: np.ndarray, onehot: np.ndarray, z: np.ndarray,
+                        counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grand mean (case-weighted site coefficients), pooled variance (over n) and covariate coefficients."""
+    full = np.hstack([onehot, z])
+    coefficients = np.linalg.lstsq(full, values, rcond=None)[0]
+    grand_mean = (counts / counts.sum()) @ coefficients[:onehot.shape[1]]
+    var_pooled = ((values - full @ coefficients) ** 2).mean(axis=0)
+    return grand_mean, var_pooled, coefficients[onehot.shape[1]:]
 
 
 def _site_effects(standardised: np.ndarray, sites: np.ndarray, levels: list[str], *, parametric: bool,
