@@ -58,6 +58,7 @@ COMMANDS: tuple[str, ...] = (
     "kinetics_cmd",
     "presets_cmd",
     "calibrate_cmd",
+    "combat_cmd",
     "train_cmd",
     "evaluate_cmd",
     "score_cmd",
