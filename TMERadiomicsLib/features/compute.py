@@ -21,6 +21,7 @@ from radiomics.base import RadiomicsFeaturesBase
 
 from .catalogue import SHAPE_CLASSES, class_feature_names, feature_table
 from .first_order import calculate_first_order
+from .glcm_fast import calculate_glcm_coefficients, glcm_cluster_prominence, glcm_cluster_shade, glcm_mcc
 from .mesh import shape_segment_init
 from .prepare import PreparedCase, PreparedRegion
 
@@ -130,6 +131,11 @@ def feature_class_of(class_name: str) -> type:
         members["_initSegmentBasedCalculation"] = shape_segment_init
     if class_name == "firstorder":  # every feature from one pass over the voxels (first_order.py)
         members["_calculateFeatures"] = calculate_first_order
+    if class_name == "glcm":  # p_{x+y}, p_{x-y} and MCC's Q without per-grey-level loops (glcm_fast.py)
+        members["_calculateCoefficients"] = calculate_glcm_coefficients
+        members["getMCCFeatureValue"] = glcm_mcc
+        members["getClusterProminenceFeatureValue"] = glcm_cluster_prominence
+        members["getClusterShadeFeatureValue"] = glcm_cluster_shade
     return type(base.__name__, (base,), members)
 
 
