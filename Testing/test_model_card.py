@@ -28,6 +28,7 @@ from TMERadiomicsLib.evaluation import evaluate  # noqa: E402
 from TMERadiomicsLib.evaluation.report import model_card_section, render_html  # noqa: E402
 from TMERadiomicsLib.models import bundled_model, calibrate, list_bundled_models, load_bundle  # noqa: E402
 from TMERadiomicsLib.models.card_html import card_to_html  # noqa: E402
+from TMERadiomicsLib.models.manifest import manifest_digest  # noqa: E402
 from TMERadiomicsLib.training import train  # noqa: E402
 
 CARD = "MODEL_CARD.md"
@@ -122,6 +123,23 @@ def test_bundle_without_a_card_loads_and_the_report_says_so(trained, cohort, tmp
     (old / CARD).write_text("# Model card: trust me\n")  # a card nobody sealed
     with pytest.raises(InputError, match="not sealed by manifest.json"):
         load_bundle(old)
+
+
+@pytest.mark.parametrize("name, data, message", [
+    (CARD, b"\xff\xfe not text", "model card is not UTF-8 text"),
+    ("notes.txt", b"a third file", "exactly one parameter file, linear.json, and optionally MODEL_CARD.md"),
+])
+def test_crafted_bundle_files_are_refused(trained, tmp_path, name, data, message):
+    """A sealed card that is not text, or a sealed file that is neither estimator nor card."""
+    _, folder = trained
+    copy = _copy(folder, tmp_path / "b")
+    (copy / name).write_bytes(data)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"][name] = hashlib.sha256(data).hexdigest()
+    manifest["bundle_sha256"] = manifest_digest(manifest)  # re-sealed, as a crafted bundle would be
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match=message):
+        load_bundle(copy)
 
 
 def test_report_renders_the_card(trained, cohort):
