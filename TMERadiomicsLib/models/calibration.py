@@ -102,10 +102,13 @@ def _calibrated_card(card: str | None, manifest: Manifest) -> str | None:
     if card is None:
         return None
     cohort = manifest.normalisation
+    source = "a table not read from a file (no file or SHA-256 recorded)"
+    if cohort["cohort_file"]:
+        digest = cohort["cohort_file_sha256"]
+        source = f"`{cohort['cohort_file']}`" + (f" (SHA-256 {digest[:12]}...)" if digest else "")
     return with_calibration(card, [
-        f"Calibrated on {cohort['cohort_size']} cases of `{cohort['cohort_file'] or 'an in-memory table'}` "
-        f"(SHA-256 {str(cohort['cohort_file_sha256'] or 'not recorded')[:12]}...): the feature means and "
-        "standard deviations (ddof=1) of that cohort now z-score every scored case.",
+        f"Calibrated on {cohort['cohort_size']} cases of {source}: the feature means and standard deviations "
+        "(ddof=1) of that cohort now z-score every scored case.",
         f"Threshold {manifest.threshold:.4f} on the {manifest.score}: {manifest.threshold_rule}.",
         "Risk groups are relative to this calibration cohort and are not comparable with those of a bundle "
         "calibrated on another cohort; the performance figures above are still the paper's, not this cohort's "
