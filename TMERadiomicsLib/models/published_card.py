@@ -62,7 +62,8 @@ def qian_card(model: str, features: list[str], table3: dict[str, dict], normalis
                     "marked \"not reported\"."),
         performance=[_row(part, entry) for part, entry in table3.items()],
         performance_note=(f"Quoted from {PAPER} Table 3 (also the abstract), the same figures as this bundle's "
-                          "`manifest.json` `performance.published`. TMERadiomics did not measure them."),
+                          "`manifest.json` `performance.published`. TMERadiomics did not measure them. References in this "
+                          "card are to the paper's sections, tables and figures; the copy used has no page numbers."),
         calibration=[
             f"{PAPER} shows calibration curves (Fig. 10, peritumoral model, training and testing) and reports "
             "Hosmer-Lemeshow p > 0.05 for each model (Results); the grouped values are not published.",
