@@ -71,8 +71,8 @@ def test_round_trip_scores_identically(which, tables, request):
 
 
 def test_forest_bundle_has_no_pickle_and_linear_is_json(lasso_dir, forest_dir):
-    assert {p.name for p in lasso_dir[1].iterdir()} == {"manifest.json", "linear.json"}
-    assert {p.name for p in forest_dir[1].iterdir()} == {"manifest.json", "forest.skops"}
+    assert {p.name for p in lasso_dir[1].iterdir()} == {"manifest.json", "linear.json", "MODEL_CARD.md"}
+    assert {p.name for p in forest_dir[1].iterdir()} == {"manifest.json", "forest.skops", "MODEL_CARD.md"}
     json.loads((lasso_dir[1] / "linear.json").read_text())
 
 

@@ -43,12 +43,13 @@ def run(args: argparse.Namespace) -> int:
     check_auc_ci_options(args)
     check_out_dir(args.out, args.overwrite)
     clinical = read_table(args.clinical) if args.clinical else None
+    bundle = load_bundle(bundle_path(args.bundle))
     result = evaluate(
-        load_bundle(bundle_path(args.bundle)), read_table(args.features), read_table(args.labels),
+        bundle, read_table(args.features), read_table(args.labels),
         label=args.label, median_split=args.median_split, clinical=clinical,
         ci=args.ci, n_bootstrap=args.n_bootstrap, seed=args.seed,
     )
-    out = write_report(result, args.out, args.overwrite)
+    out = write_report(result, args.out, args.overwrite, model_card=bundle.model_card)
     summary = result_dict(result)
     print(json.dumps({"out": str(out), "n_cases": summary["n_cases"], "auc": summary["auc"],
                       "at_bundle_threshold": summary["at_bundle_threshold"],

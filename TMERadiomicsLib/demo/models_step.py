@@ -74,4 +74,4 @@ def evaluate_models(models: list[TrainedModel], held_out: dict[str, pd.DataFrame
     """Each bundle on the held-out cases of its preset, with a full evaluation report per bundle."""
     for model in models:
         model.evaluation = evaluate(model.bundle, held_out[model.preset], labels, label=model.label)
-        write_report(model.evaluation, out_dir / model.name)
+        write_report(model.evaluation, out_dir / model.name, model_card=model.bundle.model_card)

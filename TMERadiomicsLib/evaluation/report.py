@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..models.card_html import card_to_html
 from ..outputs import atomic_write_bytes, atomic_write_text, check_out_dir, staged_dir
 from .auc import p_values_text
 from .decision_curve import DecisionCurve
@@ -69,8 +70,9 @@ def metrics_table(result: EvaluationResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_report(result: EvaluationResult, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Write the report folder atomically; returns its path."""
+def write_report(result: EvaluationResult, out_dir: str | os.PathLike, overwrite: bool = False,
+                 model_card: str | None = None) -> Path:
+    """Write the report folder atomically; returns its path. ``model_card``: the bundle's card, if any."""
     out = check_out_dir(out_dir, overwrite)
     pngs = figures(result)
     with staged_dir(out) as stage:
@@ -85,11 +87,11 @@ def write_report(result: EvaluationResult, out_dir: str | os.PathLike, overwrite
             atomic_write_text(stage / "calibration.csv", result.hosmer_lemeshow.groups.to_csv(index=False))
         if result.decision_curve is not None:
             atomic_write_text(stage / "decision_curve.csv", result.decision_curve.table().to_csv(index=False))
-        atomic_write_text(stage / "report.html", render_html(result, pngs))
+        atomic_write_text(stage / "report.html", render_html(result, pngs, model_card))
     return out
 
 
-def render_html(result: EvaluationResult, pngs: dict[str, bytes]) -> str:
+def render_html(result: EvaluationResult, pngs: dict[str, bytes], model_card: str | None = None) -> str:
     b = result.bundle
     auc = result.auc
     parts = [
@@ -120,6 +122,7 @@ def render_html(result: EvaluationResult, pngs: dict[str, bytes]) -> str:
     parts += [embedded_png(name, data) for name, data in pngs.items() if name != DECISION_CURVE_PNG]
     parts += ["<h2>Notes</h2><ul>", *[f"<li>{escape(n)}</li>" for n in result.notes], "</ul>",
               "<h2>Per-case scores</h2>", html_table(result.scores, "One row per case")]
+    parts += model_card_section(model_card)
     return html_page(f"{b['name']} evaluation", parts)
 
 
@@ -139,6 +142,15 @@ def decision_curve_reading(curve: DecisionCurve) -> str:
             f"{gains[k]:.3f} in net benefit at pt = {pt[k]:.2f} (the equivalent of {100 * gains[k]:.1f} more true "
             f"positives per 100 patients with no more false positives); where the shaded bootstrap band reaches the "
             f"better of the two defaults, that gain is not established on {curve.n_cases} cases.")
+
+
+def model_card_section(card: str | None) -> list[str]:
+    """The bundle's MODEL_CARD.md as HTML (its title becomes the section heading), or a line saying it has none."""
+    if card is None:
+        return ["<h2>Model card</h2>",
+                "<p>This bundle carries no model card (MODEL_CARD.md): it was written before TMERadiomics "
+                "added cards. The intended use above is all it states; re-train or re-build it to get one.</p>"]
+    return ['<div class="card">', card_to_html(card), "</div>"]
 
 
 def html_page(title: str, parts: list[str]) -> str:

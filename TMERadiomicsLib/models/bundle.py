@@ -1,6 +1,8 @@
-"""Model bundles: a folder with ``manifest.json`` and the estimator's parameters.
+"""Model bundles: a folder with ``manifest.json``, the estimator's parameters and a card.
 
-Loading checks the format version, the SHA-256 of every parameter file and
+The folder holds the estimator's one parameter file and, optionally, its
+``MODEL_CARD.md`` (``model_card``), both sealed by the manifest's ``files``.
+Loading checks the format version, the SHA-256 of every file and
 the estimator's shape against the manifest before anything is used; it
 parses JSON or a skops archive restricted to trusted types, so it never runs
 code from the bundle. The manifest itself is sealed by ``bundle_sha256``
@@ -28,6 +30,7 @@ from . import forest as forest_io
 from . import linear as linear_io
 from .linear import LinearModel
 from .manifest import DIGEST_FIELD, MANIFEST_NAME, Manifest, read_manifest
+from .model_card import CARD_NAME
 from .tables import missing_features, name_list, source_of
 
 logger = logging.getLogger(__name__)
@@ -44,10 +47,14 @@ def sha256_bytes(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class ModelBundle:
-    """A manifest and its estimator, checked against each other."""
+    """A manifest and its estimator, checked against each other, and the model card (Markdown).
+
+    ``model_card`` is ``None`` for bundles written before cards existed.
+    """
 
     manifest: Manifest
     estimator: Estimator
+    model_card: str | None = None
 
     @property
     def required_features(self) -> list[str]:
@@ -59,9 +66,16 @@ class ModelBundle:
             return {linear_io.FILE_NAME: self.estimator.to_json().encode("utf-8")}
         return {forest_io.FILE_NAME: forest_io.forest_to_bytes(self.estimator)}
 
+    def bundle_files(self) -> dict[str, bytes]:
+        """Every file the manifest seals: the parameters and, when there is one, the card."""
+        files = self.parameter_files()
+        if self.model_card is not None:
+            files[CARD_NAME] = self.model_card.encode("utf-8")
+        return files
+
     def with_file_hashes(self) -> ModelBundle:
-        """The same bundle with ``manifest.files`` matching the parameters."""
-        files = {name: sha256_bytes(data) for name, data in self.parameter_files().items()}
+        """The same bundle with ``manifest.files`` matching its files."""
+        files = {name: sha256_bytes(data) for name, data in self.bundle_files().items()}
         return replace(self, manifest=replace(self.manifest, files=files))
 
     def save(self, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -69,7 +83,7 @@ class ModelBundle:
         out = check_out_dir(out_dir, overwrite)
         # Serialise once: skops archives carry timestamps, so the bytes
         # hashed must be the very bytes written.
-        files = self.parameter_files()
+        files = self.bundle_files()
         manifest = replace(self.manifest, files={name: sha256_bytes(data) for name, data in files.items()})
         with staged_dir(out) as stage:
             for name, data in files.items():
@@ -186,7 +200,7 @@ def load_bundle(folder: str | os.PathLike) -> ModelBundle:
         estimator = forest_io.forest_from_bytes(
             files[forest_io.FILE_NAME], len(manifest.required_features), str(path / forest_io.FILE_NAME)
         )
-    return ModelBundle(manifest, estimator)
+    return ModelBundle(manifest, estimator, _model_card(path, manifest, files))
 
 
 def _verified_files(folder: Path, manifest: Manifest) -> dict[str, bytes]:
@@ -207,12 +221,27 @@ def _verified_files(folder: Path, manifest: Manifest) -> dict[str, bytes]:
 
 
 def _expect_files(folder: Path, manifest: Manifest, name: str) -> None:
-    if set(manifest.files) != {name}:
+    """The estimator's one parameter file, plus optionally the card: nothing else is sealed."""
+    if set(manifest.files) - {CARD_NAME} != {name}:
         raise InputError(
-            f"a {manifest.estimator} bundle holds exactly one parameter file, {name}",
+            f"a {manifest.estimator} bundle holds exactly one parameter file, {name}, and optionally {CARD_NAME}",
             file=folder,
             value=sorted(manifest.files),
         )
+
+
+def _model_card(folder: Path, manifest: Manifest, files: dict[str, bytes]) -> str | None:
+    """The sealed card, or ``None`` for a bundle without one; an unsealed card is refused."""
+    if CARD_NAME not in manifest.files:
+        if (folder / CARD_NAME).exists():
+            # Loading would ignore it, yet a reader of the folder would take it for the bundle's own.
+            raise InputError(f"{CARD_NAME} is not sealed by manifest.json (added after the bundle was written); "
+                             "remove it or rebuild the bundle", file=folder / CARD_NAME)
+        return None
+    try:
+        return files[CARD_NAME].decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("model card is not UTF-8 text", file=folder / CARD_NAME) from None
 
 
 def _check_normalisation(folder: Path, manifest: Manifest, model: LinearModel) -> None:

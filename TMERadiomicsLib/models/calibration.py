@@ -28,6 +28,8 @@ import pandas as pd
 from ..errors import InputError
 from .bundle import ModelBundle
 from .linear import LinearModel
+from .manifest import Manifest
+from .model_card import with_calibration
 from .tables import align, binary_labels, name_list, require_finite, source_of
 
 logger = logging.getLogger(__name__)
@@ -92,7 +94,26 @@ def calibrate(bundle: ModelBundle, combined: pd.DataFrame, labels: pd.DataFrame 
         },
     )
     logger.info("calibrated %s on %d cases; threshold %.4f", manifest.name, len(combined), threshold)
-    return ModelBundle(manifest, calibrated).with_file_hashes()
+    return ModelBundle(manifest, calibrated, _calibrated_card(bundle.model_card, manifest)).with_file_hashes()
+
+
+def _calibrated_card(card: str | None, manifest: Manifest) -> str | None:
+    """The published card with what this calibration changed: statistics, threshold, rule."""
+    if card is None:
+        return None
+    cohort = manifest.normalisation
+    source = "a table not read from a file (no file or SHA-256 recorded)"
+    if cohort["cohort_file"]:
+        digest = cohort["cohort_file_sha256"]
+        source = f"`{cohort['cohort_file']}`" + (f" (SHA-256 {digest[:12]}...)" if digest else "")
+    return with_calibration(card, [
+        f"Calibrated on {cohort['cohort_size']} cases of {source}: the feature means and standard deviations "
+        "(ddof=1) of that cohort now z-score every scored case.",
+        f"Threshold {manifest.threshold:.4f} on the {manifest.score}: {manifest.threshold_rule}.",
+        "Risk groups are relative to this calibration cohort and are not comparable with those of a bundle "
+        "calibrated on another cohort; the performance figures above are still the paper's, not this cohort's "
+        "(`tmeradiomics evaluate` measures them on a labelled cohort).",
+    ])
 
 
 def _youden(combined: pd.DataFrame, labels: pd.DataFrame, radscore: pd.Series, label: str | None,

@@ -3,8 +3,9 @@
 Source: Qian et al., "Magnetic resonance imaging-based radiomics was used to
 evaluate the level of prognosis-related immune cell infiltration in breast
 cancer tumor microenvironment", BMC Medical Imaging 2024, Table 2
-(coefficients) and Table 3 (metrics). The numbers below are typed from
-Table 2 exactly as printed, with the paper's feature names; ``pyradiomics_name``
+(coefficients) and Table 3 (metrics); each bundle carries a model card of
+what the paper says of cohorts, sites and limits (``published_card``).
+The numbers below are typed from Table 2 exactly as printed, with the paper's feature names; ``pyradiomics_name``
 maps them to PyRadiomics names and the region prefix of the combined
 features table. Regenerate the bundles with
 
@@ -26,6 +27,7 @@ from ..features.presets import load_preset
 from .bundle import ModelBundle
 from .linear import LinearModel
 from .manifest import Manifest
+from .published_card import qian_card
 
 CITATION = (
     "Qian et al. Magnetic resonance imaging-based radiomics was used to evaluate the level of "
@@ -152,7 +154,8 @@ def qian_bundle(model: str) -> ModelBundle:
             "built_by": "TMERadiomicsLib.models.published",
         },
     )
-    return ModelBundle(manifest, LinearModel(coefficients)).with_file_hashes()
+    card = qian_card(model, list(coefficients), TABLE_3[model], manifest.normalisation, VERSION, CITATION)
+    return ModelBundle(manifest, LinearModel(coefficients), card).with_file_hashes()
 
 
 def write_published(out_root: Path, overwrite: bool = True) -> list[Path]:

@@ -1,19 +1,22 @@
 """Training recipes of both papers: ``qian2024-lasso`` and ``han2024-rf``.
 
 ``train`` checks the inputs once (see ``data.training_set``) and runs the
-recipe; the result is a ``ModelBundle`` ready to save, score and evaluate.
-The same inputs, options and seed give the same bundle.
+recipe; the result is a ``ModelBundle`` ready to save, score and evaluate,
+with its model card (``card.training_card``). The same inputs, options and
+seed give the same bundle.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 import pandas as pd
 
 from ..errors import InputError
 from ..models.bundle import ModelBundle
+from .card import site_counts, training_card
 from .data import TrainingSet, read_stable_features, training_set
 from .forest import train_forest
 from .lasso import train_lasso
@@ -53,7 +56,11 @@ def train(
         group_names=group_names,
     )
     logger.info("training %s on %d cases, %d candidate features", recipe, len(data.y), data.X.shape[1])
-    return RECIPES[recipe](data, seed, dict(options or {}), progress)
+    bundle = RECIPES[recipe](data, seed, dict(options or {}), progress)
+    sites = site_counts(labels, data.case_ids)
+    if sites is None:
+        sites = site_counts(features, data.case_ids)
+    return replace(bundle, model_card=training_card(bundle, data, sites)).with_file_hashes()
 
 
 __all__ = ["RECIPES", "read_stable_features", "train"]
