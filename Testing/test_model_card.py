@@ -144,11 +144,14 @@ def test_crafted_bundle_files_are_refused(trained, tmp_path, name, data, message
 
 def test_report_renders_the_card(trained, cohort):
     bundle, _ = trained
+    from TMERadiomicsLib.evaluation.plots import figures
+
     result = evaluate(bundle, *cohort, label="state", ci="delong")
-    page = render_html(result, {}, bundle.model_card)
+    pngs = figures(result)  # the decision curve's section embeds its figure
+    page = render_html(result, pngs, bundle.model_card)
     assert "<h2>Model card: qian2024-lasso 1</h2>" in page and "<h3>CLEAR checklist items covered</h3>" in page
     assert "<td>icc_filter</td>" in page
-    assert "carries no model card" in render_html(result, {}, None)
+    assert "carries no model card" in render_html(result, pngs, None)
 
 
 @pytest.mark.parametrize("name", list_bundled_models())
