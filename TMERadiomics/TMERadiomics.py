@@ -159,6 +159,9 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.saveSessionButton.connect("clicked(bool)", self.onSaveSession)
         self.ui.computeIccButton.connect("clicked(bool)", self.onComputeIcc)
         self.ui.runCohortButton.connect("clicked(bool)", self.onRunCohort)
+        self.ui.computeKineticsButton.connect("clicked(bool)", self.onComputeKinetics)
+        self.ui.kineticsPhasesListWidget.connect("itemChanged(QListWidgetItem*)", self.updateButtons)
+        self.ui.kineticsCollapsibleButton.connect("contentsCollapsed(bool)", self.onKineticsCollapsed)
         self.ui.cohortManifestPathLineEdit.connect("currentPathChanged(QString)", self.updateButtons)
         self.ui.cohortOutputPathLineEdit.connect("currentPathChanged(QString)", self.updateButtons)
         self.ui.runAllLesionsButton.connect("clicked(bool)", self.onRunAllLesions)
@@ -383,6 +386,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.summaryLabel.text = self.logic.summaryText() or _("No scores yet.")
         self._updateStudyButtons(segmentation)
         self.updateCohortButton()
+        self.updateKineticsButton()
         self._disableWhileRunning()
 
     def _showResults(self, segmentation) -> None:
@@ -437,7 +441,7 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     # Enabled by updateButtons from the Logic's blockers, and the ones that have no blocker.
     BLOCKED_ACTIONS = ("generateRegionsButton", "computeFeaturesButton", "applyModelsButton", "runAllButton",
                        "runAllLesionsButton", "restoreColoursButton", "exportTableButton", "saveSessionButton",
-                       "computeIccButton", "runCohortButton")
+                       "computeIccButton", "runCohortButton", "computeKineticsButton")
     FREE_ACTIONS = ("addModelButton", "installDependenciesButton")
 
     def _disableWhileRunning(self) -> None:
@@ -689,6 +693,75 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._studyMessage = _("{action} cancelled; the scene is unchanged.").format(action=title)
 
         self._runJob(title, start, finish, cancelled)
+
+    # ---- kinetics --------------------------------------------------------
+
+    def onKineticsCollapsed(self, collapsed: bool) -> None:
+        if not collapsed:
+            self.refreshKineticsPhases()
+
+    def refreshKineticsPhases(self) -> None:
+        """List the scene's scalar volumes (not the kinetic maps), keeping what was checked."""
+        from TMERadiomicsLogic.kinetics import MAP_ATTRIBUTE
+
+        widget = self.ui.kineticsPhasesListWidget
+        checked = set(self._checkedPhaseIds())
+        widget.blockSignals(True)
+        widget.clear()
+        for node in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode"):
+            if node.GetAttribute(MAP_ATTRIBUTE):
+                continue
+            item = qt.QListWidgetItem(node.GetName())
+            item.setData(qt.Qt.UserRole, node.GetID())
+            item.setFlags(item.flags() | qt.Qt.ItemIsUserCheckable)
+            item.setCheckState(qt.Qt.Checked if node.GetID() in checked else qt.Qt.Unchecked)
+            widget.addItem(item)
+        widget.blockSignals(False)
+        self.updateButtons()
+
+    def _checkedPhaseIds(self) -> list:
+        widget = self.ui.kineticsPhasesListWidget
+        items = [widget.item(row) for row in range(widget.count)]
+        return [item.data(qt.Qt.UserRole) for item in items if item.checkState() == qt.Qt.Checked]
+
+    def _kineticPhases(self) -> list:
+        """The checked phase volumes that are still in the scene, in list order."""
+        nodes = [slicer.mrmlScene.GetNodeByID(node_id) for node_id in self._checkedPhaseIds()]
+        return [node for node in nodes if node is not None]
+
+    def updateKineticsButton(self, *unused) -> None:
+        phases = self._kineticPhases()
+        reason = self.logic.kineticsBlocker(self._parameterNode.inputVolume, self.ui.tumorSegmentSelector.currentNode(),
+                                            self._regionSegmentIds(), phases or None)
+        self.ui.computeKineticsButton.enabled = reason is None
+        self.ui.computeKineticsButton.toolTip = "\n".join(t for t in (self._buttonTips.get(
+            self.ui.computeKineticsButton, ""), reason) if t)
+
+    def onComputeKinetics(self) -> None:
+        outputs = []
+
+        def work(progress) -> None:
+            phases = self._kineticPhases()
+            outputs.append(self.logic.computeKinetics(
+                None if phases else self._parameterNode.inputVolume, self.ui.tumorSegmentSelector.currentNode(),
+                self._regionSegmentIds(), phases or None, self.ui.kineticsTimesLineEdit.text, progress))
+
+        if self._run(_("Compute kinetics"), work) and outputs:
+            self._showKinetics(outputs[0])
+
+    def _showKinetics(self, output) -> None:
+        """The SER map over the DCE volume in the slice views, the curves in a plot view, one status line."""
+        slicer.util.setSliceViewerLayers(foreground=output.maps["SER"], foregroundOpacity=0.5)
+        slicer.modules.plots.logic().ShowChartInLayout(output.chart)
+        intratumoral = output.result.values.get("intratumoral", {})
+        self.ui.kineticsStatusLabel.text = _(
+            "Kinetics of {count} regions at {times} s ({source}); tumour: SER {ser:.2f}, wash-out {washout:.0%}, "
+            "FTV {ftv:.2f} ml").format(
+            count=len(output.result.values), times=", ".join(f"{t:g}" for t in output.times_s),
+            source=output.times_source, ser=intratumoral.get("kinetics_SER_mean", float("nan")),
+            washout=intratumoral.get("kinetics_washout_fraction", float("nan")),
+            ftv=intratumoral.get("kinetics_FTV_ml", float("nan")))
+        self.refreshKineticsPhases()
 
     # ---- cohort ----------------------------------------------------------
 

@@ -50,6 +50,11 @@ EXPECTED = {
     "cohortOutputPathLineEdit": "ctkPathLineEdit",
     "runCohortButton": "QPushButton",
     "cohortStatusLabel": "QLabel",
+    "kineticsCollapsibleButton": "ctkCollapsibleButton",
+    "kineticsTimesLineEdit": "QLineEdit",
+    "kineticsPhasesListWidget": "QListWidget",
+    "computeKineticsButton": "QPushButton",
+    "kineticsStatusLabel": "QLabel",
 }
 # Widget classes Slicer's parameterNodeWrapper can bind to a parameter of each type
 # (slicer.parameterNodeWrapper.guiConnectors); "node" is any vtkMRML node type.

@@ -237,8 +237,11 @@ class Rig:
                 setattr(package, name, getattr(slicer_core, name))
         package.mrmlScene = self.new_scene()
         package.app = App(self.qapp, self.qt, package, package.mrmlScene)
+        plots = slicer_core.vtkSlicerPlotsLogic()  # Slicer's own: ShowChartInLayout sets the layout and plot view
+        plots.SetMRMLApplicationLogic(package.app.applicationLogic())
         package.modules = types.SimpleNamespace(
-            tables=LoadedModule(slicer_core.vtkSlicerTablesLogic(), package.mrmlScene))
+            tables=LoadedModule(slicer_core.vtkSlicerTablesLogic(), package.mrmlScene),
+            plots=LoadedModule(plots, package.mrmlScene))
         package.util = importlib.import_module("slicer.util")
         return package
 
