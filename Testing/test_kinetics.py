@@ -44,9 +44,12 @@ def test_values_match_the_analytic_curve_and_ftv_the_sphere():
     result = kinetic_features(KineticSeries.of(phases, TIMES), {"intratumoral": _mask(sphere)})
     v = result.values["intratumoral"]
     curve = lambda t: 180.0 * (1 - math.exp(-0.05 * t)) * math.exp(-0.003 * t)  # PE in %
-    assert v["kinetics_PE_early_median"] == pytest.approx(curve(120.0), rel=1e-4)
+    # I-SPY's timing (definitions.py): 150 s after the first post-contrast phase (60 s), phases at their centre
+    # (+30 s): 180 s is early; the late target (510 s) is past the series, so the last phase, 300 s.
+    assert (result.maps.info["early_s"], result.maps.info["late_s"]) == (180.0, 300.0)
+    assert v["kinetics_PE_early_median"] == pytest.approx(curve(180.0), rel=1e-4)
     assert v["kinetics_PE_peak_median"] == pytest.approx(max(curve(t) for t in TIMES[1:]), rel=1e-4)
-    s1, s2 = curve(120.0), curve(300.0)
+    s1, s2 = curve(180.0), curve(300.0)
     assert v["kinetics_SER_mean"] == pytest.approx(s1 / s2, rel=1e-4)
     assert v["kinetics_iAUC60_mean"] == pytest.approx(0.5 * 60 * curve(60.0), rel=1e-4)
     assert v["kinetics_washout_fraction"] == pytest.approx(1.0)
@@ -57,8 +60,9 @@ def test_known_washout_fraction():
     sphere = _sphere()
     half = sphere & (np.indices(sphere.shape)[0] < 12)
     s0 = np.full(sphere.shape, 200.0)
-    phases = _phases(s0, np.where(half, 1.8, np.where(sphere, 0.9, 0.0)),
-                     np.where(half, 0.05, np.where(sphere, 0.008, 0.0)), np.where(half, 0.003, 0.0))
+    # Early 180 s, late 300 s: the washing-out half falls by 15 %, the other rises by 15 % (PE 72 % at 180 s).
+    phases = _phases(s0, np.where(half, 1.8, np.where(sphere, 1.4, 0.0)),
+                     np.where(half, 0.05, np.where(sphere, 0.004, 0.0)), np.where(half, 0.003, 0.0))
     v = kinetic_features(KineticSeries.of(phases, TIMES), {"intratumoral": _mask(sphere)}).values["intratumoral"]
     assert v["kinetics_washout_fraction"] == pytest.approx(half.sum() / sphere.sum())
     assert v["kinetics_persistent_fraction"] == pytest.approx(1 - half.sum() / sphere.sum())
@@ -102,7 +106,9 @@ def test_generated_phantom_gives_back_its_enhancement_model_per_region():
     phantom, phases, masks = _phantom_case()
     series = KineticSeries.of(phases, phantom.times_s)
     result = kinetic_features(series, masks)
-    s0, early, late = (_analytic(phantom, t) for t in (0.0, 120.0, 300.0))
+    times = (0.0, result.maps.info["early_s"], result.maps.info["late_s"])
+    assert times[1:] == (180.0, 300.0)  # I-SPY's choice on the phantom's 0-300 s, 60 s apart
+    s0, early, late = (_analytic(phantom, t) for t in times)
     pe_early = 100 * (early - s0) / s0
     change = 100 * (late - early) / early
     with np.errstate(divide="ignore", invalid="ignore"):  # tissue without late enhancement: no SER
@@ -130,7 +136,7 @@ def test_generated_phantom_gives_back_its_enhancement_model_per_region():
     assert result.values["intratumoral"]["kinetics_SER_median"] == pytest.approx(
         np.median(ser[measured_ftv & tumour]), rel=0.04)
     rim = measured_ftv & tumour & np.isclose(phantom.k_in, 0.05, atol=1e-6) & np.isclose(phantom.k_out, 0.003, atol=1e-7)
-    rim_truth = (1 - math.exp(-0.05 * 120)) * math.exp(-0.003 * 120) / ((1 - math.exp(-0.05 * 300)) * math.exp(-0.003 * 300))
+    rim_truth = (1 - math.exp(-0.05 * 180)) * math.exp(-0.003 * 180) / ((1 - math.exp(-0.05 * 300)) * math.exp(-0.003 * 300))
     ser_map = np.full(tumour.shape, np.nan, np.float32)
     ser_map[result.maps.box] = result.maps.values["SER"]
     assert rim.sum() > 500
@@ -158,3 +164,17 @@ def test_a_mask_off_the_phases_grid_is_refused_even_at_the_same_size():
     mask.SetOrigin((0.0, 0.0, 5.0))
     with pytest.raises(InputError, match="not on the grid of the DCE phases \\(origin"):
         kinetic_features(KineticSeries.of(phases, TIMES), {"intratumoral": mask})
+
+
+@pytest.mark.parametrize("times, expected", [
+    # 90 s apart from 90 s: centres at t + 45; early target 90 + 150 = 240 -> 180 s (centre 225);
+    # late target 540 -> 450 s and 540 s tie at 45 s (centres 495, 585): the earlier, 450 s.
+    ((0, 90, 180, 270, 360, 450, 540, 630), (2, 5)),
+    # An I-SPY-like protocol: a 20 s injection delay, 80 s phases: centres t + 40; early target 170 -> 100 s
+    # (140) or 180 s (220)? 140 is 30 s off, 220 is 50 s: 100 s. Late target 470 -> 420 s (460).
+    ((0, 20, 100, 180, 260, 340, 420, 500), (2, 6)),
+    ((0, 60, 120), (1, 2)),  # two post-contrast phases are early and late whatever their times
+])
+def test_early_and_late_phases_are_chosen_as_i_spy_chooses_them(times, expected):
+    phases = _phases(np.full((3, 3, 3), 100.0), 1.0, 0.05, 0.0)[:1] * len(times)
+    assert KineticSeries.of(phases, times).early_late() == expected

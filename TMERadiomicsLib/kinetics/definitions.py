@@ -5,9 +5,12 @@ these without loading numpy.
 """
 
 # I-SPY 1 / ACRIN 6657 (Hylton et al., Radiology 2012;263(3):663-672): the early
-# post-contrast phase is centred at about 2.5 min after injection, the late one at
-# about 7.5 min. A protocol has phases where it has them: the phase nearest each
-# time is used (a tie goes to the earlier phase) and the times chosen are recorded.
+# post-contrast phase is the one at about 2.5 min, the late one at about 7.5 min. Timed as
+# the UCSF implementation in Slicer's Breast_DCEMRI_FTV (chooseEarly_LateByManufacturer.py)
+# times them: from the start of the FIRST POST-CONTRAST acquisition, each phase taken at
+# its centre (its start plus half the temporal resolution, the spacing of the post-contrast
+# phases), the phase nearest each target chosen (a tie goes to the earlier phase). With
+# only two post-contrast phases they are early and late. The phases chosen are recorded.
 EARLY_S = 150.0
 LATE_S = 450.0
 

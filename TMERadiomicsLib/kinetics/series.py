@@ -47,16 +47,19 @@ class KineticSeries:
         return self.phases[0]
 
     def early_late(self, early_s: float = EARLY_S, late_s: float = LATE_S) -> tuple[int, int]:
-        """The post-contrast phases nearest the early and late times (ties: the earlier phase).
-
-        With only two post-contrast phases they are early and late whatever their times.
-        """
-        post = range(1, len(self.times_s))
-        early = min(post, key=lambda i: (abs(self.times_s[i] - early_s), i))
+        """The post-contrast phases nearest the early and late times, as I-SPY's UCSF code picks them
+        (``definitions.py``): targets counted from the first post-contrast phase, each phase at its centre."""
+        times = self.times_s
+        if len(times) == 3:  # a pre-contrast and two post-contrast phases
+            return 1, 2
+        resolution = times[2] - times[1]
+        centre = [t + resolution / 2.0 for t in times]
+        post = range(1, len(times))
+        early = min(post, key=lambda i: (abs(centre[i] - (times[1] + early_s)), i))
         later = [i for i in post if i > early]
-        if not later:  # the early time is past the last phase: the last two phases
-            return len(self.times_s) - 2, len(self.times_s) - 1
-        late = min(later, key=lambda i: (abs(self.times_s[i] - late_s), i))
+        if not later:  # the early target is past the last phase: the last two phases
+            return len(times) - 2, len(times) - 1
+        late = min(later, key=lambda i: (abs(centre[i] - (times[1] + late_s)), i))
         return early, late
 
 
