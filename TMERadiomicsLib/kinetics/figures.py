@@ -34,8 +34,9 @@ def curves_png(curves: Mapping[str, Mapping[str, list[float]]], maps: KineticMap
                 color=REGION_COLOURS.get(region))
     for phase, name in ((maps.early, "early"), (maps.late, "late")):
         ax.axvline(maps.times_s[phase], color="0.5", linestyle="--", linewidth=0.8)
-        ax.annotate(f"{name} ({maps.times_s[phase]:g} s)", (maps.times_s[phase], 1.0),
-                    xycoords=("data", "axes fraction"), ha="right", va="top", rotation=90, fontsize=8, color="0.3")
+        ax.annotate(f"{name} ({maps.times_s[phase]:g} s)", (maps.times_s[phase], 0.02),
+                    xycoords=("data", "axes fraction"), xytext=(-3, 0), textcoords="offset points",
+                    ha="right", va="bottom", rotation=90, fontsize=8, color="0.3")
     ax.axhline(0.0, color="0.8", linewidth=0.8)
     ax.set_xlabel("time after the pre-contrast phase (s)")
     ax.set_ylabel("mean enhancement of the region's mean signal (%)")
