@@ -186,3 +186,26 @@ def test_batch_adds_the_kinetic_class_from_each_case_s_phases(run, phantom_dir, 
             for name in ("kinetics_SER_mean", "kinetics_washout_fraction", "kinetics_FTV_ml", "kinetics_iAUC90_p90"):
                 assert float(combined[prefix + name]) == pytest.approx(float(expected[region][name]), rel=1e-6), \
                     (case, region, name)
+
+
+def test_extract_with_kinetics_adds_the_class_to_the_same_texture(run, phantom_dir, tmp_path, capsys):
+    """extract --kinetics on the phantom folder: its texture equals extract on the same phase's file, and its
+    kinetic columns equal the kinetics command's."""
+    tumour = str(phantom_dir / "tumour.nrrd")
+    with_kinetics, plain = tmp_path / "k.csv", tmp_path / "p.csv"
+    assert main(["extract", str(phantom_dir), tumour, "--case-id", "K01", "--preset", "default", "--kinetics",
+                 "--out", str(with_kinetics)]) == 0
+    assert main(["extract", str(phantom_dir / "phase2.nrrd"), tumour, "--case-id", "K01", "--preset", "default",
+                 "--out", str(plain)]) == 0
+    capsys.readouterr()
+    kinetic = {r["region"]: r for r in _rows(with_kinetics)}
+    texture = {r["region"]: r for r in _rows(plain)}
+    expected = {r["region"]: r for r in _rows(run / "kinetics.csv")}
+    for region, row in texture.items():
+        for name, value in row.items():
+            assert kinetic[region][name] == value, (region, name)
+        for name in ("kinetics_SER_mean", "kinetics_persistent_fraction", "kinetics_TTP_p75"):
+            assert float(kinetic[region][name]) == pytest.approx(float(expected[region][name]), rel=1e-9)
+    assert main(["extract", str(phantom_dir / "phase2.nrrd"), tumour, "--kinetics", "--out",
+                 str(tmp_path / "x.csv")]) == 2
+    assert "this image has one phase" in capsys.readouterr().err

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
+from .kinetics_cmd import phase_times
 from .regions_cmd import (
     add_case_arguments,
     add_region_options,
@@ -48,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "acq_field_strength_t, TR, TE, flip angle, pixel spacing, slice thickness; the DCE phase read "
                         "and its time) as columns after "
                         "preset_sha256: the batch variable for harmonisation (always in the diagnostics)")
+    parser.add_argument("--kinetics", action="store_true",
+                        help="add the DCE kinetic class of every region (docs/kinetics.md): IMAGE must then hold "
+                        "every phase (a 4-D image, a DICOM DCE study or a tmeradiomics phantom folder); on with a "
+                        "preset that sets kinetics: true")
+    parser.add_argument("--times", type=phase_times, metavar="S0,S1,...",
+                        help="with --kinetics: the phase times in seconds, when IMAGE does not record them")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.set_defaults(func=run)
 
@@ -140,13 +147,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--region-mask gives one case's regions; it cannot go with --each-segment")
     preset = load_preset(args.preset)
     paths = _check_outputs(args.out, args.overwrite)
-    _, image, cases = load_cases(args)
+    series = _kinetic_series(args) if args.kinetics or preset.kinetics else None
+    _, image, cases = load_cases(args, image=series.phases[args.phase] if series is not None else None)
     acquisition, dce = dicom_records(args.image, args.series, args.phase)
     results, records = [], []
     for case_id, tumour in cases:
         masks = _region_masks(args, wanted, ready, case_id, image, tumour.mask)
         result = extract_case(image, masks, preset, case_id=case_id,
-                              allow_small_regions=region_options(args).allow_small)
+                              allow_small_regions=region_options(args).allow_small, kinetics=series)
         results.append(result)
         records.append({**result.diagnostics, "case_id": case_id, "mask": tumour.source,
                         "acquisition": acquisition, **({"dce": dce} if dce else {}),
@@ -165,6 +173,21 @@ def run(args: argparse.Namespace) -> int:
                       "nan_values": sum(r.nan_count() for r in results),
                       "outputs": {k: str(v) for k, v in paths.items()}}, indent=2))
     return 0
+
+
+def _kinetic_series(args: argparse.Namespace):
+    """Every phase of IMAGE and its times; ``--phase`` must be one of them (its texture is extracted)."""
+    from ..kinetics import read_kinetic_series
+    from .regions_cmd import case_id_of
+
+    if args.series is not None:
+        raise InputError("--kinetics reads every phase of a DCE study; --series picks one series", file=args.image)
+    case = case_id_of(args)
+    series = read_kinetic_series(args.image, times_s=args.times, case_id=case)
+    if not 0 <= args.phase < len(series.phases):
+        raise InputError(f"--phase {args.phase} is not a phase of this study (0..{len(series.phases) - 1})",
+                         file=args.image, case=case, value=args.phase)
+    return series
 
 
 def _joined(tables: list[str]) -> str:

@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("mask", type=Path, metavar="TUMOUR_MASK",
                         help="tumour mask on the phases' grid: a label image, a Slicer .seg.nrrd, a DICOM SEG or an "
                         "RTSTRUCT")
-    parser.add_argument("--times", type=_times, metavar="S0,S1,...",
+    parser.add_argument("--times", type=phase_times, metavar="S0,S1,...",
                         help="the phase times in seconds (the first is the pre-contrast phase); default: the DICOM "
                         "acquisition times, or the phantom.json beside tmeradiomics phantom's phase files")
     parser.add_argument("--case-id", type=case_id,
@@ -53,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _times(text: str) -> list[float]:
+def phase_times(text: str) -> list[float]:
+    """``0,60,120``: seconds (their count and order are checked against the phases when read)."""
     try:
         return [float(part) for part in text.split(",")]
     except ValueError:

@@ -87,14 +87,17 @@ def load_case(args: argparse.Namespace) -> tuple[str, sitk.Image, sitk.Image]:
     return cases[0][0], image, cases[0][1].mask
 
 
-def load_cases(args: argparse.Namespace) -> tuple[str, sitk.Image, list[tuple[str, TumourMask]]]:
-    """The image and (case ID, tumour) per case: one, or one per segment with ``--each-segment``."""
+def load_cases(args: argparse.Namespace, image: sitk.Image | None = None
+               ) -> tuple[str, sitk.Image, list[tuple[str, TumourMask]]]:
+    """The image (read here unless given) and (case ID, tumour) per case: one, or one per segment with
+    ``--each-segment``."""
     from ..io.preprocessing import read_dce
     from ..io.segments import each_segment, read_tumour
 
     case_id = case_id_of(args)
-    image = read_dce(args.image, args.phase, case_id=case_id, phase_chosen=given(args, "phase"),
-                     series=getattr(args, "series", None))
+    if image is None:
+        image = read_dce(args.image, args.phase, case_id=case_id, phase_chosen=given(args, "phase"),
+                         series=getattr(args, "series", None))
     if getattr(args, "each_segment", False):
         if args.label is not None:
             raise InputError("--each-segment takes every segment; --label picks one", file=args.mask, case=case_id)
