@@ -11,52 +11,32 @@ non-symmetrical matrix, a weighting norm and the many levels of binWidth 5.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 from radiomics import getFeatureClasses
 
-from TMERadiomicsLib.features.compute import feature_class_of
-from test_features_first_order import _image, _random_cases
+from class_parity import assert_same_as_pyradiomics, image_of, random_cases
 
 # PyRadiomics warns where an angle of a tiny region has no voxel pair (its mean over angles skips the NaN,
 # and numpy's mean of nothing divides by zero); ours gives the same values with the same warnings.
 pytestmark = [pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning"),
               pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")]
-RELATIVE = 1e-10
 EVERY_FEATURE = sorted(getFeatureClasses()["glcm"].getFeatureNames())
 
 
-def _values(feature_class, image, mask, settings) -> dict[str, float]:
-    instance = feature_class(image, mask, **settings)
-    for name in EVERY_FEATURE:
-        instance.enableFeatureByName(name)
-    return {name: float(value) for name, value in instance.execute().items()}
-
-
 def _assert_same(image, mask, where, **settings):
-    settings = {"binWidth": 25, "label": 1, **settings}
-    want = _values(getFeatureClasses()["glcm"], image, mask, settings)
-    got = _values(feature_class_of("glcm"), image, mask, settings)
-    assert set(got) == set(want), where
-    for name, value in want.items():
-        mine = got[name]
-        if math.isnan(value):
-            assert math.isnan(mine), f"{where}: {name} {mine!r}, PyRadiomics NaN"
-            continue
-        assert abs(mine - value) <= RELATIVE * abs(value), f"{where}: {name} {mine!r} != PyRadiomics {value!r}"
-    return got
+    return assert_same_as_pyradiomics("glcm", image, mask, where, EVERY_FEATURE, **settings)
 
 
 def test_glcm_equals_pyradiomics_on_random_cases():
-    for image, mask, where in _random_cases(seed=7, count=40):
+    for image, mask, where in random_cases(seed=7, count=40):
         _assert_same(image, mask, where, binWidth=5)
 
 
 def test_glcm_equals_pyradiomics_with_other_matrix_settings():
-    for image, mask, where in _random_cases(seed=13, count=8):
+    for image, mask, where in random_cases(seed=13, count=8):
         _assert_same(image, mask, f"{where}, binCount 32", binCount=32)
         _assert_same(image, mask, f"{where}, not symmetrical", symmetricalGLCM=False)
         _assert_same(image, mask, f"{where}, weighted", weightingNorm="euclidean")
@@ -65,12 +45,12 @@ def test_glcm_equals_pyradiomics_with_other_matrix_settings():
 def test_absent_grey_levels_and_flat_or_tiny_regions():
     rng = np.random.default_rng(3)
     gaps = rng.choice([0.0, 10.0, 11.0, 80.0, 200.0], (10, 10, 10))  # bins 1, 2, 4, 9 of 9: levels missing
-    _assert_same(_image(gaps), _image(np.ones((10, 10, 10), np.uint8)), "absent levels", binWidth=25)
-    flat = _assert_same(_image(np.full((6, 6, 6), 40.0)), _image(np.ones((6, 6, 6), np.uint8)), "flat")
+    _assert_same(image_of(gaps), image_of(np.ones((10, 10, 10), np.uint8)), "absent levels", binWidth=25)
+    flat = _assert_same(image_of(np.full((6, 6, 6), 40.0)), image_of(np.ones((6, 6, 6), np.uint8)), "flat")
     assert flat["MCC"] == 1  # PyRadiomics' value for one grey level
     two = np.zeros((3, 3, 3), np.uint8)
     two[1, 1, 1:3] = 1
-    _assert_same(_image(rng.normal(100, 30, (3, 3, 3))), _image(two), "two voxels")
+    _assert_same(image_of(rng.normal(100, 30, (3, 3, 3))), image_of(two), "two voxels")
 
 
 @pytest.mark.parametrize("case", ["breast1", "brain1", "lung1"])

@@ -26,20 +26,28 @@ def _add_phases(rig, case) -> list:
     return phases
 
 
-def test_kinetics_section_on_separately_loaded_phases(equipped):
-    case = add_case(equipped)
-    phases = _add_phases(equipped, case)
-    widget, ui = open_panel(equipped)
+def _regions_and_phases(rig):
+    """A case with its regions generated and its six phases loaded as volumes; the panel, before and after
+    the phases are checked in the Kinetics section: (widget, ui, tooltip while unchecked)."""
+    case = add_case(rig)
+    _add_phases(rig, case)
+    widget, ui = open_panel(rig)
     select_case(ui, case)
     ui.generateRegionsButton.click()
-    equipped.run_events_until(lambda: idle(widget))
-    # A plain volume is one phase: the button says what is missing until phases are checked.
-    assert not ui.computeKineticsButton.enabled and "one phase" in ui.computeKineticsButton.toolTip
+    rig.run_events_until(lambda: idle(widget))
+    unchecked = None if ui.computeKineticsButton.enabled else ui.computeKineticsButton.toolTip
     ui.kineticsCollapsibleButton.collapsed = False  # opening the section lists the scene's volumes
     names = [ui.kineticsPhasesListWidget.item(i).text() for i in range(ui.kineticsPhasesListWidget.count)]
     assert names[1:] == [f"DCE phase {n}" for n in range(6)]
     for row in range(1, 7):
-        ui.kineticsPhasesListWidget.item(row).setCheckState(equipped.qt.Qt.Checked)
+        ui.kineticsPhasesListWidget.item(row).setCheckState(rig.qt.Qt.Checked)
+    return widget, ui, unchecked
+
+
+def test_kinetics_section_on_separately_loaded_phases(equipped):
+    widget, ui, unchecked = _regions_and_phases(equipped)
+    # A plain volume is one phase: the button said what was missing until the phases were checked.
+    assert unchecked is not None and "one phase" in unchecked
     assert ui.computeKineticsButton.enabled, ui.computeKineticsButton.toolTip
     ui.kineticsTimesLineEdit.text = "0, 60, 120, 180, 240, 300"
     ui.computeKineticsButton.click()
@@ -62,15 +70,7 @@ def test_kinetics_section_on_separately_loaded_phases(equipped):
 
 
 def test_missing_times_are_one_message_and_the_scene_is_unchanged(equipped):
-    case = add_case(equipped)
-    phases = _add_phases(equipped, case)
-    widget, ui = open_panel(equipped)
-    select_case(ui, case)
-    ui.generateRegionsButton.click()
-    equipped.run_events_until(lambda: idle(widget))
-    ui.kineticsCollapsibleButton.collapsed = False
-    for row in range(1, 7):
-        ui.kineticsPhasesListWidget.item(row).setCheckState(equipped.qt.Qt.Checked)
+    widget, ui, _ = _regions_and_phases(equipped)
     nodes = equipped.slicer.mrmlScene.GetNumberOfNodes()
     ui.computeKineticsButton.click()
     equipped.run_events_until(lambda: idle(widget))
