@@ -30,7 +30,7 @@ from TMERadiomicsLib.training import train  # noqa: E402
 from TMERadiomicsLib.training.harmonise import FoldValues, Harmonise, Harmoniser  # noqa: E402
 
 SITES = {"A": (1.0, 0.0), "B": (1.4, 1.5), "C": (0.7, -1.0)}  # multiplicative gain, additive offset
-FAST_LASSO = {"cv_folds": 5, "n_lambdas": 30}
+FAST_LASSO = {"cv_folds": 5, "n_lambdas": 20}
 FAST_RF = {"n_estimators": 30, "max_features": ["sqrt"], "min_samples_leaf": [1, 3],
            "regions": ["intratumoral", "peritumoral", "ring"], "select": False}
 

@@ -114,12 +114,24 @@ class FoldValues:
 
 
 def harmonisable(X: pd.DataFrame, sites: pd.Series) -> list[str]:
-    """The features that vary within every site of these cases (ComBat needs each site's scale)."""
+    """The features ComBat can estimate on these cases: varying within every site, with variance left
+    once the site means are removed (ComBat's own refusals, relative to the magnitude as there), and
+    small enough that their squares stay finite."""
     values, labels = X.to_numpy(dtype=float), sites.astype(str).to_numpy()
-    varies = np.ones(values.shape[1], dtype=bool)
+    magnitude = np.abs(values).max(axis=0)
+    keep = magnitude < _LARGEST
+    residual = np.zeros_like(values)
     for site in np.unique(labels):
-        varies &= np.ptp(values[labels == site], axis=0) > 0
-    return [name for name, keep in zip(X.columns, varies) if keep]
+        block = values[labels == site]
+        keep &= np.ptp(block, axis=0) > 0
+        residual[labels == site] = block - block.mean(axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        keep &= (residual**2).mean(axis=0) > (1e-10 * magnitude) ** 2
+    return [name for name, kept in zip(X.columns, keep) if kept]
+
+
+# Beyond this a feature's squared deviations overflow float64 (e.g. an exponential-filter feature).
+_LARGEST = 1e100
 
 
 def harmonise_training_set(data, fit_rows: np.ndarray, log: StepLog, *, fitted_on: str,
@@ -154,7 +166,8 @@ def harmonise_training_set(data, fit_rows: np.ndarray, log: StepLog, *, fitted_o
             sites={site: int(n) for site, n in zip(model.sites, model.site_cases)},
             fitted_on=f"{fitted_on} ({len(fit_rows)} cases)",
             inside_cv="re-fitted on each CV fold's training cases, applied to that fold's validation cases",
-            dropped="features constant within a site of the cases fitted, or of a fold's training cases")
+            dropped="features ComBat cannot estimate (constant within a site, or no variance besides the site "
+                    "means) on the cases fitted or on a fold's training cases")
     return replace(raw, X=harmonised), harmoniser, model
 
 
