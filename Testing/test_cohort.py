@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from TMERadiomicsLib.cohort import phantom as ph
 from TMERadiomicsLib.batch import read_manifest
 from TMERadiomicsLib.cohort import make_case, make_cohort, write_cohort
 from TMERadiomicsLib.cohort import transcriptome as tx
-from TMERadiomicsLib.cohort.state import M2_BETA, draw_state
+from TMERadiomicsLib.cohort.state import M2_BETA, SCANNERS, draw_state
 from TMERadiomicsLib.cohort.survival import LOG_HR_HOT, LOG_HR_PER_M2_SD, survival_table
 from TMERadiomicsLib.errors import InputError
 from TMERadiomicsLib.labels.cibersort import cibersort
@@ -52,6 +54,27 @@ def test_latent_state_sets_the_phantom_knobs():
     # The image knobs that carry M2 do not carry the phenotype, and vice versa.
     assert abs(np.corrcoef(hot, enhancement)[0, 1]) < 0.15
     assert abs(np.corrcoef(m2, texture)[0, 1]) < 0.15
+
+
+def test_sites_map_the_magnitude_image_affinely_and_keep_the_state():
+    """Issue 24: three scanners, drawn apart from the TME state; site-A is the reference scanner."""
+    cohort = make_cohort(40, 3)
+    assert set(cohort.sites) == set(SCANNERS)
+    assert list(cohort.labels()["site"]) == cohort.sites
+    # The scanner touches only the image: the kinetic maps are the reference scanner's.
+    state = cohort.states[0]
+    gain, offset = SCANNERS[state.site].gain, SCANNERS[state.site].offset
+    assert (state.spec.scanner_gain, state.spec.scanner_offset) == (gain, offset)
+    reference = ph.generate(replace(state.spec, scanner_gain=1.0, scanner_offset=0.0))
+    scanned = ph.generate(state.spec)
+    assert np.array_equal(reference.amplitude, scanned.amplitude)
+    expected = gain * sitk.GetArrayFromImage(reference.image()) + offset
+    assert np.allclose(sitk.GetArrayFromImage(scanned.image()), expected, rtol=1e-6, atol=1e-4)
+    default = ph.make_phantom("small", seed=2)
+    assert np.array_equal(sitk.GetArrayFromImage(default.image()),
+                          sitk.GetArrayFromImage(ph.make_phantom("small", seed=2, scanner_gain=1.0).image()))
+    with pytest.raises(InputError, match="scanner gain"):
+        ph.PhantomSpec(scanner_gain=3.0)
 
 
 def test_rim_texture_changes_only_the_lesion_rim():

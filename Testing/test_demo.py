@@ -14,8 +14,10 @@ import json
 import os
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import f_oneway
 from sklearn.metrics import roc_auc_score
 
 from TMERadiomicsLib.cli import main
@@ -221,3 +223,45 @@ def test_readme_commands_on_the_demo_output_run_as_written(demo, monkeypatch):
     feature_column = next(c for c in correlation.columns if "feature" in c)
     chosen = set(correlation[feature_column])
     assert len(chosen) == 20 and all(f.startswith(("Intra_", "Ring_")) for f in chosen)  # Han's regions
+
+
+@pytest.mark.slow
+def test_demo_trains_with_and_without_combat_by_site(demo):
+    """Issue 24, item 5: three scanners; qian2024-lasso with and without --harmonise site on the held-out cases."""
+    out, summary = demo
+    h = summary["harmonisation"]
+    manifest = pd.read_csv(out / "cohort" / "manifest.csv", dtype={"case_id": str})
+    assert set(manifest["site"]) == set(summary["sites"]) == {"site-A", "site-B", "site-C"}
+    assert sum(summary["sites"].values()) == summary["cohort"]["cases"]
+    models = {m["bundle"]: m for m in summary["models"]}
+    assert h["held_out_auc"]["without"] == models["qian2024-lasso"]["held_out_auc"]
+    # The harmonised bundle's held-out AUC, recomputed from its own scores of the held-out features.
+    bundle = load_bundle(out / "models" / h["bundle"])
+    features = pd.read_csv(out / "features-qian2024" / "features_combined.csv", dtype={"case_id": str})
+    features = features.merge(manifest[["case_id", "site", "role"]], on="case_id")
+    held_out = features[features["role"] == "held-out"].reset_index(drop=True)
+    labels = pd.read_csv(out / "labels" / "labels.csv", dtype={"case_id": str}).set_index("case_id")
+    scores = bundle.score(held_out)
+    truth = labels.loc[scores["case_id"], "Macrophages_M2_high"]
+    assert roc_auc_score(truth, scores["probability"]) == pytest.approx(h["held_out_auc"]["with"], abs=1e-12)
+    low, high = h["auc_ci"]["with"]
+    assert low <= h["held_out_auc"]["with"] <= high
+    # ComBat was fitted on the lasso's training part only, never on a held-out case.
+    lasso = bundle.manifest.provenance
+    assert sum(bundle.harmonisation.site_cases) == len(lasso["training_cases"]) == bundle.manifest.performance["training"]["n"]
+    assert not set(lasso["training_cases"]) & set(held_out["case_id"])
+    # The feature shown differs most between sites (scipy's one-way ANOVA F over the development cases)...
+    development = features[features["role"] == "development"]
+    harmonised = list(bundle.harmonisation.features)
+    f = f_oneway(*[development.loc[development["site"] == s, harmonised].to_numpy()
+                   for s in sorted(development["site"].unique())], axis=0).statistic
+    assert h["feature"] == harmonised[int(np.argmax(f))]
+    # ...and its site means, recomputed from the raw table, move closer together after ComBat.
+    before = features.groupby("site")[h["feature"]].mean()
+    assert before.to_dict() == pytest.approx(h["site_means"]["before"], rel=1e-12)
+    assert h["between_site_sd"]["after"] < h["between_site_sd"]["before"]
+    after = h["site_means"]["after"]
+    assert max(after.values()) - min(after.values()) < before.max() - before.min()
+    html = (out / "report.html").read_text()
+    assert "Harmonisation across sites" in html
+    assert f"{h['held_out_auc']['with']:.3f}" in html and f"{h['held_out_auc']['without']:.3f}" in html

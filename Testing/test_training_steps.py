@@ -56,10 +56,11 @@ def qian(tables):
 def test_qian_steps_are_recorded_in_order_with_counts(qian):
     steps = _steps(qian)
     assert [s["name"] for s in steps] == [
-        "icc_filter", "regions", "split", "drop_constant", "two_stage", "screen", "zscore", "lasso"]
+        "icc_filter", "regions", "split", "harmonise", "drop_constant", "two_stage", "screen", "zscore", "lasso"]
     _chained(steps)
     by_name = {s["name"]: s for s in steps}
     assert not by_name["icc_filter"]["enabled"] and not by_name["two_stage"]["enabled"]
+    assert not by_name["harmonise"]["enabled"]  # no --harmonise: recorded as off
     # 32 columns; combined = Intra_ + Peri_ (10 + 11), never the 11 Ring_ ones.
     assert by_name["regions"]["features_in"] == 32 and by_name["regions"]["features_out"] == 21
     assert by_name["lasso"]["features_out"] == len(qian.required_features)
@@ -141,11 +142,12 @@ def test_han_default_regions_are_intratumoral_and_ring(tables):
     # feature_zscore is recorded, switched off, because Han's z-scoring is an
     # assumption the user opts into (train --feature-zscore).
     assert [s["name"] for s in steps] == [
-        "icc_filter", "regions", "feature_zscore", "importance_selection", "cv_model_choice", "youden_threshold"]
+        "icc_filter", "regions", "harmonise", "feature_zscore", "importance_selection", "cv_model_choice",
+        "youden_threshold"]
     _chained(steps)
-    assert not steps[2]["enabled"]
+    assert not steps[2]["enabled"] and not steps[3]["enabled"]
     assert steps[1]["parameters"]["regions"] == ["intratumoral", "ring"]
-    assert steps[1]["features_out"] == 21 and steps[2]["features_out"] == 21 and steps[3]["features_out"] == 5
+    assert steps[1]["features_out"] == 21 and steps[3]["features_out"] == 21 and steps[4]["features_out"] == 5
     assert len(bundle.required_features) == 5
     assert not any(f.startswith("Peri_") for f in bundle.required_features)
     assert "Ring_original_glcm_Contrast" in bundle.required_features

@@ -35,9 +35,9 @@ def _fit_parser(actions: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("features", help="combined-features CSV with the site column (and any covariates)")
     parser.add_argument("--batch-column", required=True, metavar="COLUMN", help="column naming each case's site")
-    parser.add_argument("--covariates", type=_column_list, default=[], metavar="COL[,COL...]",
+    parser.add_argument("--covariates", type=column_list, default=[], metavar="COL[,COL...]",
                         help="columns whose effects ComBat keeps (e.g. age,grade); text columns are categorical")
-    parser.add_argument("--categorical", type=_column_list, default=[], metavar="COL[,COL...]",
+    parser.add_argument("--categorical", type=column_list, default=[], metavar="COL[,COL...]",
                         help="covariates to one-hot although written as numbers (e.g. a grade 1/2/3)")
     parser.add_argument("--non-parametric", action="store_true",
                         help="non-parametric empirical-Bayes prior instead of the normal / inverse-gamma one")
@@ -65,7 +65,7 @@ def _apply_parser(actions: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_apply)
 
 
-def _column_list(text: str) -> list[str]:
+def column_list(text: str) -> list[str]:
     columns = [part.strip() for part in text.split(",")]
     if not all(columns):
         raise argparse.ArgumentTypeError(f"a comma-separated list of column names, without empty names: {text!r}")

@@ -61,6 +61,10 @@ def short_summary(summary: dict, out: Path) -> str:
         low, high = m["auc_ci"]
         verdict = "; does not transfer (CI below 0.5)" if high < 0.5 else ""
         lines.append(f"  {m['bundle']:<{width}}  {m['held_out_auc']:.2f} ({low:.2f}-{high:.2f})  {m['kind']}{verdict}")
+    h = summary["harmonisation"]
+    low, high = h["auc_ci"]["with"]
+    lines.append(f"  {h['bundle']:<{width}}  {h['held_out_auc']['with']:.2f} ({low:.2f}-{high:.2f})  "
+                 f"the same recipe with ComBat by {h['column']} (without: {h['held_out_auc']['without']:.2f})")
     lines += ["  (one draw: the spread over seeds is in README.md, from benchmarks/demo_seeds.py)",
               f"report:  {out / 'report.html'}", f"numbers: {out / 'summary.json'}"]
     return "\n".join(lines)

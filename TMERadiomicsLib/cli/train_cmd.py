@@ -7,6 +7,7 @@ import json
 
 from ..errors import InputError
 from .argtypes import p_value, seed
+from .combat_cmd import column_list
 from .lazy import LazyChoices
 
 REGIONS = ("intratumoral", "peritumoral", "ring")
@@ -54,6 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--groups", nargs=2, metavar=("LABEL0", "LABEL1"),
                         help="risk-group names for label 0 and label 1, e.g. --groups cold hot "
                         "(default: made from the label column)")
+    parser.add_argument("--harmonise", metavar="COLUMN",
+                        help="harmonise the candidates across sites with ComBat by this column (of the features or "
+                             "labels table), fitted on the training part only and inside each CV fold; the bundle "
+                             "carries it and scoring then needs the column (docs/harmonisation.md)")
+    parser.add_argument("--harmonise-covariates", type=column_list, default=[], metavar="COL[,COL...]",
+                        help="with --harmonise: covariate columns whose effects ComBat keeps, comma-separated")
     qian = parser.add_argument_group("qian2024-lasso")
     qian.add_argument("--model", choices=("intratumoral", "peritumoral", "combined"),
                       help="regions of the model: Intra_, Peri_ or both (default combined; Ring_ never)")
@@ -100,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         read_table(args.features), read_table(args.labels), args.recipe, args.seed, stable,
         label=args.label, median_split=args.median_split, options=options, progress=True,
         group_names=tuple(args.groups) if args.groups else None,
+        harmonise=args.harmonise, harmonise_covariates=args.harmonise_covariates,
     )
     out = bundle.save(args.out, args.overwrite)
     print(json.dumps({

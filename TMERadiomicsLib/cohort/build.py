@@ -14,12 +14,13 @@ from ..io.images import write_image
 from . import transcriptome
 from .phantom import Phantom, as_int16, generate
 from .response import response_table
-from .state import TmeState, draw_state
+from .state import SCANNERS, TmeState, draw_state
 from .survival import survival_table
 
 DEVELOPMENT, HELD_OUT = "development", "held-out"
 M2_LABEL = "Macrophages_M2_high"
 HOT_LABEL = "tme_hot"
+SITE_COLUMN = "site"
 MIN_CASES = 10
 
 
@@ -34,6 +35,11 @@ class Cohort:
     def case_ids(self) -> list[str]:
         return [s.case_id for s in self.states]
 
+    @property
+    def sites(self) -> list[str]:
+        """Each case's site (scanner), in case order."""
+        return [s.site for s in self.states]
+
     def phantom(self, index: int) -> Phantom:
         return generate(self.states[index].spec)
 
@@ -42,7 +48,7 @@ class Cohort:
         rows = []
         for state, role in zip(self.states, self.roles):
             spec = asdict(state.spec)
-            rows.append({"case_id": state.case_id, "role": role, "m2_fraction": state.m2_fraction,
+            rows.append({"case_id": state.case_id, "role": role, "site": state.site, "m2_fraction": state.m2_fraction,
                          "tme_hot": state.hot, "immune_share": state.immune_share,
                          **{f"phantom_{k}": v for k, v in spec.items() if k != "size"}})
         return pd.DataFrame(rows)
@@ -55,7 +61,8 @@ class Cohort:
         """
         m2 = pd.Series([s.m2_fraction for s in self.states])
         return pd.DataFrame({"case_id": self.case_ids, "Macrophages_M2": m2,
-                             M2_LABEL: (m2 > m2.median()).astype(int), HOT_LABEL: [s.hot for s in self.states]})
+                             M2_LABEL: (m2 > m2.median()).astype(int), HOT_LABEL: [s.hot for s in self.states],
+                             SITE_COLUMN: self.sites})
 
 
     def response(self) -> pd.DataFrame:
@@ -100,7 +107,7 @@ def write_cohort(cohort: Cohort, out_dir: str | Path, *, progress: bool = False)
                                                unit="case", disable=None if progress else True)):
         files = write_case(cohort.phantom(index), out / "cases" / state.case_id)
         rows.append({"case_id": state.case_id, **{k: str(p.relative_to(out)) for k, p in files.items()},
-                     "role": role})
+                     "role": role, SITE_COLUMN: state.site})
     paths = {"manifest": out / "manifest.csv", "truth": out / "truth.csv", "labels": out / "labels.csv",
              "expression": out / "expression.tsv", "signature": out / "signature.tsv",
              "gene_sets": out / "gene_sets.gmt", "survival": out / "survival.csv",
@@ -130,6 +137,8 @@ def _description(cohort: Cohort, paths: dict[str, Path], out: Path) -> dict:
         "cases": len(cohort.states),
         "roles": {role: cohort.roles.count(role) for role in (DEVELOPMENT, HELD_OUT)},
         "labels": {M2_LABEL: "true M2 share above the cohort median", HOT_LABEL: "1 immune-inflamed, 0 immune-desert"},
+        "sites": {site: {"cases": cohort.sites.count(site), **asdict(scanner)}
+                  for site, scanner in SCANNERS.items()},
         "response": "RECIST 1.1 best response (CR/PR/SD/PD) of the held-out cases, drawn from their hot/cold state",
         "note": "synthetic: the links from TME state to image, expression and survival are modelling "
                 "assumptions (see TMERadiomicsLib/cohort/state.py), not findings",

@@ -11,8 +11,13 @@ rim (``TMERadiomicsLib.cohort`` turns these knobs with a latent TME state).
 
 Signal follows S(t) = S0 * (1 + A * (1 - exp(-k_in t)) * exp(-k_out t)),
 sampled at a pre-contrast and five post-contrast time points, with Rician
-noise. Everything is drawn from ``numpy.random.default_rng`` seeded by
-``seed``, so the same spec gives the same voxels on every machine.
+noise. The scanner that "acquired" it scales and shifts the magnitude image
+(a gain and an offset, as receive chains and stored-value scaling differ
+between scanners): its gain scales the noise with the signal, so each
+scanner has its own noise level. The defaults are the reference scanner,
+whose images are those of phantoms made before scanners existed.
+Everything is drawn from ``numpy.random.default_rng`` seeded by ``seed``,
+so the same spec gives the same voxels on every machine.
 
 ``full`` is realistic in size (448 x 448 x 160 at 0.8 x 0.8 x 1.5 mm) and
 serves the benchmarks; ``small`` (112 x 112 x 40, same spacing) keeps the
@@ -66,6 +71,9 @@ class PhantomSpec:
     # Extra grain of the lesion's enhancement within 2 mm of its border; 0 adds none.
     rim_texture: float = 0.0
     vessels: int = 4
+    # The acquiring scanner: magnitude -> gain * magnitude + offset (so the gain scales the noise too).
+    scanner_gain: float = 1.0
+    scanner_offset: float = 0.0
 
     def __post_init__(self) -> None:
         if self.size not in SIZES:
@@ -75,6 +83,10 @@ class PhantomSpec:
         for name in ("peritumoral_enhancement", "peritumoral_texture", "rim_texture"):
             if not 0.0 <= getattr(self, name) <= 5.0:
                 raise InputError(f"{name} must lie between 0 and 5", value=getattr(self, name))
+        if not 0.5 <= self.scanner_gain <= 2.0:
+            raise InputError("scanner gain must lie between 0.5 and 2", value=self.scanner_gain)
+        if not 0.0 <= self.scanner_offset <= 100.0:  # a negative one would clip the air at 0
+            raise InputError("scanner offset must lie between 0 and 100", value=self.scanner_offset)
 
 
 @dataclass
@@ -113,7 +125,11 @@ class Phantom:
         rng = np.random.default_rng([self.spec.seed, 1000 + phase])
         real = clean + rng.normal(0.0, NOISE_SIGMA, clean.shape).astype(np.float32)
         imag = rng.normal(0.0, NOISE_SIGMA, clean.shape).astype(np.float32)
-        image = sitk.GetImageFromArray(np.hypot(real, imag).astype(np.float32))
+        magnitude = np.hypot(real, imag)
+        # Only when a scanner is set: the reference scanner keeps every voxel of older phantoms.
+        if (self.spec.scanner_gain, self.spec.scanner_offset) != (1.0, 0.0):
+            magnitude = self.spec.scanner_gain * magnitude + self.spec.scanner_offset
+        image = sitk.GetImageFromArray(magnitude.astype(np.float32))
         image.CopyInformation(self.reference)
         return image
 

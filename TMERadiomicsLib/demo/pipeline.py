@@ -21,10 +21,11 @@ import pandas as pd
 from ..batch import BatchSettings, LocalPool, read_manifest, run_batch
 from ..batch.settings import cpu_count
 from ..cohort import make_cohort, write_cohort
-from ..cohort.build import DEVELOPMENT, HELD_OUT
+from ..cohort.build import DEVELOPMENT, HELD_OUT, SITE_COLUMN
 from ..errors import InputError
 from ..features.presets import load_preset
 from ..interrupt import Interrupted
+from .harmonise_step import compare, train_harmonised
 from .labels_step import derive_labels
 from .models_step import PRESET_REGIONS, build_models, evaluate_models
 from .new_case import score_new_case
@@ -79,13 +80,18 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
                                       regions) for preset, regions in PRESET_REGIONS.items()}
     with timer("3/6 labels from RNA-seq"):
         derived = derive_labels(cohort_files, out_dir / "labels")
+    combined = {preset: _with_sites(table, cohort) for preset, table in combined.items()}
     development = {preset: _split(table, cohort) for preset, table in combined.items()}
     held_out = {preset: _split(table, cohort, HELD_OUT) for preset, table in combined.items()}
     with timer("4/6 train, calibrate"):
         models = build_models(development, _split(derived.table, cohort), out_dir / "models",
                               seed=config.seed, progress=progress)
+        harmonised_model = train_harmonised(development, _split(derived.table, cohort), out_dir / "models",
+                                            seed=config.seed, progress=progress)
     with timer("5/6 evaluate on held-out cases, response"):
         evaluate_models(models, held_out, _split(derived.table, cohort, HELD_OUT), out_dir / "evaluation")
+        harmonised = compare(harmonised_model, models, development, held_out,
+                             _split(derived.table, cohort, HELD_OUT))
         response = analyse_treated(models, cohort_files, out_dir / "response")
     with timer("6/6 score a new case"):
         new_case = score_new_case(models, out_dir / "new-case", cohort_seed=config.seed, index=config.n_cases,
@@ -93,8 +99,9 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
     n_development, n_held_out = len(development["qian2024"]), len(held_out["qian2024"])
     summary = _summary(config, cohort, derived, models, new_case, timer.seconds, n_development, n_held_out,
                        response)
+    summary["harmonisation"] = harmonised.summary()
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    write_demo_report(out_dir / "report.html", summary, derived, models, new_case, out_dir, response)
+    write_demo_report(out_dir / "report.html", summary, derived, models, new_case, out_dir, response, harmonised)
     return DemoResult(out_dir, summary, timer.seconds)
 
 
@@ -114,6 +121,14 @@ def _split(table: pd.DataFrame, cohort, role: str = DEVELOPMENT) -> pd.DataFrame
     part = table[table["case_id"].map(roles) == role].reset_index(drop=True)
     part.attrs = dict(table.attrs)
     return part
+
+
+def _with_sites(table: pd.DataFrame, cohort) -> pd.DataFrame:
+    """The features with each case's site, the column ``--harmonise site`` and its bundle read."""
+    sites = dict(zip(cohort.case_ids, cohort.sites))
+    out = table.assign(**{SITE_COLUMN: table["case_id"].map(sites)})
+    out.attrs = dict(table.attrs)
+    return out
 
 
 def _features(manifest: Path, out: Path, config: DemoConfig, preset_name: str,
@@ -136,6 +151,7 @@ def _summary(config, cohort, derived, models, new_case, seconds, n_development, 
     return {
         "config": asdict(config),
         "cohort": {"cases": len(cohort.states), "development": n_development, "held_out": n_held_out},
+        "sites": {site: cohort.sites.count(site) for site in sorted(set(cohort.sites))},
         "labels": {"agreement_with_truth": derived.agreement, "m2_fraction_pearson_r": derived.m2_correlation},
         "models": [{
             "bundle": m.name, "kind": m.kind, "label": m.label,

@@ -15,7 +15,8 @@ reads it as JSON.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +30,7 @@ from .combat_inputs import (
     check_sites_for_fit,
     check_within_site_variance,
     fit_design,
+    names,
 )
 
 if TYPE_CHECKING:
@@ -76,6 +78,22 @@ class ComBatModel:
         standardised = (values - mean) / scale
         adjusted = (standardised - self.gamma_star[rows]) / np.sqrt(self.delta_star[rows])
         return pd.DataFrame(adjusted * scale + mean, index=features.index, columns=list(self.features))
+
+    def restricted(self, features: Sequence[str]) -> ComBatModel:
+        """The same estimates for some of the features only (a model's inputs among all it was fitted on).
+
+        Each feature's adjustment uses only its own estimates, so the values
+        of the kept features are unchanged; the priors (pooled over every
+        fitted feature) stay as the record of the fit.
+        """
+        absent = [name for name in features if name not in self.features]
+        if absent:
+            raise InputError(f"ComBat was not fitted on features {names(absent)}", value=len(absent))
+        columns = [self.features.index(name) for name in features]
+        return replace(self, features=tuple(features), grand_mean=self.grand_mean[columns],
+                       var_pooled=self.var_pooled[columns],
+                       covariate_coefficients=self.covariate_coefficients[:, columns],
+                       gamma_star=self.gamma_star[:, columns], delta_star=self.delta_star[:, columns])
 
     def to_json(self) -> str:
         from .combat_json import model_to_json

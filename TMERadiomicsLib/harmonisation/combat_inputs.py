@@ -52,7 +52,7 @@ def check_batch(batch: pd.Series, index: pd.Index, *, source: str | None,
     aligned = batch.reindex(index)
     sites = []
     for case, value in aligned.items():
-        text = _label_text(value)
+        text = label_text(value)
         if text is None:
             raise InputError(f"missing {column!r} value: every case needs its site", file=source, case=str(case))
         if known is not None and text not in known:
@@ -62,7 +62,7 @@ def check_batch(batch: pd.Series, index: pd.Index, *, source: str | None,
     return np.array(sites, dtype=object)
 
 
-def _label_text(value: object) -> str | None:
+def label_text(value: object) -> str | None:
     """A site or level as text: 2 and 2.0 are the same label (a column with a blank cell is read as floats)."""
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return None
@@ -191,7 +191,7 @@ def _levels_of(table: pd.DataFrame, name: str, *, source: str | None) -> np.ndar
     """A categorical covariate's values as text; a missing value refused."""
     codes = []
     for case, value in table[name].items():
-        text = _label_text(value)
+        text = label_text(value)
         if text is None:
             raise InputError(f"missing value of covariate {name!r}", file=source, case=str(case))
         codes.append(text)

@@ -1,7 +1,9 @@
 """Model bundles: a folder with ``manifest.json``, the estimator's parameters and a card.
 
 The folder holds the estimator's one parameter file and, optionally, its
-``MODEL_CARD.md`` (``model_card``), both sealed by the manifest's ``files``.
+``MODEL_CARD.md`` (``model_card``) and the ComBat site effects that
+harmonise its inputs (``harmonisation.json``, see ``harmonised``), all
+sealed by the manifest's ``files``.
 Loading checks the format version, the SHA-256 of every file and
 the estimator's shape against the manifest before anything is used; it
 parses JSON or a skops archive restricted to trusted types, so it never runs
@@ -25,9 +27,11 @@ import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 
 from ..errors import InputError
+from ..harmonisation import ComBatModel
 from ..outputs import atomic_write_bytes, check_out_dir, staged_dir
 from . import forest as forest_io
 from . import linear as linear_io
+from .harmonised import HARMONISATION_NAME, check_sites, harmonisation_bytes, harmonise_inputs, read_harmonisation
 from .linear import LinearModel
 from .manifest import DIGEST_FIELD, MANIFEST_NAME, Manifest, read_manifest
 from .model_card import CARD_NAME
@@ -50,11 +54,14 @@ class ModelBundle:
     """A manifest and its estimator, checked against each other, and the model card (Markdown).
 
     ``model_card`` is ``None`` for bundles written before cards existed.
+    ``harmonisation`` is the ComBat model applied to the inputs before the
+    estimator (``train --harmonise``), ``None`` for a bundle without one.
     """
 
     manifest: Manifest
     estimator: Estimator
     model_card: str | None = None
+    harmonisation: ComBatModel | None = None
 
     @property
     def required_features(self) -> list[str]:
@@ -67,10 +74,12 @@ class ModelBundle:
         return {forest_io.FILE_NAME: forest_io.forest_to_bytes(self.estimator)}
 
     def bundle_files(self) -> dict[str, bytes]:
-        """Every file the manifest seals: the parameters and, when there is one, the card."""
+        """Every file the manifest seals: the parameters and, when there are, the card and the ComBat model."""
         files = self.parameter_files()
         if self.model_card is not None:
             files[CARD_NAME] = self.model_card.encode("utf-8")
+        if self.harmonisation is not None:
+            files[HARMONISATION_NAME] = harmonisation_bytes(self.harmonisation)
         return files
 
     def with_file_hashes(self) -> ModelBundle:
@@ -93,7 +102,7 @@ class ModelBundle:
         return out
 
     def check_input(self, combined: pd.DataFrame) -> None:
-        """Refuse a features table from another preset or lacking features."""
+        """Refuse a features table from another preset, lacking features, or (harmonised) of unknown sites."""
         source = source_of(combined)
         check_preset(combined, self.manifest)
         missing = missing_features(combined, self.required_features)
@@ -103,6 +112,20 @@ class ModelBundle:
                 f"{name_list(missing)}",
                 file=source,
             )
+        if self.harmonisation is not None:
+            check_sites(combined, self.harmonisation, self.manifest.name)
+
+    def model_inputs(self, combined: pd.DataFrame) -> pd.DataFrame:
+        """The required features as the estimator takes them: numeric and, for a harmonised bundle,
+        with the site effects removed (cases with a missing value are left as they are, unscored)."""
+        values = combined[self.required_features].apply(pd.to_numeric, errors="coerce")
+        if self.harmonisation is None:
+            return values
+        complete = np.isfinite(values.to_numpy(dtype=float)).all(axis=1)
+        if complete.any():
+            values = values.astype(float)
+            values.loc[complete] = harmonise_inputs(values.loc[complete], combined, self.harmonisation)
+        return values
 
     def score(self, combined: pd.DataFrame) -> pd.DataFrame:
         """Score every case of a combined-features table.
@@ -114,7 +137,7 @@ class ModelBundle:
         ``status`` and not scored; the others are.
         """
         self.check_input(combined)
-        values = combined[self.required_features].apply(pd.to_numeric, errors="coerce")
+        values = self.model_inputs(combined)
         complete = np.isfinite(values.to_numpy(dtype=float)).all(axis=1)
         result = pd.DataFrame({"case_id": combined["case_id"].astype(str).to_numpy()})
         result["radscore"] = np.nan
@@ -200,7 +223,7 @@ def load_bundle(folder: str | os.PathLike) -> ModelBundle:
         estimator = forest_io.forest_from_bytes(
             files[forest_io.FILE_NAME], len(manifest.required_features), str(path / forest_io.FILE_NAME)
         )
-    return ModelBundle(manifest, estimator, _model_card(path, manifest, files))
+    return ModelBundle(manifest, estimator, _model_card(path, manifest, files), _harmonisation(path, manifest, files))
 
 
 def _verified_files(folder: Path, manifest: Manifest) -> dict[str, bytes]:
@@ -221,10 +244,11 @@ def _verified_files(folder: Path, manifest: Manifest) -> dict[str, bytes]:
 
 
 def _expect_files(folder: Path, manifest: Manifest, name: str) -> None:
-    """The estimator's one parameter file, plus optionally the card: nothing else is sealed."""
-    if set(manifest.files) - {CARD_NAME} != {name}:
+    """The estimator's one parameter file, plus optionally the card and the ComBat model: nothing else is sealed."""
+    if set(manifest.files) - {CARD_NAME, HARMONISATION_NAME} != {name}:
         raise InputError(
-            f"a {manifest.estimator} bundle holds exactly one parameter file, {name}, and optionally {CARD_NAME}",
+            f"a {manifest.estimator} bundle holds exactly one parameter file, {name}, and optionally {CARD_NAME} "
+            f"and {HARMONISATION_NAME}",
             file=folder,
             value=sorted(manifest.files),
         )
@@ -242,6 +266,16 @@ def _model_card(folder: Path, manifest: Manifest, files: dict[str, bytes]) -> st
         return files[CARD_NAME].decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("model card is not UTF-8 text", file=folder / CARD_NAME) from None
+
+
+def _harmonisation(folder: Path, manifest: Manifest, files: dict[str, bytes]) -> ComBatModel | None:
+    """The sealed ComBat model, or ``None``; an unsealed one is refused (scoring would silently skip it)."""
+    if HARMONISATION_NAME not in manifest.files:
+        if (folder / HARMONISATION_NAME).exists():
+            raise InputError(f"{HARMONISATION_NAME} is not sealed by manifest.json (added after the bundle was "
+                             "written); remove it or re-train the bundle", file=folder / HARMONISATION_NAME)
+        return None
+    return read_harmonisation(files[HARMONISATION_NAME], manifest.required_features, folder / HARMONISATION_NAME)
 
 
 def _check_normalisation(folder: Path, manifest: Manifest, model: LinearModel) -> None:

@@ -67,7 +67,7 @@ def calibrate(bundle: ModelBundle, combined: pd.DataFrame, labels: pd.DataFrame 
             f"calibration needs at least {MIN_CALIBRATION_CASES} cases; the table has {len(combined)}",
             file=source,
         )
-    values = combined[features].astype(float)
+    values = bundle.model_inputs(combined)  # a harmonised bundle z-scores the harmonised values
     sd = values.std(ddof=1)
     flat = sorted(sd.index[~(sd > 0)])
     if flat:
@@ -94,7 +94,9 @@ def calibrate(bundle: ModelBundle, combined: pd.DataFrame, labels: pd.DataFrame 
         },
     )
     logger.info("calibrated %s on %d cases; threshold %.4f", manifest.name, len(combined), threshold)
-    return ModelBundle(manifest, calibrated, _calibrated_card(bundle.model_card, manifest)).with_file_hashes()
+    # replace(), not a new bundle: whatever else it seals (its ComBat model) stays with it.
+    return replace(bundle, manifest=manifest, estimator=calibrated,
+                   model_card=_calibrated_card(bundle.model_card, manifest)).with_file_hashes()
 
 
 def _calibrated_card(card: str | None, manifest: Manifest) -> str | None:

@@ -9,7 +9,7 @@ seed give the same bundle.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import pandas as pd
@@ -19,6 +19,7 @@ from ..models.bundle import ModelBundle
 from .card import site_counts, training_card
 from .data import TrainingSet, read_stable_features, training_set
 from .forest import train_forest
+from .harmonise import Harmonise
 from .lasso import train_lasso
 
 logger = logging.getLogger(__name__)
@@ -41,19 +42,28 @@ def train(
     options: Mapping[str, object] | None = None,
     progress: bool = False,
     group_names: tuple[str, str] | None = None,
+    harmonise: str | None = None,
+    harmonise_covariates: Sequence[str] = (),
 ) -> ModelBundle:
     """Train ``recipe`` on a combined-features table and a labels table.
 
     ``options`` override the recipe's defaults (``lasso.DEFAULTS``,
     ``forest.DEFAULTS``) and are recorded in the manifest; ``progress``
     shows the cross-validation on stderr. ``group_names`` names the risk
-    groups of label 0 and label 1 (e.g. ``("cold", "hot")``).
+    groups of label 0 and label 1 (e.g. ``("cold", "hot")``). ``harmonise``
+    names the site column (of ``features`` or ``labels``) by which ComBat
+    harmonises the candidates inside the recipe (``harmonise.py``), keeping
+    the effects of ``harmonise_covariates``; the bundle then carries it.
     """
     if recipe not in RECIPES:
         raise InputError(f"unknown recipe; known: {', '.join(RECIPES)}", value=recipe)
+    if harmonise_covariates and not harmonise:
+        raise InputError("--harmonise-covariates need --harmonise COLUMN (the site column)",
+                         value=",".join(harmonise_covariates))
     data = training_set(
         features, labels, label=label, median_split=median_split, stable_features=stable_features,
         group_names=group_names,
+        harmonise=Harmonise(harmonise, tuple(harmonise_covariates)) if harmonise else None,
     )
     logger.info("training %s on %d cases, %d candidate features", recipe, len(data.y), data.X.shape[1])
     bundle = RECIPES[recipe](data, seed, dict(options or {}), progress)

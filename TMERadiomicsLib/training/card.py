@@ -89,11 +89,24 @@ def _training_rows(bundle: ModelBundle, data: TrainingSet, sites: pd.Series | No
         rows.append(("fitting", f"all {len(data.y)} cases fit the final model; the cross-validation holds folds out"))
     rows += [
         ("sites", _sites_text(sites)),
+        ("harmonisation", _harmonisation_text(bundle)),
         ("candidate features", f"{data.n_all_features} feature columns in the table; {m.provenance['candidates']} "
                                "entered the selection (after the stable-features and regions steps)"),
         ("preset", f"`{m.preset['name']}`, SHA-256 {m.preset['sha256'][:12]}..."),
     ]
     return rows
+
+
+def _harmonisation_text(bundle: ModelBundle) -> str:
+    combat = bundle.harmonisation
+    if combat is None:
+        return "none: the features enter the model as extracted"
+    covariates = f", keeping the effects of {', '.join(combat.design.covariates)}" if combat.design.covariates else ""
+    sites = ", ".join(f"{site} ({n} cases)" for site, n in zip(combat.sites, combat.site_cases))
+    return (f"harmonised: ComBat by column `{combat.batch_column}`{covariates}, fitted on the "
+            f"{sum(combat.site_cases)} cases the model was fitted on (re-fitted inside each CV fold), sites {sites}; "
+            "the bundle carries it (`harmonisation.json`) and scoring applies it before the model, refusing a case "
+            "without a site or from another site")
 
 
 def _features_text(n: int) -> str:
@@ -140,13 +153,23 @@ def _calibration(bundle: ModelBundle, data: TrainingSet) -> list[str]:
     held_out = m.provenance.get("testing_cases")
     if held_out is not None and isinstance(bundle.estimator, LinearModel):
         mask = np.isin(data.case_ids, held_out)
-        predicted = bundle.estimator.probability(data.X.loc[mask]).to_numpy()
+        predicted = bundle.estimator.probability(_model_inputs(bundle, data, mask)).to_numpy()
         lines.append(f"Calibration-in-the-large on the {int(mask.sum())} held-out cases: mean predicted probability "
                      f"{predicted.mean():.3f}, observed prevalence {data.y[mask].mean():.3f}.")
     else:
         lines.append("No held-out probabilities were kept, so calibration was not measured at training time.")
     lines.append("The calibration curve and Hosmer-Lemeshow test on a labelled cohort: `tmeradiomics evaluate`.")
     return lines
+
+
+def _model_inputs(bundle: ModelBundle, data: TrainingSet, mask: np.ndarray) -> pd.DataFrame:
+    """The cases' features as the bundle's estimator takes them (harmonised when the bundle is)."""
+    if bundle.harmonisation is None:
+        return data.X.loc[mask]
+    table = data.X.loc[mask, bundle.required_features].assign(case_id=data.case_ids[mask])
+    for column in data.batch.columns:
+        table[column] = data.batch[column].to_numpy()[mask]
+    return bundle.model_inputs(table)
 
 
 def _limitations(bundle: ModelBundle, data: TrainingSet, sites: pd.Series | None) -> list[str]:
@@ -159,10 +182,18 @@ def _limitations(bundle: ModelBundle, data: TrainingSet, sites: pd.Series | None
         f"candidate features: {events / m.provenance['candidates']:.3g} events per candidate feature, so the "
         "selection is unstable and the apparent performance optimistic.",
         "No external validation: every figure above comes from the training cohort.",
-        "Sites not recorded: the effect of scanner and site is unknown." if sites is None else
-        f"{sites.nunique()} site(s) in training, not harmonised unless the features were; other sites are untested.",
+        _sites_limitation(bundle, sites),
         "Valid only for the preset above, its regions and a population like the training cohort.",
     ]
+
+
+def _sites_limitation(bundle: ModelBundle, sites: pd.Series | None) -> str:
+    if bundle.harmonisation is not None:
+        return (f"{len(bundle.harmonisation.sites)} site(s) in training, harmonised by ComBat; a case from any other "
+                "site is refused, as ComBat has no estimate of its effect.")
+    if sites is None:
+        return "Sites not recorded: the effect of scanner and site is unknown."
+    return f"{sites.nunique()} site(s) in training, not harmonised unless the features were; other sites are untested."
 
 
 def _clear_items(recipe: str) -> list[tuple[int, str]]:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .harmonise import Harmonise, batch_table, check_sites_of_all
 from ..models.tables import (
     BinaryLabels,
     align,
@@ -40,6 +41,8 @@ class TrainingSet:
     group_names: tuple[str, str] | None = None  # risk groups for label 0 and 1; None: from the label
     n_all_features: int = 0  # feature columns of the table, before the stable-features (ICC) filter
     stable_listed: int | None = None  # names in the stable-features list; None: no ICC filter
+    harmonise: Harmonise | None = None  # --harmonise: ComBat's site column and covariates
+    batch: pd.DataFrame | None = None  # those columns, one row per case (X's order), index case_id
 
     @property
     def regions(self) -> list[str]:
@@ -70,12 +73,17 @@ def training_set(
     median_split: bool = False,
     stable_features: list[str] | None = None,
     group_names: tuple[str, str] | None = None,
+    harmonise: Harmonise | None = None,
 ) -> TrainingSet:
     """Check and assemble the inputs of a recipe."""
     features, labels = align(features, labels)
     binary = binary_labels(labels, label, median_split)
     candidates = _candidates(features, stable_features)
     require_finite(features, candidates)
+    batch = None
+    if harmonise is not None:
+        batch = batch_table(features, labels, harmonise)
+        check_sites_of_all(batch, harmonise)
     return TrainingSet(
         case_ids=features["case_id"].astype(str).to_numpy(),
         X=features[candidates].astype(float),
@@ -85,6 +93,8 @@ def training_set(
         group_names=_group_names(group_names),
         n_all_features=len(feature_columns(features)),
         stable_listed=None if stable_features is None else len(stable_features),
+        harmonise=harmonise,
+        batch=batch,
     )
 
 

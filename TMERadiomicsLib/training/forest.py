@@ -64,6 +64,7 @@ from .data import (
     select_regions,
     trained_intended_use,
 )
+from .harmonise import FoldValues, harmonise_training_set
 from .steps import StepLog
 
 logger = logging.getLogger(__name__)
@@ -98,17 +99,21 @@ def train_forest(data: TrainingSet, seed: int, options: dict, progress: bool = F
     record_icc_filter(data, log)
     data = select_regions(data, list(opts["regions"]), log)
     require_folds(data.y, data.case_ids, opts["cv_folds"], f"{opts['cv_folds']}-fold cross-validation")
+    folds = list(StratifiedKFold(opts["cv_folds"], shuffle=True, random_state=seed).split(data.X, data.y))
+    every_case = np.arange(len(data.y))
+    data, harmoniser, combat = harmonise_training_set(data, every_case, log, fitted_on="every case",
+                                                      fold_rows=[fit_idx for fit_idx, _ in folds])
     X, y = data.X.to_numpy(), data.y
     n_features = X.shape[1]
     X, scaling = _feature_zscore(X, opts["zscore"], log)
     top = min(int(opts["select_top"]), n_features)
-    folds = list(StratifiedKFold(opts["cv_folds"], shuffle=True, random_state=seed).split(X, y))
+    fold_data = _fold_data(X, folds, harmoniser, scaling, list(data.X.columns))
     # The selection of each fold, from its training part only (no leakage into the fold's score).
-    fold_columns = [_selected(X[fit_idx], y[fit_idx], top, opts, seed) for fit_idx, _ in folds]
+    fold_columns = [_selected(fit, y[fit_idx], top, opts, seed) for (fit, _), (fit_idx, _) in zip(fold_data, folds)]
     grid = list(ParameterGrid({"max_features": list(opts["max_features"]),
                                "min_samples_leaf": list(opts["min_samples_leaf"])}))
     bar = tqdm(total=len(grid) * len(folds), desc="han2024-rf CV", disable=None if progress else True)
-    results = [_cross_validate(X, y, folds, fold_columns, params, opts["n_estimators"], seed, bar)
+    results = [_cross_validate(fold_data, y, folds, fold_columns, params, opts["n_estimators"], seed, bar)
                for params in grid]
     bar.close()
     best = int(np.argmax([mean_auc for mean_auc, _ in results]))
@@ -133,7 +138,21 @@ def train_forest(data: TrainingSet, seed: int, options: dict, progress: bool = F
     cv_table = [{"params": p, "mean_auc": float(m)} for p, (m, _) in zip(grid, results)]
     names = [data.X.columns[i] for i in columns]
     manifest = _manifest(data, names, forest, params, cv_table, oof, threshold, opts, seed, log)
-    return ModelBundle(manifest, forest).with_file_hashes()
+    return ModelBundle(manifest, forest, harmonisation=combat).with_file_hashes()
+
+
+def _fold_data(X: np.ndarray, folds, harmoniser, scaling, columns: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each fold's training and validation values; with ``--harmonise``, by ComBat re-fitted on the fold."""
+    if harmoniser is None:
+        return [(X[fit_idx], X[val_idx]) for fit_idx, val_idx in folds]
+    values = FoldValues(harmoniser, np.arange(len(X)))
+    out = []
+    for fit_idx, val_idx in folds:
+        fit, val = values(fit_idx, val_idx, columns)
+        if scaling is not None:  # the same feature z-score as every other value of this run
+            fit, val = (fit - scaling[0]) / scaling[1], (val - scaling[0]) / scaling[1]
+        out.append((fit, val))
+    return out
 
 
 def _feature_zscore(X: np.ndarray, enabled: bool, log: StepLog):
@@ -178,14 +197,14 @@ def _log_selection(log: StepLog, opts: dict, n_in: int, final: np.ndarray, top: 
             folds_sharing_final_top=[len(set(c.tolist()) & set(final.tolist())) for c in fold_columns])
 
 
-def _cross_validate(X, y, folds, fold_columns, params, n_estimators, seed, bar) -> tuple[float, np.ndarray]:
+def _cross_validate(fold_data, y, folds, fold_columns, params, n_estimators, seed, bar) -> tuple[float, np.ndarray]:
     """Mean fold AUC (the selection criterion) and the out-of-fold probabilities."""
     oof = np.empty(len(y))
     aucs = []
-    for (fit_idx, val_idx), columns in zip(folds, fold_columns):
+    for (fit, val), (fit_idx, val_idx), columns in zip(fold_data, folds, fold_columns):
         forest = RandomForestClassifier(n_estimators=n_estimators, random_state=seed, **params)
-        forest.fit(X[np.ix_(fit_idx, columns)], y[fit_idx])
-        oof[val_idx] = forest.predict_proba(X[np.ix_(val_idx, columns)])[:, 1]
+        forest.fit(fit[:, columns], y[fit_idx])
+        oof[val_idx] = forest.predict_proba(val[:, columns])[:, 1]
         aucs.append(roc_auc_score(y[val_idx], oof[val_idx]))
         bar.update()
     return float(np.mean(aucs)), oof

@@ -51,6 +51,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +78,7 @@ from .data import (
     select_regions,
     trained_intended_use,
 )
+from .harmonise import FoldValues, harmonise_training_set
 from .screen import univariate_screen
 from .steps import StepLog
 
@@ -154,23 +156,27 @@ def lambda_grid(z: np.ndarray, y: np.ndarray, n_lambdas: int) -> np.ndarray:
 
 
 def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int, progress: bool = False,
-            standardise: bool = True) -> LassoPath:
+            standardise: bool = True, fold_values: Callable | None = None) -> LassoPath:
     """Mean and standard error of the CV binomial deviance along the path.
 
     Each fold is z-scored with its own training part's statistics, so the
     CV estimate does not see the held-out fold either (unless the z-score
-    step is switched off: then no fold is standardised).
+    step is switched off: then no fold is standardised). ``fold_values``
+    (``fit_idx, val_idx -> fit, val``) gives a fold's values when they depend
+    on the fold (ComBat re-fitted on its training cases); a z-score is affine,
+    so fold-standardising those raw values equals fold-standardising ``z``.
     """
     lambdas = lambda_grid(z, y, n_lambdas)
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     deviance = np.empty((folds, len(lambdas)))
-    splits = tqdm(splitter.split(z, y), total=folds, desc="qian2024-lasso CV", disable=None if progress else True)
+    splits = tqdm(_cv_splits(y, folds, seed), total=folds, desc="qian2024-lasso CV",
+                  disable=None if progress else True)
     for k, (fit_idx, val_idx) in enumerate(splits):
-        mean, sd = z[fit_idx].mean(axis=0), z[fit_idx].std(axis=0, ddof=1)
+        fit, val = (z[fit_idx], z[val_idx]) if fold_values is None else fold_values(fit_idx, val_idx)
+        mean, sd = fit.mean(axis=0), fit.std(axis=0, ddof=1)
         sd[sd == 0] = 1.0
         if not standardise:
             mean, sd = np.zeros_like(mean), np.ones_like(sd)
-        z_fit, z_val = (z[fit_idx] - mean) / sd, (z[val_idx] - mean) / sd
+        z_fit, z_val = (fit - mean) / sd, (val - mean) / sd
         for j, lam in enumerate(lambdas):
             p = fit_lasso_logistic(z_fit, y[fit_idx], lam, seed).predict_proba(z_val)[:, 1]
             p = np.clip(p, 1e-12, 1 - 1e-12)
@@ -178,6 +184,11 @@ def cv_path(z: np.ndarray, y: np.ndarray, folds: int, n_lambdas: int, seed: int,
     n_selected = np.array([np.count_nonzero(fit_lasso_logistic(z, y, lam, seed).coef_) for lam in lambdas])
     se = deviance.std(axis=0, ddof=1) / np.sqrt(folds)
     return LassoPath(lambdas, deviance.mean(axis=0), se, n_selected)
+
+
+def _cv_splits(y: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The lambda CV's stratified folds (they depend on the labels and the seed only)."""
+    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros((len(y), 1)), y))
 
 
 def train_lasso(data: TrainingSet, seed: int, options: dict, progress: bool = False) -> ModelBundle:
@@ -190,6 +201,10 @@ def train_lasso(data: TrainingSet, seed: int, options: dict, progress: bool = Fa
     log.add("split", data.X.shape[1], data.X.shape[1], training=len(train_idx), testing=len(test_idx),
             test_fraction=opts["test_fraction"], stratified=True)
     require_folds(data.y[train_idx], data.case_ids[train_idx], opts["cv_folds"], "LASSO cross-validation")
+    cv_rows = [train_idx[fit] for fit, _ in _cv_splits(data.y[train_idx], opts["cv_folds"], seed)]
+    data, harmoniser, combat = harmonise_training_set(data, train_idx, log, fitted_on="training part",
+                                                      fold_rows=cv_rows)
+    folds = None if harmoniser is None else FoldValues(harmoniser, train_idx)
     X_train, y_train = data.X.iloc[train_idx], data.y[train_idx]
     sd = X_train.std(ddof=1)
     usable = sd.index[sd > 0].tolist()
@@ -201,18 +216,18 @@ def train_lasso(data: TrainingSet, seed: int, options: dict, progress: bool = Fa
         for region in MODEL_REGIONS["combined"]:
             prefix = PREFIX_OF_REGION[region]
             stage = _screen_and_lasso(X_train[[c for c in usable if c.startswith(prefix)]], y_train, opts, seed,
-                                      progress, log, suffix=f"_{region}")
+                                      progress, log, suffix=f"_{region}", folds=folds)
             preselected += stage.names
         log.add("two_stage_union", len(usable), len(preselected))
         if not preselected:
             raise InputError("two-stage fit: LASSO selected no feature in either region")
         final = _screen_and_lasso(X_train[preselected], y_train, {**opts, "screen": False}, seed, progress, log,
-                                  suffix="_stage2")
+                                  suffix="_stage2", folds=folds)
     else:
         log.skipped("two_stage", len(usable), applies_to="model combined")
-        final = _screen_and_lasso(X_train[usable], y_train, opts, seed, progress, log)
+        final = _screen_and_lasso(X_train[usable], y_train, opts, seed, progress, log, folds=folds)
     manifest = _manifest(data, final, opts, seed, train_idx, test_idx, log)
-    return ModelBundle(manifest, final.model).with_file_hashes()
+    return ModelBundle(manifest, final.model, harmonisation=combat).with_file_hashes()
 
 
 @dataclass(frozen=True)
@@ -224,8 +239,11 @@ class LassoFit:
 
 
 def _screen_and_lasso(X: pd.DataFrame, y: np.ndarray, opts: dict, seed: int, progress: bool, log: StepLog,
-                      suffix: str = "") -> LassoFit:
-    """Screen, z-score and LASSO on the training part; the selected features and their model."""
+                      suffix: str = "", folds: FoldValues | None = None) -> LassoFit:
+    """Screen, z-score and LASSO on the training part; the selected features and their model.
+
+    ``folds`` gives each lambda-CV fold its own ComBat-harmonised values (``--harmonise``).
+    """
     if opts["screen"]:
         table = univariate_screen(X, y, opts["screen_alpha"])
         kept = table.loc[table["kept"], "feature"].tolist()
@@ -247,7 +265,10 @@ def _screen_and_lasso(X: pd.DataFrame, y: np.ndarray, opts: dict, seed: int, pro
         log.skipped("zscore" + suffix, X.shape[1])
         mean, sd = mean * 0.0, sd * 0.0 + 1.0
     z = ((X - mean) / sd).to_numpy()
-    path = cv_path(z, y, opts["cv_folds"], opts["n_lambdas"], seed, progress, standardise=opts["zscore"])
+    columns = list(X.columns)
+    fold_values = None if folds is None else (lambda fit_idx, val_idx: folds(fit_idx, val_idx, columns))
+    path = cv_path(z, y, opts["cv_folds"], opts["n_lambdas"], seed, progress, standardise=opts["zscore"],
+                   fold_values=fold_values)
     lam = path.lambda_min if opts["lambda_rule"] == "min" else path.lambda_1se
     fit = fit_lasso_logistic(z, y, lam, seed)
     chosen = np.flatnonzero(fit.coef_[0])
