@@ -297,6 +297,8 @@ class TMERadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.modelsListWidget.addItem(item)
 
     def _checkedModels(self) -> list:
+        """The checked bundles; every model action calls this, so the Logic also gets the Site field here."""
+        self.logic.caseSite = self.ui.siteLineEdit.text
         widget = self.ui.modelsListWidget
         return [widget.item(i).data(qt.Qt.UserRole) for i in range(widget.count)
                 if widget.item(i).checkState() == qt.Qt.Checked and widget.item(i).flags() & qt.Qt.ItemIsEnabled]

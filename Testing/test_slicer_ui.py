@@ -50,6 +50,7 @@ EXPECTED = {
     "cohortOutputPathLineEdit": "ctkPathLineEdit",
     "runCohortButton": "QPushButton",
     "cohortStatusLabel": "QLabel",
+    "siteLineEdit": "QLineEdit",
     "kineticsCollapsibleButton": "ctkCollapsibleButton",
     "kineticsTimesLineEdit": "QLineEdit",
     "kineticsPhasesListWidget": "QListWidget",

@@ -243,3 +243,22 @@ def test_site_column_may_come_from_the_labels_and_cli_passes_covariates(tables):
     args = cli_args(train_cmd, ["train", "f.csv", "l.csv", "--recipe", "qian2024-lasso", "--out", "o",
                                 "--harmonise", "site", "--harmonise-covariates", "age,grade"])
     assert args.harmonise == "site" and args.harmonise_covariates == ["age", "grade"]
+
+
+def test_batch_scores_a_harmonised_bundle_by_the_manifest_s_site_column(lasso, tables, tmp_path):
+    """batch's features tables hold no site: a manifest ``site`` column (CaseSpec.metadata) gives it."""
+    from TMERadiomicsLib.batch.manifest import specs_from_table
+    from TMERadiomicsLib.batch.merge import score
+
+    features, _ = tables
+    (tmp_path / "x.nrrd").write_bytes(b"")  # the manifest checks only that the files exist
+    rows = pd.DataFrame({"case_id": features["case_id"], "image": "x.nrrd", "mask": "x.nrrd",
+                         "site": features["site"], "role": "development"}).astype(str)
+    specs = specs_from_table(rows, tmp_path / "m.csv", tmp_path)
+    metadata = pd.DataFrame([{"case_id": s.case_id, **dict(s.metadata)} for s in specs])
+    assert set(metadata.columns) == {"case_id", "site", "role"}
+    scores, failures = score(features.drop(columns="site"), [lasso], metadata)
+    assert failures == []
+    assert np.allclose(scores["probability"], lasso.score(features)["probability"], rtol=0, atol=1e-12)
+    scores, failures = score(features.drop(columns="site"), [lasso])  # without the manifest's column
+    assert scores.empty and "lacks column(s) site" in failures[0]["reason"][0]

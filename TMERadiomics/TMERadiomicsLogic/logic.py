@@ -63,6 +63,9 @@ class TMERadiomicsLogic:
         self.lastWarnings: list[str] = []  # what the last action warned about, for the panel
         self._warningPrefix = ""  # the lesion's name while Run all works through several
         self.lastLesionsTable = None  # the one-row-per-lesion table of the last runAllLesions
+        # The case's site (scanner) as the panel's Site field gives it: what a bundle harmonised by site
+        # (``train --harmonise``) scores by; every model action reads it.
+        self.caseSite = ""
 
     @property
     def scene(self):
@@ -556,9 +559,10 @@ class TMERadiomicsLogic:
         combined = tables.combined_from_table(featuresTableNode)
         _report(progress, _("Loading models"), 0.0)
         bundles = [load_bundle(path) for path in bundlePaths]
+        inputs = {id(bundle): self._withSite(bundle, combined) for bundle in bundles}
         for bundle in bundles:  # refuse before anything is scored or changed
-            self._checkBundle(bundle, combined)
-        rows = [self._scoreRow(bundle, combined) for bundle in bundles]
+            self._checkBundle(bundle, inputs[id(bundle)])
+        rows = [self._scoreRow(bundle, inputs[id(bundle)]) for bundle in bundles]
         _report(progress, _("Writing scores and overlay"), 0.9)
         case_id = tables.table_attribute(featuresTableNode, "case_id") or ""
         lesion = tables.table_attribute(featuresTableNode, "SourceSegmentName") or ""
@@ -577,6 +581,22 @@ class TMERadiomicsLogic:
             self._overlay(segmentationNode, segment_id, colour, group, model)
         undo.add(self._writeSummary(summary))
         return node, undo
+
+    def _withSite(self, bundle, combined):
+        """The case's row with the site a harmonised bundle scores by (the Site field), or as it is."""
+        model = bundle.harmonisation
+        if model is None:
+            return combined
+        if model.design.covariates:
+            raise ValueError(_("model {model} harmonises by site and the covariates {covariates}, which the panel "
+                               "does not hold: score it with tmeradiomics score").format(
+                model=bundle.manifest.name, covariates=", ".join(model.design.covariates)))
+        site = (self.caseSite or "").strip()
+        if not site:
+            raise ValueError(_("model {model} removes site effects (ComBat by '{column}'): type the case's site in "
+                               "the Site field, one of {sites}").format(
+                model=bundle.manifest.name, column=model.batch_column, sites=", ".join(model.sites)))
+        return combined.assign(**{model.batch_column: site})
 
     @staticmethod
     def _checkBundle(bundle, combined) -> None:

@@ -6,7 +6,9 @@ segment in a DICOM SEG, RTSTRUCT or ``.seg.nrrd``), ``reader``, ``session`` (who
 ``exclude`` (exclusion masks separated by ``;``) and any ``exclude_<name>``
 column (one exclusion mask each; empty cells are allowed), and ``phase_times``
 (the DCE phase times in seconds separated by ``;``, for ``--kinetics`` on images
-that do not carry them, such as a 4-D NRRD). Relative paths resolve against the
+that do not carry them, such as a 4-D NRRD). Any other column (``site``,
+``scanner``, a covariate) is the case's metadata: a bundle harmonised by that
+column (``train --harmonise``) scores by it. Relative paths resolve against the
 manifest's folder.
 
 Every problem of every row is collected and reported in one ``InputError``,
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd  # read_manifest imports it; pool workers, which only get CaseSpecs, never do
 
 REQUIRED_COLUMNS = ("case_id", "image", "mask")
+# Every column the batch reads itself; the others are the case's metadata (``CaseSpec.metadata``).
+READ_COLUMNS = (*REQUIRED_COLUMNS, "label", "segment", "reader", "session", "exclude", "phase_times")
 EXCLUDE_SEPARATOR = ";"
 # Case IDs name folders under DIR/cases/: no separators, no leading dot.
 SAFE_CASE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$")
@@ -50,6 +54,9 @@ class CaseSpec:
     line: int = 0  # line in the manifest file, for messages
     segment: str | None = None  # name or number of a segment of the mask file
     phase_times: tuple[float, ...] | None = None  # seconds of each DCE phase, for the kinetic class
+    # The row's other cells (site, scanner, covariates...), by column: what a harmonised bundle scores by
+    # (``merge.score``); they change no feature.
+    metadata: tuple[tuple[str, str], ...] = ()
 
     @property
     def inputs(self) -> tuple[Path, ...]:
@@ -134,8 +141,11 @@ def _parse_row(row: pd.Series, line: int, folder: Path) -> tuple[CaseSpec, list[
         problems.append(f"{where}: give label or segment, not both")
     times, problem = _phase_times(row.get("phase_times", ""), where)
     problems += problem
+    metadata = tuple((column, str(row[column]).strip()) for column in row.index
+                     if column not in READ_COLUMNS and not column.startswith("exclude_"))
     spec = CaseSpec(case_id, paths["image"], paths["mask"], tuple(exclude), label,
-                    str(row.get("reader", "")).strip(), str(row.get("session", "")).strip(), line, segment, times)
+                    str(row.get("reader", "")).strip(), str(row.get("session", "")).strip(), line, segment, times,
+                    metadata)
     return spec, problems
 
 

@@ -62,25 +62,54 @@ def merge(cases_dir: Path, specs: list[CaseSpec], results: dict[str, CaseResult 
         if not feature_failures.empty:
             failures.append(feature_failures.assign(stage="features")[FAILURE_COLUMNS])
     combined_table = _read_rows(combined)
-    scores, scoring_failures = score(combined_table, bundles)
+    scores, scoring_failures = score(combined_table, bundles, _metadata(specs))
     return CohortTables(_read_rows(wide), combined_table, scores,
                         _concat(failures + scoring_failures, FAILURE_COLUMNS), pd.DataFrame(rows))
 
 
-def score(combined: pd.DataFrame, bundles: list[ModelBundle]) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    """Scores of every bundle, one row per (bundle, case); a bundle that cannot score is a failure row."""
+def score(combined: pd.DataFrame, bundles: list[ModelBundle], metadata: pd.DataFrame | None = None
+          ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Scores of every bundle, one row per (bundle, case); a bundle that cannot score is a failure row.
+
+    A bundle harmonised by a column (a site) the features lack takes it, and its covariates, from the
+    cases' ``metadata`` (the manifest's other columns, one row per case_id).
+    """
     tables, failures = [], []
     for bundle in bundles:
         if combined.empty:
             continue
         try:
-            scored = bundle.score(combined)
+            scored = bundle.score(_with_metadata(combined, bundle, metadata))
         except InputError as error:
             failures.append(_case_failure("*", f"scoring {bundle.manifest.name}", str(error)))
             continue
         tables.append(scored.assign(bundle=bundle.manifest.name, version=bundle.manifest.version))
     columns = ["bundle", "version", "case_id", "radscore", "probability", "risk_group", "status", "bundle_sha256"]
     return _concat(tables, columns)[columns] if tables else pd.DataFrame(columns=columns), failures
+
+
+def _metadata(specs: list[CaseSpec]) -> pd.DataFrame:
+    rows = [{"case_id": spec.case_id, **dict(spec.metadata)} for spec in specs]
+    return pd.DataFrame(rows)
+
+
+def _with_metadata(combined: pd.DataFrame, bundle: ModelBundle, metadata: pd.DataFrame | None) -> pd.DataFrame:
+    """``combined`` plus the columns a harmonised bundle needs that only the manifest holds."""
+    model = bundle.harmonisation
+    if model is None or metadata is None:
+        return combined
+    wanted = [c for c in (model.batch_column, *model.design.covariates)
+              if c not in combined.columns and c in metadata.columns]
+    if not wanted:
+        return combined
+    cells = metadata[["case_id", *wanted]].copy()
+    for column in wanted:  # the manifest is read as text: numbers for numeric covariates
+        numbers = pd.to_numeric(cells[column], errors="coerce")
+        if column != model.batch_column and numbers.notna().all():
+            cells[column] = numbers
+    merged = combined.merge(cells, on="case_id", how="left")
+    merged.attrs = dict(combined.attrs)
+    return merged
 
 
 def _case_row(spec: CaseSpec, result: CaseResult | None) -> dict[str, object]:
