@@ -209,3 +209,7 @@ def test_extract_with_kinetics_adds_the_class_to_the_same_texture(run, phantom_d
     assert main(["extract", str(phantom_dir / "phase2.nrrd"), tumour, "--kinetics", "--out",
                  str(tmp_path / "x.csv")]) == 2
     assert "this image has one phase" in capsys.readouterr().err
+    assert main(["extract", str(phantom_dir), tumour, "--kinetics", "--phase", "6", "--out",
+                 str(tmp_path / "y.csv")]) == 2
+    assert "--phase 6 is not a phase of this study (0..5)" in capsys.readouterr().err
+    assert not (tmp_path / "y.csv").exists()

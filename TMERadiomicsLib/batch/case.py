@@ -28,6 +28,7 @@ from ..features.extract import extract_case
 from ..io.acquisition_cells import acquisition_cells, dicom_records, with_columns
 from ..io.preprocessing import read_dce
 from ..io.segments import read_tumour
+from ..kinetics.reading import read_kinetic_series
 from ..outputs import atomic_write_text, staged_dir
 from ..regions.options import RegionOptions
 from ..regions.outputs import write_regions
@@ -68,9 +69,10 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
         seconds[name] = round(now - started, 3)
         started = now
 
-    series = _kinetic_series(spec, settings) if settings.kinetics else None
-    image = series.phases[settings.phase] if series is not None else read_dce(spec.image, settings.phase,
-                                                                                case_id=spec.case_id)
+    series = read_kinetic_series(spec.image, times_s=spec.phase_times, case_id=spec.case_id) \
+        if settings.kinetics else None  # every phase and its time (DICOM, phantom.json or phase_times)
+    image = series.phase(settings.phase, file=spec.image, case_id=spec.case_id) if series is not None \
+        else read_dce(spec.image, settings.phase, case_id=spec.case_id)
     tumour = read_tumour(spec.mask, reference=image, label=spec.label, segment=spec.segment, case_id=spec.case_id,
                          resample=settings.resample_mask)
     lap("read")
@@ -97,18 +99,6 @@ def _compute_into(spec: CaseSpec, settings: BatchSettings, stage: Path) -> None:
          "acquisition": acquisition, **({"dce": dce} if dce else {}),
          "stage_seconds": seconds},
         indent=2, default=str))
-
-
-def _kinetic_series(spec: CaseSpec, settings: BatchSettings):
-    """Every phase of the case and its times (DICOM, the phantom's phantom.json, or the manifest's phase_times);
-    the phase whose texture is extracted must be one of them."""
-    from ..kinetics import read_kinetic_series
-
-    series = read_kinetic_series(spec.image, times_s=spec.phase_times, case_id=spec.case_id)
-    if not 0 <= settings.phase < len(series.phases):
-        raise InputError(f"--phase {settings.phase} is not a phase of this study (0..{len(series.phases) - 1})",
-                         file=spec.image, case=spec.case_id, value=settings.phase)
-    return series
 
 
 def _region_options(spec: CaseSpec, settings: BatchSettings) -> RegionOptions:

@@ -148,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     preset = load_preset(args.preset)
     paths = _check_outputs(args.out, args.overwrite)
     series = _kinetic_series(args) if args.kinetics or preset.kinetics else None
-    _, image, cases = load_cases(args, image=series.phases[args.phase] if series is not None else None)
+    texture = series.phase(args.phase, file=args.image, case_id=args.case_id) if series is not None else None
+    _, image, cases = load_cases(args, image=texture)
     acquisition, dce = dicom_records(args.image, args.series, args.phase)
     results, records = [], []
     for case_id, tumour in cases:
@@ -176,18 +177,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _kinetic_series(args: argparse.Namespace):
-    """Every phase of IMAGE and its times; ``--phase`` must be one of them (its texture is extracted)."""
+    """Every phase of IMAGE and its times."""
     from ..kinetics import read_kinetic_series
     from .regions_cmd import case_id_of
 
     if args.series is not None:
         raise InputError("--kinetics reads every phase of a DCE study; --series picks one series", file=args.image)
-    case = case_id_of(args)
-    series = read_kinetic_series(args.image, times_s=args.times, case_id=case)
-    if not 0 <= args.phase < len(series.phases):
-        raise InputError(f"--phase {args.phase} is not a phase of this study (0..{len(series.phases) - 1})",
-                         file=args.image, case=case, value=args.phase)
-    return series
+    return read_kinetic_series(args.image, times_s=args.times, case_id=case_id_of(args))
 
 
 def _joined(tables: list[str]) -> str:

@@ -19,7 +19,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 
 from ..io.images import write_image
 from . import definitions
@@ -101,8 +100,3 @@ def _description(result: KineticResult, series: KineticSeries, case_id: str, fil
         "files": list(files),
     }
 
-
-def map_image(result: KineticResult, name: str, reference: sitk.Image) -> sitk.Image:
-    """One map as an image (for callers that load maps without writing them, e.g. the Slicer Logic)."""
-    assert result.maps is not None
-    return result.maps.image(name, reference)

@@ -46,6 +46,13 @@ class KineticSeries:
     def reference(self) -> sitk.Image:
         return self.phases[0]
 
+    def phase(self, number: int, *, file=None, case_id: str | None = None) -> sitk.Image:
+        """Phase ``number`` (``--phase``: the one whose texture is extracted), refused when the study lacks it."""
+        if not 0 <= number < len(self.phases):
+            raise InputError(f"--phase {number} is not a phase of this study (0..{len(self.phases) - 1})",
+                             file=file, case=case_id, value=number)
+        return self.phases[number]
+
     def early_late(self, early_s: float = EARLY_S, late_s: float = LATE_S) -> tuple[int, int]:
         """The post-contrast phases nearest the early and late times, as I-SPY's UCSF code picks them
         (``definitions.py``): targets counted from the first post-contrast phase, each phase at its centre."""
