@@ -254,28 +254,36 @@ def _expect_files(folder: Path, manifest: Manifest, name: str) -> None:
         )
 
 
+def _sealed_optional(folder: Path, manifest: Manifest, files: dict[str, bytes], name: str,
+                     remedy: str) -> bytes | None:
+    """An optional bundle file's sealed bytes, or ``None`` when the bundle has none. A copy the manifest does
+    not seal is refused: loading would ignore it, yet a reader of the folder would take it for the bundle's own
+    (and scoring would silently skip an unsealed harmonisation)."""
+    if name not in manifest.files:
+        if (folder / name).exists():
+            raise InputError(f"{name} is not sealed by manifest.json (added after the bundle was written); "
+                             f"remove it or {remedy}", file=folder / name)
+        return None
+    return files[name]
+
+
 def _model_card(folder: Path, manifest: Manifest, files: dict[str, bytes]) -> str | None:
-    """The sealed card, or ``None`` for a bundle without one; an unsealed card is refused."""
-    if CARD_NAME not in manifest.files:
-        if (folder / CARD_NAME).exists():
-            # Loading would ignore it, yet a reader of the folder would take it for the bundle's own.
-            raise InputError(f"{CARD_NAME} is not sealed by manifest.json (added after the bundle was written); "
-                             "remove it or rebuild the bundle", file=folder / CARD_NAME)
+    """The sealed card, or ``None`` for a bundle without one."""
+    data = _sealed_optional(folder, manifest, files, CARD_NAME, "rebuild the bundle")
+    if data is None:
         return None
     try:
-        return files[CARD_NAME].decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("model card is not UTF-8 text", file=folder / CARD_NAME) from None
 
 
 def _harmonisation(folder: Path, manifest: Manifest, files: dict[str, bytes]) -> ComBatModel | None:
-    """The sealed ComBat model, or ``None``; an unsealed one is refused (scoring would silently skip it)."""
-    if HARMONISATION_NAME not in manifest.files:
-        if (folder / HARMONISATION_NAME).exists():
-            raise InputError(f"{HARMONISATION_NAME} is not sealed by manifest.json (added after the bundle was "
-                             "written); remove it or re-train the bundle", file=folder / HARMONISATION_NAME)
+    """The sealed ComBat model, or ``None``."""
+    data = _sealed_optional(folder, manifest, files, HARMONISATION_NAME, "re-train the bundle")
+    if data is None:
         return None
-    return read_harmonisation(files[HARMONISATION_NAME], manifest.required_features, folder / HARMONISATION_NAME)
+    return read_harmonisation(data, manifest.required_features, folder / HARMONISATION_NAME)
 
 
 def _check_normalisation(folder: Path, manifest: Manifest, model: LinearModel) -> None:
