@@ -74,6 +74,9 @@ class PhantomSpec:
     # The acquiring scanner: magnitude -> gain * magnitude + offset (so the gain scales the noise too).
     scanner_gain: float = 1.0
     scanner_offset: float = 0.0
+    # Its thermal noise, as a multiple of the reference scanner's NOISE_SIGMA, before the gain:
+    # field strength and coils set a scanner's SNR apart from its stored-value scaling.
+    scanner_noise: float = 1.0
 
     def __post_init__(self) -> None:
         if self.size not in SIZES:
@@ -87,6 +90,8 @@ class PhantomSpec:
             raise InputError("scanner gain must lie between 0.5 and 2", value=self.scanner_gain)
         if not 0.0 <= self.scanner_offset <= 100.0:  # a negative one would clip the air at 0
             raise InputError("scanner offset must lie between 0 and 100", value=self.scanner_offset)
+        if not 0.25 <= self.scanner_noise <= 4.0:
+            raise InputError("scanner noise must lie between 0.25 and 4 times the reference's", value=self.scanner_noise)
 
 
 @dataclass
@@ -123,8 +128,9 @@ class Phantom:
         t = self.times_s[phase]
         clean = self.s0 * (1.0 + self.amplitude * (1.0 - np.exp(-self.k_in * t)) * np.exp(-self.k_out * t))
         rng = np.random.default_rng([self.spec.seed, 1000 + phase])
-        real = clean + rng.normal(0.0, NOISE_SIGMA, clean.shape).astype(np.float32)
-        imag = rng.normal(0.0, NOISE_SIGMA, clean.shape).astype(np.float32)
+        sigma = NOISE_SIGMA * self.spec.scanner_noise  # x 1.0 leaves every draw of the reference scanner
+        real = clean + rng.normal(0.0, sigma, clean.shape).astype(np.float32)
+        imag = rng.normal(0.0, sigma, clean.shape).astype(np.float32)
         magnitude = np.hypot(real, imag)
         # Only when a scanner is set: the reference scanner keeps every voxel of older phantoms.
         if (self.spec.scanner_gain, self.spec.scanner_offset) != (1.0, 0.0):
