@@ -62,19 +62,37 @@ def test_sites_map_the_magnitude_image_affinely_and_keep_the_state():
     assert set(cohort.sites) == set(SCANNERS)
     assert list(cohort.labels()["site"]) == cohort.sites
     # The scanner touches only the image: the kinetic maps are the reference scanner's.
-    state = cohort.states[0]
-    gain, offset = SCANNERS[state.site].gain, SCANNERS[state.site].offset
-    assert (state.spec.scanner_gain, state.spec.scanner_offset) == (gain, offset)
+    state = next(s for s in cohort.states if s.site != "site-A")
+    scanner = SCANNERS[state.site]
+    assert (state.spec.scanner_gain, state.spec.scanner_offset, state.spec.scanner_noise) == (
+        scanner.gain, scanner.offset, scanner.noise)
     reference = ph.generate(replace(state.spec, scanner_gain=1.0, scanner_offset=0.0))
     scanned = ph.generate(state.spec)
     assert np.array_equal(reference.amplitude, scanned.amplitude)
-    expected = gain * sitk.GetArrayFromImage(reference.image()) + offset
+    expected = scanner.gain * sitk.GetArrayFromImage(reference.image()) + scanner.offset
     assert np.allclose(sitk.GetArrayFromImage(scanned.image()), expected, rtol=1e-6, atol=1e-4)
     default = ph.make_phantom("small", seed=2)
     assert np.array_equal(sitk.GetArrayFromImage(default.image()),
-                          sitk.GetArrayFromImage(ph.make_phantom("small", seed=2, scanner_gain=1.0).image()))
+                          sitk.GetArrayFromImage(ph.make_phantom("small", seed=2, scanner_gain=1.0,
+                                                                 scanner_noise=1.0).image()))
     with pytest.raises(InputError, match="scanner gain"):
         ph.PhantomSpec(scanner_gain=3.0)
+    with pytest.raises(InputError, match="scanner noise"):
+        ph.PhantomSpec(scanner_noise=0.0)
+
+
+@pytest.mark.parametrize("site", sorted(SCANNERS))
+def test_each_site_has_its_own_noise_level(site):
+    """The residual about the noise-free signal has sd gain * noise * NOISE_SIGMA where SNR is high."""
+    scanner = SCANNERS[site]
+    phantom = ph.make_phantom("small", seed=4, scanner_gain=scanner.gain, scanner_offset=scanner.offset,
+                              scanner_noise=scanner.noise)
+    image = sitk.GetArrayFromImage(phantom.image(0))  # pre-contrast: the clean signal is S0
+    fibroglandular = phantom.tissue == ph.TISSUES["fibroglandular"]  # S0 210 a.u.: SNR >= 20, Rician ~ Gaussian
+    residual = image[fibroglandular] - (scanner.gain * phantom.s0[fibroglandular] + scanner.offset)
+    expected_sd = scanner.gain * scanner.noise * ph.NOISE_SIGMA
+    assert residual.std() == pytest.approx(expected_sd, rel=0.03)
+    assert abs(residual.mean()) < 0.1 * expected_sd
 
 
 def test_rim_texture_changes_only_the_lesion_rim():

@@ -5,8 +5,8 @@ demo`` run. Every step uses the library as a study would:
 
 1. ``cohort``: a seeded synthetic cohort (``TMERadiomicsLib.cohort``) written
    as images, masks, a batch manifest, RNA-seq, a signature and gene sets;
-   its cases come from three sites whose scanners add their own offset
-   (the ``site`` column of the manifest and labels);
+   its cases come from three sites whose scanners have their own noise,
+   gain and offset (the ``site`` column of the manifest and labels);
 2. ``features``: ``batch`` builds the three regions and extracts the qian2024
    features of every case in parallel;
 3. ``labels``: CIBERSORT + median split (Qian's M2 high/low) and ssGSEA +

@@ -1,16 +1,16 @@
 """Demo step: qian2024-lasso once more with ``--harmonise site``, against the same recipe without it.
 
-The cohort's three sites scan with their own offset (``cohort.state.SCANNERS``
-says why they use no gain). Only qian2024-lasso is trained a second time.
+The cohort's three sites scan with their own noise, gain and offset
+(``cohort.state.SCANNERS``). Only qian2024-lasso is trained a second time.
 Its qian2024 features are taken from the images as they are, so they carry
-the sites' offsets. han2024's preset z-scores each image first, which
-removes an offset, and a second forest would cost the demo more time than
-a second lasso. The step reports both held-out AUCs and one feature's
-values per site before and after the bundle's ComBat: the feature whose raw
-values differ most between the sites (the largest one-way ANOVA F over the
-development cases, among those ComBat harmonised). Most features vary far
-more from case to case, with the TME and the lesion, than by 10-20 a.u. of
-offset, and their site means would show sampling noise rather than sites.
+all three. han2024's preset z-scores each image first, which removes a gain
+and an offset (not the noise), and a second forest would cost the demo more
+time than a second lasso. The step reports both held-out AUCs and one
+feature's values per site before and after the bundle's ComBat: the feature
+whose raw values differ most between the sites (the largest one-way ANOVA F
+over the development cases, among those ComBat harmonised). Most features
+vary far more from case to case, with the TME and the lesion, than by site,
+and their site means would show sampling noise rather than sites.
 """
 
 from __future__ import annotations

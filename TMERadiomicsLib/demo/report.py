@@ -105,15 +105,15 @@ def _harmonisation_section(result: Harmonised) -> list[str]:
     sites = ", ".join(f"{site} ({n})" for site, n in s["sites_in_training"].items())
     return [
         "<h2>Harmonisation across sites (ComBat)</h2>",
-        f"<p>The synthetic cases were acquired at three sites whose scanners add their own offset to the "
-        "image (docs/cohort.md says why the demo's sites use no gain). "
+        f"<p>The synthetic cases were acquired at three sites whose scanners have their own noise, gain and "
+        "offset (docs/cohort.md). "
         f"{escape(RECIPE_TEXT)} ComBat was fitted on the training part only ({escape(sites)} cases) and again "
         "inside each fold of the lambda cross-validation; the bundle carries it "
         f"(<code>models/{escape(s['bundle'])}/harmonisation.json</code>) and harmonises every case it scores.</p>",
         html_table(pd.DataFrame(rows), f"{s['recipe']} on the held-out cases, without and with ComBat"),
         f"<p>The feature shown is the one whose raw values differ most between the sites (largest one-way ANOVA "
         f"F over the development cases): {escape(s['feature'])}. Most features vary far more with the TME and "
-        "the lesion than with a site's offset.</p>",
+        "the lesion than with a site's scanner.</p>",
         html_table(means, f"{s['feature']}: mean per site before and after ComBat (development and held-out cases)"),
         embedded_png("per-site distribution before and after ComBat", per_site_png(result)),
     ]
@@ -121,7 +121,7 @@ def _harmonisation_section(result: Harmonised) -> list[str]:
 
 RECIPE_TEXT = ("qian2024-lasso was trained twice on the same development cases, without and with "
                "--harmonise site (han2024's preset z-scores each image, which removes a scanner's "
-               "offset, so only the lasso is shown).")
+               "gain and offset, so only the lasso is shown).")
 
 
 def _steps_section(models: list[TrainedModel]) -> list[str]:
