@@ -38,8 +38,9 @@ class UnitCost:
 # cohort: 18.7 s for 90 cases on an idle 2-core machine (docs/cohort.md), 0.21 s a case;
 # 5.4 MB on disk for 10 small cases (images, masks, the expression columns), 0.55 MB a case.
 COHORT_CASE = UnitCost(seconds=0.21, disk_gb=0.6e-3)
-# demo: 3 min 14 s for 90 cases (docs/cohort.md), 2.2 s a case. Memory: per case the features of
-# both presets (~4,600 float columns) in a few copies (wide, combined, training matrices): ~0.2 MB.
+# demo: 3 min 14 s for 90 cases (docs/cohort.md), 2.2 s a case (120 cases at load 1.3: 3 min 21 s,
+# 1.7 s a case; the larger figure is kept). Memory: per case the features of both presets
+# (~4,600 float columns) in a few copies (wide, combined, training matrices): ~0.2 MB.
 # Disk: the cohort's 0.55 MB plus each preset's batch outputs (0.23 MB a case for han2024, measured
 # on 3 cohort cases; qian2024's tables are 2.6x wider): rounded up to 1.5 MB.
 DEMO_CASE = UnitCost(seconds=2.2, memory_gb=0.2e-3, disk_gb=1.5e-3)

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "LM22-shaped signature, TME gene sets, a survival table, ground-truth labels and the latent state.",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--cases", type=int, default=90, help="number of cases (default: %(default)s)")
+    parser.add_argument("--cases", type=int, default=120, help="number of cases (default: %(default)s)")
     parser.add_argument("--seed", type=seed, default=0, help="cohort seed (default: %(default)s)")
     parser.add_argument("--held-out", type=unit_interval, default=0.3,
                         help="share of cases marked held-out in the manifest's role column (default: %(default)s)")

@@ -41,7 +41,7 @@ MIN_DEMO_CASES = 50
 
 @dataclass(frozen=True)
 class DemoConfig:
-    n_cases: int = 90
+    n_cases: int = 120
     seed: int = 0
     held_out: float = 0.3
     jobs: int = 0  # 0: one worker per core, at most 2 (the demo's target machine)
