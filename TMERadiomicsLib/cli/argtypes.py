@@ -104,3 +104,11 @@ def case_id(text: str, what: str = "case ID") -> str:
 def reader_name(text: str) -> str:
     """A reader or session name stored beside case IDs: the same rule."""
     return case_id(text, "name")
+
+
+def column_list(text: str) -> list[str]:
+    """Comma-separated column names (``--covariates age,grade``), none of them empty."""
+    columns = [part.strip() for part in text.split(",")]
+    if not all(columns):
+        raise argparse.ArgumentTypeError(f"a comma-separated list of column names, without empty names: {text!r}")
+    return columns

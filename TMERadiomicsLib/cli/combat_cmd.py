@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from .argtypes import column_list
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -64,12 +66,6 @@ def _apply_parser(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     parser.set_defaults(func=run_apply)
 
-
-def column_list(text: str) -> list[str]:
-    columns = [part.strip() for part in text.split(",")]
-    if not all(columns):
-        raise argparse.ArgumentTypeError(f"a comma-separated list of column names, without empty names: {text!r}")
-    return columns
 
 
 def run_fit(args: argparse.Namespace) -> int:

@@ -6,8 +6,7 @@ import argparse
 import json
 
 from ..errors import InputError
-from .argtypes import p_value, seed
-from .combat_cmd import column_list
+from .argtypes import column_list, p_value, seed
 from .lazy import LazyChoices
 
 REGIONS = ("intratumoral", "peritumoral", "ring")
